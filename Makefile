@@ -1,0 +1,59 @@
+# lander: build, test and run. Every target installs what it needs through the
+# project's own idempotent scripts, so a fresh machine needs no manual step.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+ADDR ?= :8080
+
+.PHONY: all setup ort models services build test test-go test-python bench run fuzz vet clean
+
+all: build
+
+## setup: install the ONNX Runtime library and export the models (idempotent).
+setup: ort models
+
+ort:
+	@scripts/setup-ort.sh
+
+models:
+	@scripts/models.sh
+
+## services: install Redis and the Milvus Lite server for the tests.
+services:
+	@scripts/setup-services.sh
+
+## build: build bin/lander and set up what it needs to run from the repository root.
+build: setup
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/lander .
+
+vet:
+	$(GO) vet ./...
+
+## test: unit, contract and integration tests against a real Redis and Milvus Lite.
+test: setup services vet test-python test-go
+
+test-go:
+	LANDER_REQUIRE_MODELS=1 LANDER_REQUIRE_SERVICES=1 scripts/with-services.sh $(GO) test -count=1 ./...
+
+test-python: models
+	@scripts/test-python.sh
+
+## bench: the Go benchmarks (noisy on 2 cores: compare side by side).
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: a short run of every fuzz target.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg || exit 1; \
+	  done; \
+	done
+
+## run: install what is missing, build, index the demo catalog and serve it on :8080.
+run: build
+	bin/lander demo --addr $(ADDR)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,313 @@
+// Package config holds lander's configuration: its defaults, strict YAML
+// loading, LANDER_* environment overrides and validation. Only package main
+// reads configuration; it maps a Config onto each package's own options.
+//
+// Precedence, lowest first: Default, a YAML file (Load), the environment
+// (ApplyEnv), then command-line flags (applied by main).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of the lander binary.
+type Config struct {
+	// Data is the data directory holding index generations and overrides.
+	Data string `yaml:"data"`
+	// Milvus is the host:port of a Milvus server; empty means the embedded store.
+	Milvus string `yaml:"milvus"`
+	// Redis is the host:port of a Redis server; empty means an in-process cache.
+	Redis string `yaml:"redis"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// Encoder configures the ONNX Runtime text encoder.
+	Encoder Encoder `yaml:"encoder"`
+	// Index configures `lander index`.
+	Index Index `yaml:"index"`
+	// Serve configures `lander serve`.
+	Serve Serve `yaml:"serve"`
+}
+
+// Log configures the structured logger.
+type Log struct {
+	// Level is one of debug, info, warn, error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Encoder configures the text encoder and the ONNX Runtime library.
+type Encoder struct {
+	// Library is the path of libonnxruntime.so.1.
+	Library string `yaml:"library"`
+	// Models is the directory holding the exported models.
+	Models string `yaml:"models"`
+	// Threads is the number of intra-op threads per session.
+	Threads int `yaml:"threads"`
+	// BatchSize is the number of texts encoded per model call.
+	BatchSize int `yaml:"batch_size"`
+	// MaxLength is the maximum number of tokens per text.
+	MaxLength int `yaml:"max_length"`
+}
+
+// Index configures the offline pipeline.
+type Index struct {
+	// Catalog is the catalog path: a Fashion Product Images folder, a Parquet or a JSON Lines file.
+	Catalog string `yaml:"catalog"`
+	// SearchLog is an optional query<TAB>count file for intent mining.
+	SearchLog string `yaml:"search_log"`
+	// Workers is the number of CPU workers for decoding and preprocessing.
+	Workers int `yaml:"workers"`
+	// Shard is "I/N" to index only slice I of N, or empty for all.
+	Shard string `yaml:"shard"`
+	// Summary is an optional path for the JSON summary.
+	Summary string `yaml:"summary"`
+	// BatchSize is the number of catalog rows per pipeline batch.
+	BatchSize int `yaml:"batch_size"`
+}
+
+// Serve configures the HTTP server.
+type Serve struct {
+	// Addr is the listen address.
+	Addr string `yaml:"addr"`
+	// MerchToken is the bearer token of merchandiser write endpoints; empty refuses them.
+	MerchToken string `yaml:"merch_token"`
+	// CacheTTL is the lifetime of cached pages.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// CacheSize is the number of entries of the in-process cache.
+	CacheSize int `yaml:"cache_size"`
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Default returns the configuration used when nothing else is given.
+func Default() Config {
+	return Config{
+		Data: "./data",
+		Log:  Log{Level: "info", Format: "text"},
+		Encoder: Encoder{
+			Library:   "lib/libonnxruntime.so.1",
+			Models:    "models",
+			Threads:   0,
+			BatchSize: 32,
+			MaxLength: 128,
+		},
+		Index: Index{BatchSize: 256},
+		Serve: Serve{
+			Addr:            ":8080",
+			CacheTTL:        5 * time.Minute,
+			CacheSize:       4096,
+			ShutdownTimeout: 10 * time.Second,
+		},
+	}
+}
+
+// Load reads a YAML file over c. Unknown keys are errors.
+func (c *Config) Load(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("load config: %w", err)
+	}
+	if err := c.Decode(b); err != nil {
+		return fmt.Errorf("load config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Decode reads YAML bytes over c. Unknown keys are errors.
+func (c *Config) Decode(b []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// EnvPrefix starts every environment variable that ApplyEnv reads.
+const EnvPrefix = "LANDER_"
+
+// ApplyEnv applies LANDER_* variables from environ (as os.Environ returns it).
+// Names follow the YAML path: encoder.batch_size is LANDER_ENCODER_BATCH_SIZE;
+// the top-level keys also go by their short names (LANDER_DATA, LANDER_REDIS).
+// An unknown LANDER_* variable is an error, so typos do not pass silently.
+func (c *Config) ApplyEnv(environ []string) error {
+	fields := map[string]reflect.Value{}
+	collectFields(reflect.ValueOf(c).Elem(), "", fields)
+	var errs []error
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) {
+			continue
+		}
+		key := strings.TrimPrefix(name, EnvPrefix)
+		if strings.HasPrefix(key, "TEST_") || key == "REQUIRE_MODELS" || key == "REQUIRE_SERVICES" || key == "MODELS_DIR" {
+			continue // test harness variables, not configuration
+		}
+		f, ok := fields[key]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: unknown setting", name))
+			continue
+		}
+		if err := setScalar(f, val); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// collectFields maps env-style names onto settable scalar fields.
+func collectFields(v reflect.Value, prefix string, out map[string]reflect.Value) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + strings.ToUpper(tag)
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			collectFields(f, name+"_", out)
+			continue
+		}
+		out[name] = f
+	}
+}
+
+func setScalar(f reflect.Value, s string) error {
+	switch f.Interface().(type) {
+	case string:
+		f.SetString(s)
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	case int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", s)
+		}
+		f.SetInt(int64(n))
+	case bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", s)
+		}
+		f.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported type %s", f.Type())
+	}
+	return nil
+}
+
+// Validate checks every field and names each bad one.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.Data) == "" {
+		bad("data", "must not be empty")
+	}
+	for field, addr := range map[string]string{"milvus": c.Milvus, "redis": c.Redis} {
+		if addr != "" {
+			if err := hostPort(addr, true); err != nil {
+				bad(field, "%q: %v", addr, err)
+			}
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if c.Encoder.Library == "" {
+		bad("encoder.library", "must not be empty")
+	}
+	if c.Encoder.Models == "" {
+		bad("encoder.models", "must not be empty")
+	}
+	if c.Encoder.Threads < 0 {
+		bad("encoder.threads", "must be >= 0 (0 means the runtime's default), got %d", c.Encoder.Threads)
+	}
+	if c.Encoder.BatchSize < 1 || c.Encoder.BatchSize > 1024 {
+		bad("encoder.batch_size", "must be in [1, 1024], got %d", c.Encoder.BatchSize)
+	}
+	if c.Encoder.MaxLength < 8 || c.Encoder.MaxLength > 512 {
+		bad("encoder.max_length", "must be in [8, 512], got %d", c.Encoder.MaxLength)
+	}
+	if c.Index.Workers < 0 {
+		bad("index.workers", "must be >= 0 (0 means one per CPU), got %d", c.Index.Workers)
+	}
+	if c.Index.BatchSize < 1 {
+		bad("index.batch_size", "must be >= 1, got %d", c.Index.BatchSize)
+	}
+	if c.Index.Shard != "" {
+		if _, _, err := ParseShard(c.Index.Shard); err != nil {
+			bad("index.shard", "%v", err)
+		}
+	}
+	if err := hostPort(c.Serve.Addr, false); err != nil {
+		bad("serve.addr", "%q: %v", c.Serve.Addr, err)
+	}
+	if c.Serve.CacheTTL <= 0 {
+		bad("serve.cache_ttl", "must be positive, got %s", c.Serve.CacheTTL)
+	}
+	if c.Serve.CacheSize < 1 {
+		bad("serve.cache_size", "must be >= 1, got %d", c.Serve.CacheSize)
+	}
+	if c.Serve.ShutdownTimeout <= 0 {
+		bad("serve.shutdown_timeout", "must be positive, got %s", c.Serve.ShutdownTimeout)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseShard parses "I/N" with 0 <= I < N.
+func ParseShard(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not I/N", s)
+	}
+	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%q is not I/N", s)
+	}
+	if n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("%q: need 0 <= I < N", s)
+	}
+	return i, n, nil
+}
+
+func hostPort(addr string, needHost bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	if needHost && host == "" {
+		return errors.New("missing host")
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return errors.New("bad port")
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	tests := []struct {
+		file  string
+		check func(t *testing.T, c Config)
+	}{
+		{"full.yaml", func(t *testing.T, c Config) {
+			if c.Redis != "127.0.0.1:6379" || c.Encoder.BatchSize != 64 || c.Serve.CacheTTL != 10*time.Minute || c.Index.Shard != "1/4" {
+				t.Errorf("full.yaml decoded to %+v", c)
+			}
+		}},
+		{"minimal.yaml", func(t *testing.T, c Config) {
+			if c.Serve.Addr != ":8081" {
+				t.Errorf("addr = %q, want :8081", c.Serve.Addr)
+			}
+			if c.Data != Default().Data || c.Encoder.BatchSize != Default().Encoder.BatchSize {
+				t.Errorf("defaults not kept: %+v", c)
+			}
+		}},
+		{"empty.yaml", func(t *testing.T, c Config) {
+			if c != Default() {
+				t.Errorf("empty file changed defaults: %+v", c)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			c := Default()
+			if err := c.Load(filepath.Join("testdata", "good", tt.file)); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if err := c.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadBad(t *testing.T) {
+	tests := []struct {
+		file string
+		// want lists substrings that must all appear in the load or validate error.
+		want []string
+	}{
+		{"unknown_key.yaml", []string{"adress"}},
+		{"wrong_type.yaml", []string{"many"}},
+		{"bad_values.yaml", []string{"redis:", "log.level:", "encoder.batch_size:", "serve.cache_ttl:"}},
+		{"bad_shard.yaml", []string{"index.shard:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			c := Default()
+			err := c.Load(filepath.Join("testdata", "bad", tt.file))
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	c := Default()
+	if err := c.Load("testdata/nope.yaml"); err == nil {
+		t.Fatal("no error for a missing file")
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     []string
+		wantErr string
+		check   func(c Config) bool
+	}{
+		{"top level", []string{"LANDER_REDIS=10.0.0.1:6379", "PATH=/bin"}, "", func(c Config) bool { return c.Redis == "10.0.0.1:6379" }},
+		{"nested", []string{"LANDER_ENCODER_BATCH_SIZE=8", "LANDER_SERVE_CACHE_TTL=1m"}, "", func(c Config) bool {
+			return c.Encoder.BatchSize == 8 && c.Serve.CacheTTL == time.Minute
+		}},
+		{"test harness ignored", []string{"LANDER_TEST_REDIS=x", "LANDER_REQUIRE_MODELS=1"}, "", func(c Config) bool { return c == Default() }},
+		{"unknown", []string{"LANDER_BOGUS=1"}, "LANDER_BOGUS: unknown setting", nil},
+		{"bad int", []string{"LANDER_INDEX_WORKERS=lots"}, "LANDER_INDEX_WORKERS: not an integer", nil},
+		{"bad duration", []string{"LANDER_SERVE_CACHE_TTL=soon"}, "LANDER_SERVE_CACHE_TTL", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			err := c.ApplyEnv(tt.env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("env not applied: %+v", c)
+			}
+		})
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	tests := []struct {
+		in   string
+		i, n int
+		ok   bool
+	}{
+		{"0/1", 0, 1, true}, {"3/4", 3, 4, true}, {" 1 / 2 ", 1, 2, true},
+		{"4/4", 0, 0, false}, {"-1/4", 0, 0, false}, {"1/0", 0, 0, false}, {"1", 0, 0, false}, {"a/b", 0, 0, false},
+	}
+	for _, tt := range tests {
+		i, n, err := ParseShard(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && (i != tt.i || n != tt.n)) {
+			t.Errorf("ParseShard(%q) = %d, %d, %v", tt.in, i, n, err)
+		}
+	}
+}

@@ -1,0 +1,327 @@
+// Package datadir lays out lander's data directory: one folder per index
+// generation, each with a manifest of its files and their checksums, a
+// CURRENT pointer replaced atomically, and merchandiser overrides kept apart
+// from generations so that a reindex keeps them.
+//
+//	data/
+//	  CURRENT              name of the live generation, e.g. "gen-000003"
+//	  gen-000003/          one complete index
+//	    manifest.json
+//	    ...                files written by the stages
+//	  overrides.json       merchandiser pins, excludes and publish flags
+//
+// A generation is built in a temporary folder and renamed into place only
+// when complete, so a crash mid-write never exposes a partial index.
+package datadir
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ManifestFile is the name of a generation's manifest.
+const ManifestFile = "manifest.json"
+
+// currentFile names the pointer to the live generation.
+const currentFile = "CURRENT"
+
+// ErrNoIndex is returned when the data directory holds no committed generation.
+var ErrNoIndex = errors.New("no index in data directory (run lander index first)")
+
+// Manifest describes one index generation.
+type Manifest struct {
+	// Generation is the sequence number of this index.
+	Generation int `json:"generation"`
+	// Name is the generation's folder name.
+	Name string `json:"name"`
+	// CreatedAt is when the generation was committed.
+	CreatedAt time.Time `json:"created_at"`
+	// Model names the encoder that produced the vectors.
+	Model string `json:"model"`
+	// Vocabulary is the version of the attribute vocabulary.
+	Vocabulary string `json:"vocabulary"`
+	// Backend is "embedded" or "milvus".
+	Backend string `json:"backend"`
+	// Milvus holds the collection name when Backend is milvus.
+	MilvusCollection string `json:"milvus_collection,omitempty"`
+	// Dim is the vector dimension.
+	Dim int `json:"dim"`
+	// Counts holds named counts (products, rejected, ...).
+	Counts map[string]int `json:"counts"`
+	// Files maps each file of the generation to its size and SHA-256.
+	Files map[string]FileSum `json:"files"`
+}
+
+// FileSum is the size and checksum of one file.
+type FileSum struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Dir is an opened data directory.
+type Dir struct {
+	root string
+}
+
+// Open opens (creating if needed) the data directory at root.
+func Open(root string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("open data dir: %w", err)
+	}
+	return &Dir{root: root}, nil
+}
+
+// Root returns the directory's path.
+func (d *Dir) Root() string { return d.root }
+
+// OverridesPath is where merchandiser overrides live, outside any generation.
+func (d *Dir) OverridesPath() string { return filepath.Join(d.root, "overrides.json") }
+
+// Builder is a generation under construction.
+type Builder struct {
+	d    *Dir
+	gen  int
+	path string
+}
+
+// NewGeneration starts a new generation in a temporary folder.
+func (d *Dir) NewGeneration() (*Builder, error) {
+	gens, err := d.generations()
+	if err != nil {
+		return nil, err
+	}
+	next := 1
+	if len(gens) > 0 {
+		next = gens[len(gens)-1] + 1
+	}
+	path, err := os.MkdirTemp(d.root, fmt.Sprintf(".tmp-%s-", genName(next)))
+	if err != nil {
+		return nil, fmt.Errorf("new generation: %w", err)
+	}
+	return &Builder{d: d, gen: next, path: path}, nil
+}
+
+// Path is the folder the stages write into.
+func (b *Builder) Path() string { return b.path }
+
+// Generation is the number the generation will have once committed.
+func (b *Builder) Generation() int { return b.gen }
+
+// Abort removes the unfinished generation.
+func (b *Builder) Abort() error { return os.RemoveAll(b.path) }
+
+// Commit checksums every file, writes the manifest, moves the folder into
+// place and points CURRENT at it. It returns the final manifest.
+func (b *Builder) Commit(m Manifest) (Manifest, error) {
+	m.Generation = b.gen
+	m.Name = genName(b.gen)
+	m.CreatedAt = time.Now().UTC()
+	if m.Counts == nil {
+		m.Counts = map[string]int{}
+	}
+	files, err := sumFiles(b.path)
+	if err != nil {
+		return m, fmt.Errorf("commit generation: %w", err)
+	}
+	m.Files = files
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return m, fmt.Errorf("commit generation: %w", err)
+	}
+	if err := WriteFileAtomic(filepath.Join(b.path, ManifestFile), data); err != nil {
+		return m, fmt.Errorf("commit generation: %w", err)
+	}
+	final := filepath.Join(b.d.root, m.Name)
+	if err := os.Rename(b.path, final); err != nil {
+		return m, fmt.Errorf("commit generation: %w", err)
+	}
+	b.path = final
+	if err := syncDir(b.d.root); err != nil {
+		return m, fmt.Errorf("commit generation: %w", err)
+	}
+	if err := WriteFileAtomic(filepath.Join(b.d.root, currentFile), []byte(m.Name+"\n")); err != nil {
+		return m, fmt.Errorf("commit generation: %w", err)
+	}
+	return m, nil
+}
+
+// Current returns the live generation's manifest and folder.
+func (d *Dir) Current() (Manifest, string, error) {
+	b, err := os.ReadFile(filepath.Join(d.root, currentFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return Manifest{}, "", ErrNoIndex
+	}
+	if err != nil {
+		return Manifest{}, "", fmt.Errorf("read current generation: %w", err)
+	}
+	name := strings.TrimSpace(string(b))
+	if _, err := parseGen(name); err != nil {
+		return Manifest{}, "", fmt.Errorf("read current generation: bad pointer %q", name)
+	}
+	path := filepath.Join(d.root, name)
+	m, err := ReadManifest(path)
+	if err != nil {
+		return Manifest{}, "", err
+	}
+	return m, path, nil
+}
+
+// ReadManifest reads the manifest of the generation folder at path.
+func ReadManifest(path string) (Manifest, error) {
+	var m Manifest
+	b, err := os.ReadFile(filepath.Join(path, ManifestFile))
+	if err != nil {
+		return m, fmt.Errorf("read manifest: %w", err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("read manifest %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Verify checks every file of the generation at path against its manifest.
+func Verify(path string, m Manifest) error {
+	for name, want := range m.Files {
+		got, err := sumFile(filepath.Join(path, name))
+		if err != nil {
+			return fmt.Errorf("verify %s: %w", name, err)
+		}
+		if got != want {
+			return fmt.Errorf("verify %s: checksum mismatch (file torn or changed)", name)
+		}
+	}
+	return nil
+}
+
+// Prune removes committed generations older than the newest keep, never the
+// current one, and leftovers of interrupted builds.
+func (d *Dir) Prune(keep int) error {
+	gens, err := d.generations()
+	if err != nil {
+		return err
+	}
+	cur, _, _ := d.Current()
+	var errs []error
+	for i, g := range gens {
+		if i >= len(gens)-keep || g == cur.Generation {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(d.root, genName(g))); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	tmps, _ := filepath.Glob(filepath.Join(d.root, ".tmp-gen-*"))
+	for _, t := range tmps {
+		if err := os.RemoveAll(t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("prune generations: %w", err)
+	}
+	return nil
+}
+
+func (d *Dir) generations() ([]int, error) {
+	entries, err := os.ReadDir(d.root)
+	if err != nil {
+		return nil, fmt.Errorf("list generations: %w", err)
+	}
+	var gens []int
+	for _, e := range entries {
+		if g, err := parseGen(e.Name()); err == nil && e.IsDir() {
+			gens = append(gens, g)
+		}
+	}
+	sort.Ints(gens)
+	return gens, nil
+}
+
+func genName(g int) string { return fmt.Sprintf("gen-%06d", g) }
+
+func parseGen(name string) (int, error) {
+	s, ok := strings.CutPrefix(name, "gen-")
+	if !ok {
+		return 0, fmt.Errorf("not a generation: %q", name)
+	}
+	return strconv.Atoi(s)
+}
+
+func sumFiles(dir string) (map[string]FileSum, error) {
+	out := map[string]FileSum{}
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel == ManifestFile {
+			return nil
+		}
+		s, err := sumFile(p)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = s
+		return nil
+	})
+	return out, err
+}
+
+func sumFile(path string) (FileSum, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return FileSum{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return FileSum{}, err
+	}
+	return FileSum{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file that is
+// synced and renamed over path, then syncs the folder, so readers see the old
+// or the new content and never a torn one.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}

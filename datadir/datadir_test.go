@@ -1,0 +1,87 @@
+package datadir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func build(t *testing.T, d *Dir, content string) Manifest {
+	t.Helper()
+	b, err := d.NewGeneration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Path(), "products.bin"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.Commit(Manifest{Model: "m1", Counts: map[string]int{"products": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestGenerations(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.Current(); !errors.Is(err, ErrNoIndex) {
+		t.Fatalf("Current on empty dir = %v, want ErrNoIndex", err)
+	}
+	m1 := build(t, d, "one")
+	m2 := build(t, d, "two")
+	if m1.Generation != 1 || m2.Generation != 2 {
+		t.Fatalf("generations %d, %d; want 1, 2", m1.Generation, m2.Generation)
+	}
+	cur, path, err := d.Current()
+	if err != nil || cur.Generation != 2 || filepath.Base(path) != "gen-000002" {
+		t.Fatalf("Current = %+v, %q, %v", cur, path, err)
+	}
+	if err := Verify(path, cur); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if cur.Files["products.bin"].Size != 3 {
+		t.Errorf("manifest files = %+v", cur.Files)
+	}
+
+	// An unfinished build is invisible, and pruned.
+	b, _ := d.NewGeneration()
+	os.WriteFile(filepath.Join(b.Path(), "partial"), []byte("x"), 0o644)
+	if cur, _, _ := d.Current(); cur.Generation != 2 {
+		t.Fatalf("an uncommitted build became current: %d", cur.Generation)
+	}
+	if err := d.Prune(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(b.Path()); !os.IsNotExist(err) {
+		t.Errorf("temporary build not pruned: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(d.Root(), "gen-000001")); !os.IsNotExist(err) {
+		t.Errorf("old generation not pruned: %v", err)
+	}
+}
+
+func TestVerifyDetectsTornFile(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	build(t, d, "abcdef")
+	cur, path, _ := d.Current()
+	if err := os.WriteFile(filepath.Join(path, "products.bin"), []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := Verify(path, cur)
+	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("Verify after truncation = %v", err)
+	}
+}
+
+func TestBadPointer(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	os.WriteFile(filepath.Join(d.Root(), "CURRENT"), []byte("../etc\n"), 0o644)
+	if _, _, err := d.Current(); err == nil || !strings.Contains(err.Error(), "bad pointer") {
+		t.Fatalf("Current with a bad pointer = %v", err)
+	}
+}
