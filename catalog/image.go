@@ -43,10 +43,27 @@ func verifyImage(b []byte, headerOnly bool) (string, error) {
 		return "", fmt.Errorf("image of %dx%d pixels is too large", cfg.Width, cfg.Height)
 	}
 	if headerOnly {
+		if !hasTrailer(b, format) {
+			return "", fmt.Errorf("%s image is truncated", format)
+		}
 		return format, nil
 	}
 	if _, _, err := image.Decode(bytes.NewReader(b)); err != nil {
 		return "", fmt.Errorf("decode image: %w", err)
 	}
 	return format, nil
+}
+
+// hasTrailer reports whether a JPEG ends with its EOI marker or a PNG with
+// its IEND chunk (trailing padding allowed); other formats pass.
+func hasTrailer(b []byte, format string) bool {
+	switch format {
+	case "jpeg":
+		t := bytes.TrimRight(b, "\x00\r\n \t")
+		return bytes.HasSuffix(t, []byte{0xFF, 0xD9})
+	case "png":
+		tail := b[max(0, len(b)-64):]
+		return bytes.Contains(tail, []byte("IEND"))
+	}
+	return true
 }

@@ -58,15 +58,7 @@ func Open(path string, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 256
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
+	opts = opts.withDefaults()
 	if opts.Shards > 1 && (opts.Shard < 0 || opts.Shard >= opts.Shards) {
 		return nil, fmt.Errorf("open catalog %s: shard %d out of range 0..%d", path, opts.Shard, opts.Shards-1)
 	}
@@ -102,6 +94,20 @@ func Open(path string, opts Options) (*Reader, error) {
 	}
 	src.close()
 	return r, nil
+}
+
+// withDefaults fills in the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return o
 }
 
 // checkJSONL rejects a .json file holding a JSON array.
@@ -320,8 +326,8 @@ func readImageFile(path string) ([]byte, string, error) {
 	if err != nil {
 		return nil, ReasonMissingImage, fmt.Errorf("stat image: %w", err)
 	}
-	if st.IsDir() {
-		return nil, ReasonMissingImage, fmt.Errorf("image path %s is a directory", path)
+	if !st.Mode().IsRegular() {
+		return nil, ReasonMissingImage, fmt.Errorf("image path %s is not a regular file", path)
 	}
 	if st.Size() > MaxImageBytes {
 		return nil, ReasonBadImage, fmt.Errorf("image file %s is %d bytes, more than %d", path, st.Size(), MaxImageBytes)

@@ -160,6 +160,11 @@ func normalize(text string) string {
 	ascii := true
 	for _, r := range text {
 		switch {
+		case r >= utf8.RuneSelf && compatClass(r) != classDefault:
+			if compatClass(r) != classDrop {
+				b.WriteRune(r)
+				ascii = false
+			}
 		case r == 0 || r == utf8.RuneError || isControl(r):
 			continue
 		case isWhitespace(r):
@@ -185,7 +190,7 @@ func normalize(text string) string {
 	decomposed := norm.NFD.String(b.String())
 	b.Reset()
 	for _, r := range decomposed {
-		if !unicode.Is(unicode.Mn, r) {
+		if c := compatClass(r); c == classDefault && !unicode.Is(unicode.Mn, r) || c == classLetter || c == classPunct {
 			b.WriteRune(unicode.ToLower(r))
 		}
 	}
@@ -241,6 +246,9 @@ func isPunctuation(r rune) bool {
 	if r < utf8.RuneSelf {
 		return ('!' <= r && r <= '/') || (':' <= r && r <= '@') ||
 			('[' <= r && r <= '`') || ('{' <= r && r <= '~')
+	}
+	if c := compatClass(r); c != classDefault {
+		return c == classPunct
 	}
 	return unicode.IsPunct(r)
 }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"lander/config"
+	"lander/datadir"
+	"lander/encoder"
+	"lander/imagepack"
+	"lander/indexer"
+	"lander/indexer/vocab"
+	"lander/server"
+	"lander/store"
+	"lander/store/milvus"
+)
+
+// modelName is recorded in each manifest.
+const modelName = "all-MiniLM-L6-v2"
+
+// storeDir is the embedded store's folder inside a generation.
+const storeDir = "store"
+
+func openEncoder(c config.Config) (*encoder.Text, error) {
+	return encoder.NewText(encoder.TextOptions{
+		LibraryPath: c.Encoder.Library,
+		ModelDir:    filepath.Join(c.Encoder.Models, "minilm"),
+		Threads:     c.Encoder.Threads,
+		MaxLength:   c.Encoder.MaxLength,
+		BatchSize:   c.Encoder.BatchSize,
+	})
+}
+
+// embeddedTarget writes a generation's products into the embedded store.
+type embeddedTarget struct {
+	st  *store.Embedded
+	dir string
+}
+
+func (t *embeddedTarget) Upsert(ctx context.Context, p []store.Product) error {
+	return t.st.Upsert(ctx, p)
+}
+
+func (t *embeddedTarget) Commit(ctx context.Context) error {
+	return t.st.Save(ctx, filepath.Join(t.dir, storeDir))
+}
+
+// milvusTarget writes a generation's products into its own collection.
+type milvusTarget struct{ st *milvus.Store }
+
+func (t *milvusTarget) Upsert(ctx context.Context, p []store.Product) error {
+	return t.st.Upsert(ctx, p)
+}
+
+func (t *milvusTarget) Commit(ctx context.Context) error { return t.st.Close(ctx) }
+
+func openTarget(c config.Config) (indexer.OpenTarget, string) {
+	if c.Milvus == "" {
+		return func(_ context.Context, dir, _ string, dim int) (indexer.Target, error) {
+			return &embeddedTarget{st: store.NewEmbedded(dim), dir: dir}, nil
+		}, "embedded"
+	}
+	return func(ctx context.Context, _, name string, dim int) (indexer.Target, error) {
+		st, err := milvus.Open(ctx, milvus.Options{Addr: c.Milvus, Collection: indexer.CollectionName(name), Dim: dim})
+		if err != nil {
+			return nil, err
+		}
+		return &milvusTarget{st: st}, nil
+	}, "milvus"
+}
+
+// loaded is a generation opened for serving, with what must be closed.
+type loaded struct {
+	index *server.Index
+	close func()
+}
+
+func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*loaded, error) {
+	m, path, err := dir.Current()
+	if err != nil {
+		return nil, err
+	}
+	if err := datadir.Verify(path, m); err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	}
+	var (
+		st        server.Searcher
+		closeStore = func() {}
+	)
+	switch m.Backend {
+	case "milvus":
+		if c.Milvus == "" {
+			return nil, fmt.Errorf("load %s: its vectors are in Milvus collection %s; pass --milvus", m.Name, m.MilvusCollection)
+		}
+		ms, err := milvus.Open(ctx, milvus.Options{Addr: c.Milvus, Collection: m.MilvusCollection, Dim: m.Dim})
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.Name, err)
+		}
+		st = ms
+		closeStore = func() { ms.Close(context.Background()) }
+	default:
+		es, err := store.OpenEmbedded(ctx, filepath.Join(path, storeDir))
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.Name, err)
+		}
+		st = es
+	}
+	pack, err := imagepack.Open(filepath.Join(path, indexer.ImagesFile))
+	if err != nil {
+		closeStore()
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	}
+	voc, err := vocab.Load(filepath.Join(path, indexer.VocabularyFile))
+	if err != nil {
+		closeStore()
+		pack.Close()
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	}
+	return &loaded{
+		index: server.NewIndex(m, st, pack, voc),
+		close: func() { closeStore(); pack.Close() },
+	}, nil
+}
+
+// reloader watches the data directory and swaps the server to each newly
+// committed generation. A generation that fails to load is logged and the
+// previous one keeps serving.
+type reloader struct {
+	cfg      config.Config
+	dir      *datadir.Dir
+	srv      *server.Server
+	log      *slog.Logger
+	interval time.Duration
+	cur      *loaded
+}
+
+// Run polls until ctx is cancelled.
+func (r *reloader) Run(ctx context.Context) error {
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if r.cur != nil {
+				r.cur.close()
+			}
+			return nil
+		case <-t.C:
+		}
+		m, _, err := r.dir.Current()
+		if err != nil || (r.cur != nil && m.Generation == r.cur.index.Manifest.Generation) {
+			continue
+		}
+		if err := r.load(ctx); err != nil {
+			r.log.Error("reload failed; still serving the previous generation", "err", err)
+		}
+	}
+}
+
+func (r *reloader) load(ctx context.Context) error {
+	next, err := loadGeneration(ctx, r.cfg, r.dir)
+	if err != nil {
+		return err
+	}
+	prev := r.cur
+	r.cur = next
+	r.srv.SetIndex(next.index)
+	r.log.Info("serving generation", "generation", next.index.Manifest.Generation, "products", next.index.Manifest.Counts["products"])
+	if prev != nil {
+		// Requests that began on the previous generation finish on it; close
+		// it once they have had time to.
+		go func() {
+			time.Sleep(30 * time.Second)
+			prev.close()
+		}()
+	}
+	return nil
+}
+

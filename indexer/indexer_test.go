@@ -1,0 +1,178 @@
+package indexer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lander/datadir"
+	"lander/imagepack"
+	"lander/indexer"
+	"lander/indexer/vocab"
+	"lander/store"
+)
+
+// constEncoder gives every text a fixed unit vector whose direction depends
+// on the text's length, enough to check the pipeline's plumbing.
+type constEncoder struct{ calls int }
+
+func (e *constEncoder) Dim() int { return 4 }
+
+func (e *constEncoder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	e.calls++
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v := make([]float32, 4)
+		v[len(t)%4] = 1
+		out[i] = v
+	}
+	return out, nil
+}
+
+type target struct {
+	st  *store.Embedded
+	dir string
+}
+
+func (t *target) Upsert(ctx context.Context, p []store.Product) error { return t.st.Upsert(ctx, p) }
+func (t *target) Commit(ctx context.Context) error                    { return t.st.Save(ctx, filepath.Join(t.dir, "store")) }
+
+func openTarget(_ context.Context, dir, _ string, dim int) (indexer.Target, error) {
+	return &target{st: store.NewEmbedded(dim), dir: dir}, nil
+}
+
+func writeCatalog(t *testing.T, dir string) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{255, 0, 0, 255})
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	os.MkdirAll(filepath.Join(dir, "img"), 0o755)
+	os.WriteFile(filepath.Join(dir, "img", "ok.png"), buf.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "img", "bad.png"), []byte("not an image"), 0o644)
+	lines := []string{
+		`{"id":"1","title":"Red Shirt","price":20,"tags":{"color":"Red","category":"Shirts"},"image_uri":"img/ok.png"}`,
+		`{"id":"2","title":"Blue Shirt","tags":{"color":"Blue","category":"Shirts"},"image_uri":"img/ok.png"}`,
+		`{"id":"3","image_uri":"img/ok.png"}`,
+		`{"id":"4","title":"Broken","image_uri":"img/bad.png"}`,
+		`{"id":"5","title":"No image"}`,
+		`not json`,
+		`{"id":"1","title":"Duplicate","image_uri":"img/ok.png"}`,
+	}
+	path := filepath.Join(dir, "catalog.jsonl")
+	os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	return path
+}
+
+func TestRunAccountsForEveryRow(t *testing.T) {
+	ctx := context.Background()
+	cat := writeCatalog(t, t.TempDir())
+	dir, err := datadir.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := &constEncoder{}
+	sum, err := indexer.New(dir, enc, openTarget, indexer.Options{Catalog: cat, BatchSize: 2, Model: "test", Backend: "embedded"}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected := 0
+	for _, n := range sum.Products.Rejected {
+		rejected += n
+	}
+	if sum.Products.Read != 7 || sum.Products.Indexed != 3 || rejected != 4 || len(sum.Rejections) != 4 {
+		t.Fatalf("products = %+v, rejections %+v", sum.Products, sum.Rejections)
+	}
+	for _, reason := range []string{"bad_image", "missing_image", "bad_json", "duplicate_id"} {
+		if sum.Products.Rejected[reason] != 1 {
+			t.Errorf("rejected[%s] = %d, want 1 (%v)", reason, sum.Products.Rejected[reason], sum.Products.Rejected)
+		}
+	}
+	if sum.Vocabulary.RawValues != 3 || sum.Vocabulary.PerKey["color"].Raw != 2 {
+		t.Errorf("vocabulary = %+v", sum.Vocabulary)
+	}
+	if want := 4.0 / 3.0; sum.AttributesPerProduct.Raw != want {
+		t.Errorf("raw attributes per product = %v, want %v", sum.AttributesPerProduct.Raw, want)
+	}
+	// The summary has the contract's fields, with {} and [] rather than null.
+	b, _ := json.Marshal(sum)
+	for _, field := range []string{`"products":{"read":7,"indexed":3,"rejected":{`, `"raw_values":3`, `"per_key":{`, `"attributes_per_product":{`, `"topics":{"generated":0`, `"seconds":{`} {
+		if !strings.Contains(string(b), field) {
+			t.Errorf("summary JSON lacks %s: %s", field, b)
+		}
+	}
+
+	m, path, err := dir.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := datadir.Verify(path, m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Counts["products"] != 3 || m.Dim != 4 || m.Model != "test" {
+		t.Errorf("manifest = %+v", m)
+	}
+	st, err := store.OpenEmbedded(ctx, filepath.Join(path, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Get(ctx, []string{"1", "3"})
+	if len(got) != 2 || got[0].Title != "Red Shirt" || *got[0].Price != 20 || len(got[0].Attributes) != 2 || len(got[1].Attributes) != 0 {
+		t.Errorf("stored = %+v", got)
+	}
+	n, _ := st.Count(ctx, store.Filter{All: []store.KV{{Key: "category", Value: "shirts"}}})
+	if n != 2 {
+		t.Errorf("category=shirts count = %d, want 2", n)
+	}
+	pack, err := imagepack.Open(filepath.Join(path, indexer.ImagesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pack.Close()
+	if pack.Len() != 3 {
+		t.Errorf("images = %d, want 3", pack.Len())
+	}
+	v, err := vocab.Load(filepath.Join(path, indexer.VocabularyFile))
+	if err != nil || len(v.Keys["category"]) != 1 || v.Keys["category"][0].Count != 2 {
+		t.Errorf("vocabulary = %+v, %v", v, err)
+	}
+}
+
+func TestShardsPartitionTheCatalog(t *testing.T) {
+	ctx := context.Background()
+	cat := writeCatalog(t, t.TempDir())
+	total := 0
+	for i := 0; i < 3; i++ {
+		dir, _ := datadir.Open(t.TempDir())
+		sum, err := indexer.New(dir, &constEncoder{}, openTarget, indexer.Options{Catalog: cat, Shard: i, ShardCount: 3}).Run(ctx)
+		if err != nil && !strings.Contains(err.Error(), "no product") {
+			t.Fatal(err)
+		}
+		total += sum.Products.Indexed
+		if sum.Shard != fmt.Sprintf("%d/3", i) {
+			t.Errorf("shard = %q", sum.Shard)
+		}
+	}
+	if total != 3 {
+		t.Errorf("shards indexed %d products in all, want 3", total)
+	}
+}
+
+func TestFailedRunCommitsNothing(t *testing.T) {
+	dir, _ := datadir.Open(t.TempDir())
+	_, err := indexer.New(dir, &constEncoder{}, openTarget, indexer.Options{Catalog: filepath.Join(t.TempDir(), "missing.jsonl")}).Run(context.Background())
+	if err == nil {
+		t.Fatal("no error for a missing catalog")
+	}
+	if _, _, err := dir.Current(); err != datadir.ErrNoIndex {
+		t.Errorf("Current after a failed run = %v, want ErrNoIndex", err)
+	}
+}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// apiError is an error with its HTTP status and contract code.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func errBadRequest(msg string) error { return &apiError{http.StatusBadRequest, "bad_request", msg} }
+func errNotFound(msg string) error   { return &apiError{http.StatusNotFound, "not_found", msg} }
+
+var errNoIndex = &apiError{http.StatusServiceUnavailable, "not_ready", "no index is loaded"}
+
+// fail writes err in the contract's error form. It is the one place where
+// errors become HTTP statuses.
+func (s *Server) fail(c *gin.Context, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, context.Canceled):
+		ae = &apiError{499, "canceled", "request canceled"}
+	case errors.Is(err, context.DeadlineExceeded):
+		ae = &apiError{http.StatusGatewayTimeout, "timeout", "request timed out"}
+	default:
+		s.log.Error("request failed", "path", c.Request.URL.Path, "err", err)
+		ae = &apiError{http.StatusInternalServerError, "internal", "internal error"}
+	}
+	c.AbortWithStatusJSON(ae.status, gin.H{"error": gin.H{"code": ae.code, "message": ae.message}})
+}

@@ -1,0 +1,211 @@
+// Package server is lander's HTTP front: the JSON API of the contract, the
+// product images, health and readiness, on gin. It serves one index
+// generation at a time and swaps to a new one atomically; every response is
+// computed from a single generation.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"lander/datadir"
+	"lander/indexer/vocab"
+	"lander/query"
+	"lander/store"
+)
+
+// Searcher is what the server needs from a vector store.
+type Searcher interface {
+	Search(ctx context.Context, q []float32, f store.Filter, k, offset int) ([]store.Hit, int, error)
+	Get(ctx context.Context, ids []string) ([]store.Product, error)
+}
+
+// Images returns product images.
+type Images interface {
+	Get(id string) (data []byte, format string, ok bool, err error)
+}
+
+// Embedder embeds query text.
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Pinger is a backend that readiness checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Index is one loaded generation: everything a response reads.
+type Index struct {
+	Manifest   datadir.Manifest
+	Store      Searcher
+	Images     Images
+	Vocabulary vocab.Vocabulary
+	Resolver   *query.Resolver
+}
+
+// NewIndex builds the resolver of a generation from its vocabulary.
+func NewIndex(m datadir.Manifest, s Searcher, img Images, v vocab.Vocabulary) *Index {
+	return &Index{Manifest: m, Store: s, Images: img, Vocabulary: v, Resolver: query.NewResolver(Terms(v))}
+}
+
+// Terms turns a vocabulary into resolver terms.
+func Terms(v vocab.Vocabulary) []query.Term {
+	var terms []query.Term
+	for k, vals := range v.Keys {
+		for _, val := range vals {
+			terms = append(terms, query.Term{Key: k, Value: val.Value, Aliases: val.Aliases})
+		}
+	}
+	return terms
+}
+
+// Options configures a Server.
+type Options struct {
+	// Addr is the listen address.
+	Addr string
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration
+	// Logger receives request logs; nil discards them.
+	Logger *slog.Logger
+	// Embedder embeds queries.
+	Embedder Embedder
+	// Backends are pinged by /readyz, by name.
+	Backends map[string]Pinger
+}
+
+// Server serves the API over the current index.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	index  atomic.Pointer[Index]
+	engine *gin.Engine
+}
+
+// New returns a server with no index loaded; /readyz fails until SetIndex.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ShutdownTimeout == 0 {
+		opts.ShutdownTimeout = 10 * time.Second
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{opts: opts, log: opts.Logger}
+	s.engine = s.routes()
+	return s
+}
+
+// SetIndex swaps in a new generation; requests in flight keep the old one.
+func (s *Server) SetIndex(ix *Index) { s.index.Store(ix) }
+
+// Current returns the generation being served, or nil.
+func (s *Server) Current() *Index { return s.index.Load() }
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Run serves on Addr until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) routes() *gin.Engine {
+	r := gin.New()
+	r.Use(s.recoverer(), s.requestLog())
+	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound("no such route")) })
+	r.NoMethod(func(c *gin.Context) {
+		s.fail(c, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"})
+	})
+	r.HandleMethodNotAllowed = true
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	api := r.Group("/api/v1")
+	api.GET("/search", s.search)
+	api.GET("/products/:id", s.product)
+	api.GET("/vocabulary", s.vocabulary)
+	r.GET("/images/:id", s.image)
+	return r
+}
+
+func (s *Server) requestLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		s.log.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "bytes", c.Writer.Size(), "ms", float64(time.Since(start).Microseconds())/1000)
+	}
+}
+
+func (s *Server) recoverer() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
+				s.fail(c, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		c.Next()
+	}
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	checks := map[string]string{}
+	ok := true
+	ix := s.Current()
+	if ix == nil {
+		checks["index"] = "not loaded"
+		ok = false
+	} else {
+		checks["index"] = fmt.Sprintf("generation %d", ix.Manifest.Generation)
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	for name, p := range s.opts.Backends {
+		if err := p.Ping(ctx); err != nil {
+			checks[name] = err.Error()
+			ok = false
+		} else {
+			checks[name] = "ok"
+		}
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}

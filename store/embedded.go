@@ -1,0 +1,381 @@
+package store
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Embedded is an in-process vector store. Rows live in memory: vectors in one
+// contiguous slab, an inverted index from each attribute (key, value) to a
+// roaring bitmap of rows, and a price per row. A search evaluates its filter as
+// bitmap operations and then scores the passing rows exactly.
+//
+// Embedded is safe for concurrent use: searches and reads share a read lock,
+// writes take the write lock.
+type Embedded struct {
+	mu  sync.RWMutex
+	dim int
+
+	// Per row. A deleted row keeps its slot (with an empty id) until the next
+	// compaction.
+	ids    []string
+	titles []string
+	prices []float64
+	attrs  [][]Attribute
+	vecs   []float32 // row r is vecs[r*dim : (r+1)*dim]
+
+	byID     map[string]uint32
+	live     *roaring.Bitmap // rows that hold a product
+	hasPrice *roaring.Bitmap
+	postings map[KV]*roaring.Bitmap
+	dead     int // deleted rows not yet compacted away
+}
+
+// NewEmbedded returns an empty store for vectors of dimension dim.
+func NewEmbedded(dim int) *Embedded {
+	return &Embedded{
+		dim:      dim,
+		byID:     make(map[string]uint32),
+		live:     roaring.New(),
+		hasPrice: roaring.New(),
+		postings: make(map[KV]*roaring.Bitmap),
+	}
+}
+
+// Dim returns the dimension of the store's vectors.
+func (e *Embedded) Dim() int { return e.dim }
+
+// Len returns the number of products in the store.
+func (e *Embedded) Len() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.byID)
+}
+
+// Upsert stores products, replacing any product with the same id. It validates
+// every product first and stores none when one is invalid. Within one call the
+// last product given for an id wins.
+func (e *Embedded) Upsert(ctx context.Context, products []Product) error {
+	for _, p := range products {
+		if err := ValidateProduct(p, e.dim); err != nil {
+			return fmt.Errorf("upsert: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("upsert: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range Dedupe(products) {
+		if row, ok := e.byID[p.ID]; ok {
+			e.remove(row)
+		}
+		e.add(p)
+	}
+	e.maybeCompact()
+	return nil
+}
+
+// Delete removes the products with the given ids. Unknown ids are ignored.
+func (e *Embedded) Delete(ctx context.Context, ids []string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ids {
+		if row, ok := e.byID[id]; ok {
+			e.remove(row)
+		}
+	}
+	e.maybeCompact()
+	return nil
+}
+
+// Get returns the products with the given ids, in the order of ids. Unknown
+// ids are skipped. The products are copies the caller may modify.
+func (e *Embedded) Get(ctx context.Context, ids []string) ([]Product, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]Product, 0, len(ids))
+	for _, id := range ids {
+		row, ok := e.byID[id]
+		if !ok {
+			continue
+		}
+		out = append(out, e.product(row))
+	}
+	return out, nil
+}
+
+// Count returns the number of products that pass f.
+func (e *Embedded) Count(ctx context.Context, f Filter) (int, error) {
+	if err := f.Validate(); err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return int(e.candidates(f).GetCardinality()), nil
+}
+
+// Search returns the k products after offset that pass f, ranked by inner
+// product with q (ties broken by id), and the number of products that pass f.
+func (e *Embedded) Search(ctx context.Context, q []float32, f Filter, k, offset int) ([]Hit, int, error) {
+	if err := ValidateQuery(q, f, k, offset, e.dim); err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	cand := e.candidates(f)
+	total := int(cand.GetCardinality())
+	if k == 0 || offset >= total {
+		return []Hit{}, total, nil
+	}
+	hits := e.scan(q, cand, min(k+offset, total))
+	return hits[offset:min(offset+k, len(hits))], total, nil
+}
+
+// candidates returns the rows that pass f. The result may be e.live itself and
+// must not be modified.
+func (e *Embedded) candidates(f Filter) *roaring.Bitmap {
+	b := e.live
+	shared := true
+	if len(f.All) > 0 {
+		bms := make([]*roaring.Bitmap, 0, len(f.All))
+		for _, kv := range f.All {
+			p, ok := e.postings[kv]
+			if !ok {
+				return roaring.New()
+			}
+			bms = append(bms, p)
+		}
+		if len(bms) == 1 {
+			b = bms[0]
+		} else {
+			b = roaring.FastAnd(bms...)
+			shared = false
+		}
+	}
+	own := func() {
+		if shared {
+			b = b.Clone()
+			shared = false
+		}
+	}
+	for _, kv := range f.None {
+		if p, ok := e.postings[kv]; ok {
+			own()
+			b.AndNot(p)
+		}
+	}
+	if f.MinPrice != nil || f.MaxPrice != nil {
+		own()
+		b.And(e.hasPrice)
+		out := roaring.New()
+		it := b.Iterator()
+		for it.HasNext() {
+			r := it.Next()
+			p := e.prices[r]
+			if (f.MinPrice == nil || p >= *f.MinPrice) && (f.MaxPrice == nil || p <= *f.MaxPrice) {
+				out.Add(r)
+			}
+		}
+		b = out
+	}
+	return b
+}
+
+// parallelMin is the number of candidate rows from which a scan is split over
+// several goroutines.
+const parallelMin = 8192
+
+// scan scores every row of cand against q and returns the best n hits in order.
+func (e *Embedded) scan(q []float32, cand *roaring.Bitmap, n int) []Hit {
+	rows := cand.ToArray()
+	parts := min(runtime.GOMAXPROCS(0), len(rows)/parallelMin)
+	if parts <= 1 {
+		return e.scanRows(q, rows, n).sorted()
+	}
+	heaps := make([]*topK, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*len(rows)/parts, (i+1)*len(rows)/parts
+		wg.Go(func() { heaps[i] = e.scanRows(q, rows[lo:hi], n) })
+	}
+	wg.Wait()
+	merged := heaps[0]
+	for _, h := range heaps[1:] {
+		for _, c := range h.items {
+			merged.push(c.row, c.score)
+		}
+	}
+	return merged.sorted()
+}
+
+func (e *Embedded) scanRows(q []float32, rows []uint32, n int) *topK {
+	t := &topK{ids: e.ids, n: n, items: make([]scored, 0, n)}
+	d := e.dim
+	for _, r := range rows {
+		s := dot(q, e.vecs[int(r)*d:int(r+1)*d])
+		t.push(r, s)
+	}
+	return t
+}
+
+// add appends p as a new row. The caller holds the write lock.
+func (e *Embedded) add(p Product) {
+	row := uint32(len(e.ids))
+	e.ids = append(e.ids, p.ID)
+	e.titles = append(e.titles, p.Title)
+	price := 0.0
+	if p.Price != nil {
+		price = *p.Price
+		e.hasPrice.Add(row)
+	}
+	e.prices = append(e.prices, price)
+	e.attrs = append(e.attrs, append([]Attribute(nil), p.Attributes...))
+	e.vecs = append(e.vecs, p.Vector...)
+	e.byID[p.ID] = row
+	e.live.Add(row)
+	for _, a := range p.Attributes {
+		kv := KV{a.Key, a.Value}
+		b, ok := e.postings[kv]
+		if !ok {
+			b = roaring.New()
+			e.postings[kv] = b
+		}
+		b.Add(row)
+	}
+}
+
+// remove deletes row from every index. The caller holds the write lock.
+func (e *Embedded) remove(row uint32) {
+	for _, a := range e.attrs[row] {
+		kv := KV{a.Key, a.Value}
+		if b, ok := e.postings[kv]; ok {
+			b.Remove(row)
+			if b.IsEmpty() {
+				delete(e.postings, kv)
+			}
+		}
+	}
+	delete(e.byID, e.ids[row])
+	e.live.Remove(row)
+	e.hasPrice.Remove(row)
+	e.ids[row], e.titles[row], e.attrs[row] = "", "", nil
+	e.dead++
+}
+
+// maybeCompact drops deleted rows once they are a good share of all rows.
+func (e *Embedded) maybeCompact() {
+	if e.dead < 1024 || e.dead < len(e.byID) {
+		return
+	}
+	fresh := NewEmbedded(e.dim)
+	it := e.live.Iterator()
+	for it.HasNext() {
+		fresh.add(e.product(it.Next()))
+	}
+	e.ids, e.titles, e.prices, e.attrs, e.vecs = fresh.ids, fresh.titles, fresh.prices, fresh.attrs, fresh.vecs
+	e.byID, e.live, e.hasPrice, e.postings, e.dead = fresh.byID, fresh.live, fresh.hasPrice, fresh.postings, 0
+}
+
+// product returns a copy of row as a Product. The caller holds a lock.
+func (e *Embedded) product(row uint32) Product {
+	p := Product{
+		ID:     e.ids[row],
+		Title:  e.titles[row],
+		Vector: append([]float32(nil), e.vecs[int(row)*e.dim:int(row+1)*e.dim]...),
+	}
+	if len(e.attrs[row]) > 0 {
+		p.Attributes = append([]Attribute(nil), e.attrs[row]...)
+	}
+	if e.hasPrice.Contains(row) {
+		v := e.prices[row]
+		p.Price = &v
+	}
+	return p
+}
+
+// dot returns the inner product of a and b, which have the same length.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		s0 += a[i]*b[i] + a[i+4]*b[i+4]
+		s1 += a[i+1]*b[i+1] + a[i+5]*b[i+5]
+		s2 += a[i+2]*b[i+2] + a[i+6]*b[i+6]
+		s3 += a[i+3]*b[i+3] + a[i+7]*b[i+7]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+type scored struct {
+	row   uint32
+	score float32
+}
+
+// topK keeps the best n rows seen, in a min-heap whose root is the worst kept.
+type topK struct {
+	ids   []string
+	n     int
+	items []scored
+}
+
+// worse reports whether a ranks below b.
+func (t *topK) worse(a, b scored) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	return t.ids[a.row] > t.ids[b.row]
+}
+
+func (t *topK) Len() int           { return len(t.items) }
+func (t *topK) Less(i, j int) bool { return t.worse(t.items[i], t.items[j]) }
+func (t *topK) Swap(i, j int)      { t.items[i], t.items[j] = t.items[j], t.items[i] }
+func (t *topK) Push(x any)         { t.items = append(t.items, x.(scored)) }
+func (t *topK) Pop() any {
+	x := t.items[len(t.items)-1]
+	t.items = t.items[:len(t.items)-1]
+	return x
+}
+
+func (t *topK) push(row uint32, score float32) {
+	c := scored{row, score}
+	if len(t.items) < t.n {
+		heap.Push(t, c)
+		return
+	}
+	if t.worse(t.items[0], c) {
+		t.items[0] = c
+		heap.Fix(t, 0)
+	}
+}
+
+// sorted empties t and returns its rows as hits, best first.
+func (t *topK) sorted() []Hit {
+	out := make([]Hit, len(t.items))
+	for i := len(out) - 1; i >= 0; i-- {
+		c := heap.Pop(t).(scored)
+		out[i] = Hit{ID: t.ids[c.row], Score: c.score}
+	}
+	return out
+}

@@ -1,0 +1,498 @@
+// Package milvus is the Milvus backend of the lander vector store. It keeps the
+// products of one store in one Milvus collection and answers the same contract
+// as store.Embedded (see store/storetest), so the server and the indexer can use
+// either.
+//
+// Filters become Milvus boolean expressions over an attrs array of "key=value"
+// strings and a price with a has_price flag. Values are spliced into the
+// expression as Go-quoted string literals, which the Milvus expression grammar
+// reads back exactly (Milvus Lite has no expression templates). The primary key
+// is the product id in hex: Milvus Lite splices primary keys into its own SQL,
+// so an id with a quote would break its upserts and deletes.
+//
+// The collection uses a FLAT index with the inner-product metric, which works on
+// Milvus Lite as well as on a Milvus server.
+package milvus
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/milvus-io/milvus/client/v2/column"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+
+	"lander/store"
+)
+
+// Field names of the collection.
+const (
+	fieldID       = "id"
+	fieldVector   = "vector"
+	fieldAttrs    = "attrs"
+	fieldPrice    = "price"
+	fieldHasPrice = "has_price"
+	fieldTitle    = "title"
+	fieldPayload  = "payload"
+)
+
+// Limits of the collection's fields, checked before anything is sent.
+const (
+	maxIDLen      = 512
+	maxAttrs      = 1024
+	maxAttrLen    = 1024
+	maxTitleLen   = 8192
+	maxPayloadLen = 65535
+	// maxWindow is the largest offset+k Milvus answers.
+	maxWindow = 16384
+	// getBatch is how many ids one Get query asks for.
+	getBatch = 1000
+)
+
+// Options configure Open.
+type Options struct {
+	Addr       string // host:port of the Milvus server
+	Collection string // collection name; created when missing
+	Dim        int    // vector dimension
+	// InsertBatch is how many rows one upsert request carries; 0 means 100.
+	// Milvus Lite writes batches of about 100 rows several times faster than
+	// batches of 1,000.
+	InsertBatch int
+}
+
+// Store is a vector store backed by one Milvus collection. It is safe for
+// concurrent use.
+type Store struct {
+	cli   *milvusclient.Client
+	coll  string
+	dim   int
+	batch int
+}
+
+// Open connects to Milvus, creates the collection when it is missing (with its
+// index) and loads it. An existing collection must have the same dimension.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s, err := open(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open milvus collection %q: %w", opts.Collection, err)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Addr == "" || opts.Collection == "" || opts.Dim <= 0 {
+		return nil, fmt.Errorf("invalid options: addr %q, dim %d", opts.Addr, opts.Dim)
+	}
+	if opts.InsertBatch <= 0 {
+		opts.InsertBatch = 100
+	}
+	cli, err := milvusclient.New(ctx, &milvusclient.ClientConfig{Address: opts.Addr})
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cli: cli, coll: opts.Collection, dim: opts.Dim, batch: opts.InsertBatch}
+	if err := s.ensure(ctx); err != nil {
+		cli.Close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) ensure(ctx context.Context) error {
+	has, err := s.cli.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.coll))
+	if err != nil {
+		return err
+	}
+	if has {
+		coll, err := s.cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(s.coll))
+		if err != nil {
+			return err
+		}
+		if err := checkSchema(coll.Schema, s.dim); err != nil {
+			return err
+		}
+	} else {
+		err := s.cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(s.coll, schema(s.coll, s.dim)).
+			WithConsistencyLevel(entity.ClStrong))
+		if err != nil {
+			return err
+		}
+		task, err := s.cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(s.coll, fieldVector, index.NewFlatIndex(entity.IP)))
+		if err != nil {
+			return err
+		}
+		if err := task.Await(ctx); err != nil {
+			return err
+		}
+	}
+	task, err := s.cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(s.coll))
+	if err != nil {
+		return err
+	}
+	return task.Await(ctx)
+}
+
+func schema(name string, dim int) *entity.Schema {
+	return entity.NewSchema().WithName(name).WithAutoID(false).WithDynamicFieldEnabled(false).
+		WithField(entity.NewField().WithName(fieldID).WithDataType(entity.FieldTypeVarChar).WithIsPrimaryKey(true).WithMaxLength(maxIDLen)).
+		WithField(entity.NewField().WithName(fieldVector).WithDataType(entity.FieldTypeFloatVector).WithDim(int64(dim))).
+		WithField(entity.NewField().WithName(fieldAttrs).WithDataType(entity.FieldTypeArray).WithElementType(entity.FieldTypeVarChar).
+			WithMaxCapacity(maxAttrs).WithMaxLength(maxAttrLen)).
+		WithField(entity.NewField().WithName(fieldPrice).WithDataType(entity.FieldTypeDouble)).
+		WithField(entity.NewField().WithName(fieldHasPrice).WithDataType(entity.FieldTypeBool)).
+		WithField(entity.NewField().WithName(fieldTitle).WithDataType(entity.FieldTypeVarChar).WithMaxLength(maxTitleLen)).
+		WithField(entity.NewField().WithName(fieldPayload).WithDataType(entity.FieldTypeVarChar).WithMaxLength(maxPayloadLen))
+}
+
+func checkSchema(sch *entity.Schema, dim int) error {
+	want := map[string]bool{fieldID: true, fieldVector: true, fieldAttrs: true, fieldPrice: true, fieldHasPrice: true, fieldTitle: true, fieldPayload: true}
+	for _, f := range sch.Fields {
+		delete(want, f.Name)
+		if f.Name == fieldVector {
+			got, err := strconv.Atoi(f.TypeParams["dim"])
+			if err != nil || got != dim {
+				return fmt.Errorf("existing collection has dimension %q, want %d", f.TypeParams["dim"], dim)
+			}
+		}
+	}
+	if len(want) > 0 {
+		return errors.New("existing collection has another schema")
+	}
+	return nil
+}
+
+// Dim returns the dimension of the store's vectors.
+func (s *Store) Dim() int { return s.dim }
+
+// Collection returns the name of the store's collection.
+func (s *Store) Collection() string { return s.coll }
+
+// Close closes the connection to Milvus. The collection stays.
+func (s *Store) Close(ctx context.Context) error {
+	if err := s.cli.Close(ctx); err != nil {
+		return fmt.Errorf("close milvus: %w", err)
+	}
+	return nil
+}
+
+// Drop deletes the collection and everything in it.
+func (s *Store) Drop(ctx context.Context) error {
+	if err := s.cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(s.coll)); err != nil {
+		return fmt.Errorf("drop milvus collection %q: %w", s.coll, err)
+	}
+	return nil
+}
+
+// payloadAttr is an attribute as kept in the payload field.
+type payloadAttr struct {
+	K string  `json:"k"`
+	V string  `json:"v"`
+	S float32 `json:"s"`
+	O string  `json:"o,omitempty"`
+}
+
+// Upsert stores products, replacing any product with the same id, in batches of
+// Options.InsertBatch rows. It validates every product before sending any.
+// Within one call the last product given for an id wins.
+func (s *Store) Upsert(ctx context.Context, products []store.Product) error {
+	if err := s.upsert(ctx, products); err != nil {
+		return fmt.Errorf("upsert: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) upsert(ctx context.Context, products []store.Product) error {
+	for _, p := range products {
+		if err := validate(p, s.dim); err != nil {
+			return err
+		}
+	}
+	products = store.Dedupe(products)
+	for lo := 0; lo < len(products); lo += s.batch {
+		batch := products[lo:min(lo+s.batch, len(products))]
+		n := len(batch)
+		ids, titles, payloads := make([]string, n), make([]string, n), make([]string, n)
+		vecs, attrs := make([][]float32, n), make([][]string, n)
+		prices, hasPrice := make([]float64, n), make([]bool, n)
+		for i, p := range batch {
+			ids[i], titles[i], vecs[i] = pk(p.ID), p.Title, p.Vector
+			if p.Price != nil {
+				prices[i], hasPrice[i] = *p.Price, true
+			}
+			attrs[i] = make([]string, 0, len(p.Attributes))
+			pa := make([]payloadAttr, len(p.Attributes))
+			for j, a := range p.Attributes {
+				attrs[i] = append(attrs[i], attrKey(a.Key, a.Value))
+				pa[j] = payloadAttr{a.Key, a.Value, a.Score, a.Source}
+			}
+			b, err := json.Marshal(pa)
+			if err != nil {
+				return fmt.Errorf("product %q: %w", p.ID, err)
+			}
+			payloads[i] = string(b)
+		}
+		opt := milvusclient.NewColumnBasedInsertOption(s.coll,
+			column.NewColumnVarChar(fieldID, ids),
+			column.NewColumnFloatVector(fieldVector, s.dim, vecs),
+			column.NewColumnVarCharArray(fieldAttrs, attrs),
+			column.NewColumnDouble(fieldPrice, prices),
+			column.NewColumnBool(fieldHasPrice, hasPrice),
+			column.NewColumnVarChar(fieldTitle, titles),
+			column.NewColumnVarChar(fieldPayload, payloads),
+		)
+		if _, err := s.cli.Upsert(ctx, opt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validate checks p against the store contract and the field limits.
+func validate(p store.Product, dim int) error {
+	if err := store.ValidateProduct(p, dim); err != nil {
+		return err
+	}
+	switch {
+	case len(p.ID) > maxIDLen/2:
+		return fmt.Errorf("product %q: id longer than %d bytes", p.ID, maxIDLen/2)
+	case len(p.Title) > maxTitleLen:
+		return fmt.Errorf("product %q: title longer than %d bytes", p.ID, maxTitleLen)
+	case len(p.Attributes) > maxAttrs:
+		return fmt.Errorf("product %q: more than %d attributes", p.ID, maxAttrs)
+	}
+	size := 2
+	for _, a := range p.Attributes {
+		if len(attrKey(a.Key, a.Value)) > maxAttrLen {
+			return fmt.Errorf("product %q: attribute %s=%s longer than %d bytes", p.ID, a.Key, a.Value, maxAttrLen)
+		}
+		size += 2*len(a.Key) + 2*len(a.Value) + 2*len(a.Source) + 48 // JSON escaping, upper bound
+	}
+	if size > maxPayloadLen {
+		return fmt.Errorf("product %q: attributes too large", p.ID)
+	}
+	return nil
+}
+
+// attrKey is how an attribute is kept in the attrs array. Keys hold no '='.
+func attrKey(key, value string) string { return key + "=" + value }
+
+// Delete removes the products with the given ids. Unknown ids are ignored.
+func (s *Store) Delete(ctx context.Context, ids []string) error {
+	for lo := 0; lo < len(ids); lo += getBatch {
+		expr := idsExpr(ids[lo:min(lo+getBatch, len(ids))])
+		if _, err := s.cli.Delete(ctx, milvusclient.NewDeleteOption(s.coll).WithExpr(expr)); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+	}
+	return nil
+}
+
+// pk is the primary key of the product with the given id.
+func pk(id string) string { return hex.EncodeToString([]byte(id)) }
+
+// idsExpr is an expression that selects the products with the given ids.
+func idsExpr(ids []string) string {
+	var b strings.Builder
+	b.WriteString(fieldID + " in [")
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(pk(id))
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// Get returns the products with the given ids, in the order of ids. Unknown
+// ids are skipped.
+func (s *Store) Get(ctx context.Context, ids []string) ([]store.Product, error) {
+	found := make(map[string]store.Product, len(ids))
+	for lo := 0; lo < len(ids); lo += getBatch {
+		batch := ids[lo:min(lo+getBatch, len(ids))]
+		rs, err := s.cli.Query(ctx, milvusclient.NewQueryOption(s.coll).
+			WithFilter(idsExpr(batch)).
+			WithOutputFields(fieldID, fieldVector, fieldPrice, fieldHasPrice, fieldTitle, fieldPayload).
+			WithConsistencyLevel(entity.ClStrong))
+		if err != nil {
+			return nil, fmt.Errorf("get: %w", err)
+		}
+		if err := decode(rs, found); err != nil {
+			return nil, fmt.Errorf("get: %w", err)
+		}
+	}
+	out := make([]store.Product, 0, len(found))
+	for _, id := range ids {
+		if p, ok := found[id]; ok {
+			out = append(out, p)
+			delete(found, id) // an id asked for twice comes back once
+		}
+	}
+	return out, nil
+}
+
+// decode adds the rows of a query result to found.
+func decode(rs milvusclient.ResultSet, found map[string]store.Product) error {
+	if rs.ResultCount == 0 {
+		return nil
+	}
+	ids, ok1 := rs.GetColumn(fieldID).(*column.ColumnVarChar)
+	vecs, ok2 := rs.GetColumn(fieldVector).(*column.ColumnFloatVector)
+	prices, ok3 := rs.GetColumn(fieldPrice).(*column.ColumnDouble)
+	has, ok4 := rs.GetColumn(fieldHasPrice).(*column.ColumnBool)
+	titles, ok5 := rs.GetColumn(fieldTitle).(*column.ColumnVarChar)
+	payloads, ok6 := rs.GetColumn(fieldPayload).(*column.ColumnVarChar)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return errors.New("unexpected result columns")
+	}
+	for i := range rs.ResultCount {
+		id, err := hex.DecodeString(ids.MustValue(i))
+		if err != nil {
+			return fmt.Errorf("primary key %q: %w", ids.MustValue(i), err)
+		}
+		p := store.Product{ID: string(id), Title: titles.MustValue(i)}
+		p.Vector = append([]float32(nil), vecs.MustValue(i)...)
+		if has.MustValue(i) {
+			v := prices.MustValue(i)
+			p.Price = &v
+		}
+		var pa []payloadAttr
+		if err := json.Unmarshal([]byte(payloads.MustValue(i)), &pa); err != nil {
+			return fmt.Errorf("product %q: payload: %w", p.ID, err)
+		}
+		if len(pa) > 0 {
+			p.Attributes = make([]store.Attribute, len(pa))
+			for j, a := range pa {
+				p.Attributes[j] = store.Attribute{Key: a.K, Value: a.V, Score: a.S, Source: a.O}
+			}
+		}
+		found[p.ID] = p
+	}
+	return nil
+}
+
+// Count returns the number of products that pass f.
+func (s *Store) Count(ctx context.Context, f store.Filter) (int, error) {
+	if err := f.Validate(); err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	n, err := s.count(ctx, f)
+	if err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) count(ctx context.Context, f store.Filter) (int, error) {
+	opt := milvusclient.NewQueryOption(s.coll).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong)
+	opt.WithFilter(filterExpr(f))
+	rs, err := s.cli.Query(ctx, opt)
+	if err != nil {
+		return 0, err
+	}
+	col := rs.GetColumn("count(*)")
+	if col == nil || col.Len() != 1 {
+		return 0, errors.New("no count in result")
+	}
+	n, err := col.GetAsInt64(0)
+	return int(n), err
+}
+
+// Search returns the k products after offset that pass f, ranked by inner
+// product with q, and the number of products that pass f. Milvus answers at
+// most offset+k = 16384.
+func (s *Store) Search(ctx context.Context, q []float32, f store.Filter, k, offset int) ([]store.Hit, int, error) {
+	if err := store.ValidateQuery(q, f, k, offset, s.dim); err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	total, err := s.count(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	if k == 0 || offset >= total {
+		return []store.Hit{}, total, nil
+	}
+	k = min(k, total-offset)
+	if offset+k > maxWindow {
+		return nil, 0, fmt.Errorf("search: offset+k %d above the %d Milvus allows", offset+k, maxWindow)
+	}
+	opt := milvusclient.NewSearchOption(s.coll, k, []entity.Vector{entity.FloatVector(q)}).
+		WithANNSField(fieldVector).WithOffset(offset).WithConsistencyLevel(entity.ClStrong)
+	if expr := filterExpr(f); expr != "" {
+		opt.WithFilter(expr)
+	}
+	rss, err := s.cli.Search(ctx, opt)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	hits := []store.Hit{}
+	for _, rs := range rss {
+		if rs.Err != nil {
+			return nil, 0, fmt.Errorf("search: %w", rs.Err)
+		}
+		for i := range rs.ResultCount {
+			key, err := rs.IDs.GetAsString(i)
+			if err != nil {
+				return nil, 0, fmt.Errorf("search: %w", err)
+			}
+			id, err := hex.DecodeString(key)
+			if err != nil {
+				return nil, 0, fmt.Errorf("search: primary key %q: %w", key, err)
+			}
+			hits = append(hits, store.Hit{ID: string(id), Score: rs.Scores[i]})
+		}
+	}
+	// Milvus leaves the order of equal scores open; order them by id as the
+	// embedded store does.
+	sort.SliceStable(hits, func(i, j int) bool { return store.Less(hits[i], hits[j]) })
+	return hits, total, nil
+}
+
+// filterExpr turns f into a Milvus boolean expression. The zero Filter gives "".
+func filterExpr(f store.Filter) string {
+	var terms []string
+	if len(f.All) > 0 {
+		terms = append(terms, "array_contains_all("+fieldAttrs+", "+kvList(f.All)+")")
+	}
+	if len(f.None) > 0 {
+		terms = append(terms, "(not array_contains_any("+fieldAttrs+", "+kvList(f.None)+"))")
+	}
+	if f.MinPrice != nil || f.MaxPrice != nil {
+		terms = append(terms, fieldHasPrice+" == true")
+	}
+	if f.MinPrice != nil {
+		terms = append(terms, fieldPrice+" >= "+number(*f.MinPrice))
+	}
+	if f.MaxPrice != nil {
+		terms = append(terms, fieldPrice+" <= "+number(*f.MaxPrice))
+	}
+	return strings.Join(terms, " and ")
+}
+
+// kvList is a list literal of attrs entries. strconv.Quote escapes quotes,
+// backslashes and control characters with the escapes the Milvus grammar reads.
+func kvList(list []store.KV) string {
+	quoted := make([]string, len(list))
+	for i, kv := range list {
+		quoted[i] = strconv.Quote(attrKey(kv.Key, kv.Value))
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+// number formats a finite float without an exponent.
+func number(v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
