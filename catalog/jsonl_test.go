@@ -22,25 +22,25 @@ func jsonlFixture(t *testing.T, remote string) string {
 		`{"id":"a1","title":" T ","description":"D","brand":"Acme","price":19.99,"tags":{"Color":"red","size":["S","M"]},"image_uri":"img/a1.png","Material":"cotton","extra":{"nested":1}}`, // 1 ok
 		`{"id":7,"image":"` + b64 + `"}`, // 2 ok, cold start, integer id
 		`{"id":"a3","tags":["color:blue","pattern=striped","summer","na"],"image_uri":"img/a1.png"}`, // 3 ok
-		`{"id": "a4", oops}`, // 4 bad_json
-		`{"title":"no id","image_uri":"img/a1.png"}`,                    // 5 missing_id
-		`{"id":"a1","image_uri":"img/a1.png"}`,                          // 6 duplicate_id
-		`{"id":"a7"}`,                                                   // 7 missing_image
-		`{"id":"a8","image_uri":"img/missing.png"}`,                     // 8 missing_image
-		`{"id":"a9","image":"!!!not base64"}`,                           // 9 bad_image
-		`{"id":"a10","image_uri":"img/bad.jpg"}`,                        // 10 bad_image
-		`{"id":"a11","price":"abc","image_uri":"img/a1.png"}`,           // 11 bad_price
-		`{"id":"a12","price":-3,"image_uri":"img/a1.png"}`,              // 12 bad_price
-		`{"id":"a13","image_uri":"http://127.0.0.1:1/x.png"}`,      // 13 missing_image (no fetch)
-		``,                                                              // 14 blank
+		`{"id": "a4", oops}`,                                  // 4 bad_json
+		`{"title":"no id","image_uri":"img/a1.png"}`,          // 5 missing_id
+		`{"id":"a1","image_uri":"img/a1.png"}`,                // 6 duplicate_id
+		`{"id":"a7"}`,                                         // 7 missing_image
+		`{"id":"a8","image_uri":"img/missing.png"}`,           // 8 missing_image
+		`{"id":"a9","image":"!!!not base64"}`,                 // 9 bad_image
+		`{"id":"a10","image_uri":"img/bad.jpg"}`,              // 10 bad_image
+		`{"id":"a11","price":"abc","image_uri":"img/a1.png"}`, // 11 bad_price
+		`{"id":"a12","price":-3,"image_uri":"img/a1.png"}`,    // 12 bad_price
+		`{"id":"a13","image_uri":"http://127.0.0.1:1/x.png"}`, // 13 missing_image (no fetch)
+		``, // 14 blank
 		`{"id":"long","title":"` + strings.Repeat("x", 300_000) + `","image_uri":"img/a1.png"}`, // 15 ok, long line
 		`{"id":"a16","price":"12.5","image_uri":"img/a1.png","tags":"casual, color: green"}`,    // 16 ok
-		`[1,2]`,                                                   // 17 bad_json
-		`{"id":{"x":1},"image_uri":"img/a1.png"}`,                 // 18 bad_row
+		`[1,2]`, // 17 bad_json
+		`{"id":{"x":1},"image_uri":"img/a1.png"}`,                   // 18 bad_row
 		`{"id":"a19","image_uri":"sub/../img/a1.png","price":null}`, // 19 ok
-		`null`,                                                    // 20 bad_json
-		`{"id":"a21","image_uri":"img/a1.png"} {"id":"x"}`,        // 21 bad_json
-		`{"id":"   ","image_uri":"img/a1.png"}`,                   // 22 missing_id
+		`null`, // 20 bad_json
+		`{"id":"a21","image_uri":"img/a1.png"} {"id":"x"}`,                                               // 21 bad_json
+		`{"id":"   ","image_uri":"img/a1.png"}`,                                                          // 22 missing_id
 		`{"id":"a23","tags":[{"key":"Fit","value":"slim"}],"image":"data:image/png;base64,` + b64 + `"}`, // 23 ok
 	}
 	if remote != "" {

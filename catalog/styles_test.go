@@ -14,19 +14,19 @@ const stylesHeader = "id,gender,masterCategory,subCategory,articleType,baseColou
 func stylesFixture(t *testing.T) string {
 	dir := t.TempDir()
 	lines := []string{
-		"1,Men,Apparel,Topwear,Shirts,Navy Blue,Fall,2011,Casual,Turtle Check Men Navy Blue Shirt",  // line 2 ok
-		"2,Women,Apparel,Topwear,Tops,Red,,2012,NA,Sass & Bella, Red Top, Size M",                     // 3 ok, commas
-		"3,Men,Footwear",                                                                              // 4 bad_row
-		",Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,No Id Shirt",                               // 5 missing_id
-		"1,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Duplicate Shirt",                          // 6 duplicate_id
-		"4,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,No Image Shirt",                           // 7 missing_image
-		"5,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Garbage Image",                            // 8 bad_image
-		"6,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Truncated Image",                          // 9 bad_image
-		"",                                                                                            // 10 blank: not a row
-		"7,Unisex,Accessories,Bags,Backpacks,Grey,Summer,2015,Casual,Grey Backpack\r",                 // 11 ok, CRLF
-		"a/b,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Bad Id",                                 // 12 bad_id
-		`8,Men,Apparel,Bottomwear,Jeans,Blue,Summer,2012,Casual,"Roadster, Men ""Slim"" Jeans"`,       // 13 ok, quoted
-		"9,,,,,,,,,",                                                                                  // 14 ok, cold start
+		"1,Men,Apparel,Topwear,Shirts,Navy Blue,Fall,2011,Casual,Turtle Check Men Navy Blue Shirt", // line 2 ok
+		"2,Women,Apparel,Topwear,Tops,Red,,2012,NA,Sass & Bella, Red Top, Size M",                  // 3 ok, commas
+		"3,Men,Footwear", // 4 bad_row
+		",Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,No Id Shirt",      // 5 missing_id
+		"1,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Duplicate Shirt", // 6 duplicate_id
+		"4,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,No Image Shirt",  // 7 missing_image
+		"5,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Garbage Image",   // 8 bad_image
+		"6,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Truncated Image", // 9 bad_image
+		"", // 10 blank: not a row
+		"7,Unisex,Accessories,Bags,Backpacks,Grey,Summer,2015,Casual,Grey Backpack\r",           // 11 ok, CRLF
+		"a/b,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,Bad Id",                           // 12 bad_id
+		`8,Men,Apparel,Bottomwear,Jeans,Blue,Summer,2012,Casual,"Roadster, Men ""Slim"" Jeans"`, // 13 ok, quoted
+		"9,,,,,,,,,", // 14 ok, cold start
 	}
 	writeFile(t, dir, "styles.csv", []byte(stylesHeader+strings.Join(lines, "\n")+"\n"))
 	good := jpegBytes(t, 60, 80, false)

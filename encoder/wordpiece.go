@@ -98,10 +98,16 @@ func (w *WordPiece) Encode(text string, maxLength int) []int64 {
 	ids := make([]int64, 1, min(maxLength, len(text)+2))
 	ids[0] = w.cls
 	limit := maxLength - 1 // leave room for [SEP]
-	forEachWord(normalize(text), func(word string) bool {
-		ids = w.appendWord(ids, word, limit)
-		return len(ids) < limit
-	})
+	if limit > 1 {
+		forEachWord(normalize(text), func(word string) bool {
+			ids = w.appendWord(ids, word)
+			if len(ids) >= limit {
+				ids = ids[:limit]
+				return false
+			}
+			return true
+		})
+	}
 	return append(ids, w.sep)
 }
 
@@ -110,7 +116,7 @@ func (w *WordPiece) Encode(text string, maxLength int) []int64 {
 func (w *WordPiece) Tokenize(text string) []string {
 	var out []string
 	forEachWord(normalize(text), func(word string) bool {
-		for _, id := range w.appendWord(nil, word, len(word)+1) {
+		for _, id := range w.appendWord(nil, word) {
 			out = append(out, w.tokens[id])
 		}
 		return true
@@ -118,9 +124,8 @@ func (w *WordPiece) Tokenize(text string) []string {
 	return out
 }
 
-// appendWord appends the WordPiece ids of one pre-tokenized word, stopping
-// once ids has limit entries.
-func (w *WordPiece) appendWord(ids []int64, word string, limit int) []int64 {
+// appendWord appends the WordPiece ids of one pre-tokenized word.
+func (w *WordPiece) appendWord(ids []int64, word string) []int64 {
 	if utf8.RuneCountInString(word) > maxWordChars {
 		return append(ids, w.unk)
 	}
@@ -144,9 +149,6 @@ func (w *WordPiece) appendWord(ids []int64, word string, limit int) []int64 {
 		}
 		ids = append(ids, id)
 		start = end
-	}
-	if len(ids) > limit {
-		ids = ids[:limit]
 	}
 	return ids
 }

@@ -20,6 +20,7 @@ import (
 	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
+	"lander/web"
 )
 
 // Searcher is what the server needs from a vector store.
@@ -159,6 +160,8 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/products/:id", s.product)
 	api.GET("/vocabulary", s.vocabulary)
 	r.GET("/images/:id", s.image)
+	home, _ := web.Static.ReadFile("static/index.html")
+	r.GET("/", func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", home) })
 	return r
 }
 

@@ -186,6 +186,15 @@ func TestProductImageHealth(t *testing.T) {
 		t.Errorf("product = %+v", p)
 	}
 	get(t, ts, "/healthz", 200, nil)
+	resp0, err := http.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp0.Body)
+	resp0.Body.Close()
+	if resp0.StatusCode != 200 || !strings.Contains(string(page), "<title>lander</title>") {
+		t.Errorf("home page: %d %.80s", resp0.StatusCode, page)
+	}
 	get(t, ts, "/readyz", 200, nil)
 	resp, err := http.Get(ts.URL + "/images/1")
 	if err != nil {

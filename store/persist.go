@@ -187,8 +187,11 @@ func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
 	count := binary.LittleEndian.Uint64(data[16:])
 	metaLen := binary.LittleEndian.Uint64(data[24:])
 	size := uint64(len(data))
-	if dim == 0 || dim > 1<<20 || count > size || metaLen > size {
+	if dim == 0 || dim > 1<<20 {
 		return nil, fmt.Errorf("checksum mismatch in %s: corrupt header", name)
+	}
+	if count > size || metaLen > size {
+		return nil, fmt.Errorf("%s is truncated or its header is corrupt: %d bytes cannot hold %d products", name, size, count)
 	}
 	if want := headerSize + metaLen + count*dim*4; size != want {
 		if size < want {

@@ -74,6 +74,9 @@ type Store struct {
 	coll  string
 	dim   int
 	batch int
+	// noNot is set when the server cannot evaluate "not" (Milvus Lite 2.5);
+	// exclusions then become a list of excluded primary keys.
+	noNot bool
 }
 
 // Open connects to Milvus, creates the collection when it is missing (with its
@@ -136,7 +139,14 @@ func (s *Store) ensure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return task.Await(ctx)
+	if err := task.Await(ctx); err != nil {
+		return err
+	}
+	// Milvus Lite 2.5 rejects any "not" with "unsupported expr proto node".
+	_, err = s.query(ctx, milvusclient.NewQueryOption(s.coll).
+		WithFilter("not ("+fieldHasPrice+" == true)").WithOutputFields("count(*)"))
+	s.noNot = err != nil
+	return nil
 }
 
 func schema(name string, dim int) *entity.Schema {
@@ -319,7 +329,7 @@ func (s *Store) Get(ctx context.Context, ids []string) ([]store.Product, error) 
 	found := make(map[string]store.Product, len(ids))
 	for lo := 0; lo < len(ids); lo += getBatch {
 		batch := ids[lo:min(lo+getBatch, len(ids))]
-		rs, err := s.cli.Query(ctx, milvusclient.NewQueryOption(s.coll).
+		rs, err := s.query(ctx, milvusclient.NewQueryOption(s.coll).
 			WithFilter(idsExpr(batch)).
 			WithOutputFields(fieldID, fieldVector, fieldPrice, fieldHasPrice, fieldTitle, fieldPayload).
 			WithConsistencyLevel(entity.ClStrong))
@@ -380,24 +390,41 @@ func decode(rs milvusclient.ResultSet, found map[string]store.Product) error {
 	return nil
 }
 
+// query runs a query. Milvus Lite 2.5 answers a query that matches nothing
+// with every field, the array field carrying no element type, which the
+// client refuses to parse; that answer is an empty result.
+func (s *Store) query(ctx context.Context, opt milvusclient.QueryOption) (milvusclient.ResultSet, error) {
+	rs, err := s.cli.Query(ctx, opt)
+	if err != nil && strings.Contains(err.Error(), "unsupported element type None") {
+		return milvusclient.ResultSet{}, nil
+	}
+	return rs, err
+}
+
 // Count returns the number of products that pass f.
 func (s *Store) Count(ctx context.Context, f store.Filter) (int, error) {
 	if err := f.Validate(); err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
-	n, err := s.count(ctx, f)
+	expr, err := s.expr(ctx, f)
+	if err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	n, err := s.count(ctx, expr)
 	if err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
 	return n, nil
 }
 
-func (s *Store) count(ctx context.Context, f store.Filter) (int, error) {
-	opt := milvusclient.NewQueryOption(s.coll).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong)
-	opt.WithFilter(filterExpr(f))
-	rs, err := s.cli.Query(ctx, opt)
+func (s *Store) count(ctx context.Context, expr string) (int, error) {
+	rs, err := s.query(ctx, milvusclient.NewQueryOption(s.coll).
+		WithFilter(expr).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
 	if err != nil {
 		return 0, err
+	}
+	if rs.ResultCount == 0 && len(rs.Fields) == 0 {
+		return 0, nil
 	}
 	col := rs.GetColumn("count(*)")
 	if col == nil || col.Len() != 1 {
@@ -414,7 +441,11 @@ func (s *Store) Search(ctx context.Context, q []float32, f store.Filter, k, offs
 	if err := store.ValidateQuery(q, f, k, offset, s.dim); err != nil {
 		return nil, 0, fmt.Errorf("search: %w", err)
 	}
-	total, err := s.count(ctx, f)
+	expr, err := s.expr(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	total, err := s.count(ctx, expr)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search: %w", err)
 	}
@@ -427,7 +458,7 @@ func (s *Store) Search(ctx context.Context, q []float32, f store.Filter, k, offs
 	}
 	opt := milvusclient.NewSearchOption(s.coll, k, []entity.Vector{entity.FloatVector(q)}).
 		WithANNSField(fieldVector).WithOffset(offset).WithConsistencyLevel(entity.ClStrong)
-	if expr := filterExpr(f); expr != "" {
+	if expr != "" {
 		opt.WithFilter(expr)
 	}
 	rss, err := s.cli.Search(ctx, opt)
@@ -455,6 +486,50 @@ func (s *Store) Search(ctx context.Context, q []float32, f store.Filter, k, offs
 	// embedded store does.
 	sort.SliceStable(hits, func(i, j int) bool { return store.Less(hits[i], hits[j]) })
 	return hits, total, nil
+}
+
+// expr turns f into a Milvus boolean expression. Where the server cannot
+// evaluate "not", it first looks up the products that the exclusions remove and
+// excludes them by primary key; that works up to 16384 excluded products.
+func (s *Store) expr(ctx context.Context, f store.Filter) (string, error) {
+	if !s.noNot || len(f.None) == 0 {
+		return filterExpr(f), nil
+	}
+	rest := f
+	rest.None = nil
+	expr := filterExpr(rest)
+	and := func(a, b string) string {
+		if a == "" {
+			return b
+		}
+		return a + " and " + b
+	}
+	rs, err := s.query(ctx, milvusclient.NewQueryOption(s.coll).
+		WithFilter(and(expr, "array_contains_any("+fieldAttrs+", "+kvList(f.None)+")")).
+		WithOutputFields(fieldID).WithLimit(maxWindow).WithConsistencyLevel(entity.ClStrong))
+	if err != nil {
+		return "", err
+	}
+	if rs.ResultCount == 0 {
+		return expr, nil
+	}
+	if rs.ResultCount >= maxWindow {
+		return "", fmt.Errorf("exclusion removes more than %d products, too many for a server without \"not\"", maxWindow-1)
+	}
+	keys, ok := rs.GetColumn(fieldID).(*column.ColumnVarChar)
+	if !ok {
+		return "", errors.New("unexpected result columns")
+	}
+	var b strings.Builder
+	b.WriteString(fieldID + " not in [")
+	for i, k := range keys.Data() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Quote(k))
+	}
+	b.WriteByte(']')
+	return and(expr, b.String()), nil
 }
 
 // filterExpr turns f into a Milvus boolean expression. The zero Filter gives "".
