@@ -87,7 +87,7 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 		return nil, fmt.Errorf("load %s: %w", m.Name, err)
 	}
 	var (
-		st        server.Searcher
+		st         server.Searcher
 		closeStore = func() {}
 	)
 	switch m.Backend {
@@ -179,4 +179,3 @@ func (r *reloader) load(ctx context.Context) error {
 	}
 	return nil
 }
-

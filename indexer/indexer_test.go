@@ -43,7 +43,9 @@ type target struct {
 }
 
 func (t *target) Upsert(ctx context.Context, p []store.Product) error { return t.st.Upsert(ctx, p) }
-func (t *target) Commit(ctx context.Context) error                    { return t.st.Save(ctx, filepath.Join(t.dir, "store")) }
+func (t *target) Commit(ctx context.Context) error {
+	return t.st.Save(ctx, filepath.Join(t.dir, "store"))
+}
 
 func openTarget(_ context.Context, dir, _ string, dim int) (indexer.Target, error) {
 	return &target{st: store.NewEmbedded(dim), dir: dir}, nil
