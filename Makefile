@@ -57,3 +57,17 @@ run: build
 
 clean:
 	rm -rf bin
+
+## train: retrain the dual encoder on the development catalog into encoder/weights
+## (Go writes the training set, PyTorch trains; about 40 minutes on 2 CPU cores).
+.PHONY: train
+TRAIN_CATALOG ?= ../shared/data/fashion-small
+TRAIN_WORK ?= .tools/trainset
+TRAIN_VENV ?= .tools/train-venv
+train: build
+	@test -x $(TRAIN_VENV)/bin/python || { python3 -m venv $(TRAIN_VENV) && \
+	  $(TRAIN_VENV)/bin/pip install -q -r encoder/train/requirements-train.txt; }
+	bin/lander export trainset --catalog $(TRAIN_CATALOG) --out $(TRAIN_WORK)
+	cd encoder/train && PYTHONPATH=. nice -n 5 $(abspath $(TRAIN_VENV))/bin/python -m dualenc.train \
+	  --data $(abspath $(TRAIN_WORK)) --out $(abspath encoder/weights)
+	cd encoder/train && PYTHONPATH=. $(abspath $(TRAIN_VENV))/bin/python -m unittest dualenc.tests.test_dualenc

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +12,9 @@ import (
 	"lander/config"
 	"lander/datadir"
 	"lander/indexer"
+	"lander/indexer/extract"
+	"lander/indexer/judge"
+	"lander/llm"
 )
 
 func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
@@ -22,6 +26,11 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	f.str("summary", "also write the summary as JSON to `file`", func(c *config.Config) *string { return &c.Index.Summary })
 	f.integer("workers", "image decoding workers (default one per CPU)", func(c *config.Config) *int { return &c.Index.Workers })
 	f.integer("batch-size", "rows per pipeline batch", func(c *config.Config) *int { return &c.Index.BatchSize })
+	f.integer("min-support", "products a vocabulary value needs (default 5)", func(c *config.Config) *int { return &c.Index.MinSupport })
+	f.str("vlm-url", "OpenAI-compatible API `root` of a vision-language model for attribute extraction (off when empty)", func(c *config.Config) *string { return &c.Index.VLM.URL })
+	f.str("vlm-model", "vision-language model `name`", func(c *config.Config) *string { return &c.Index.VLM.Model })
+	f.str("judge-url", "OpenAI-compatible API `root` of a chat model judging the vocabulary (offline judge when empty)", func(c *config.Config) *string { return &c.Index.Judge.URL })
+	f.str("judge-model", "judge model `name`", func(c *config.Config) *string { return &c.Index.Judge.Model })
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
@@ -47,6 +56,11 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	opts := indexer.Options{
 		Catalog: cfg.Index.Catalog, Workers: cfg.Index.Workers, BatchSize: cfg.Index.BatchSize,
 		Model: modelName, Backend: backend, Logger: log,
+		MinVocabularyCount: cfg.Index.MinSupport, ClusterThreshold: cfg.Index.ClusterThreshold,
+		JudgeMinScore: cfg.Index.JudgeMinScore, SearchLog: cfg.Index.SearchLog,
+	}
+	if err := modelOptions(cfg, log, &opts); err != nil {
+		return err
 	}
 	if cfg.Index.Shard != "" {
 		opts.Shard, opts.ShardCount, _ = config.ParseShard(cfg.Index.Shard)
@@ -67,6 +81,34 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	}
 	if err := dir.Prune(3); err != nil {
 		log.Warn("prune old generations", "err", err)
+	}
+	return nil
+}
+
+// modelOptions maps the VLM and judge endpoints onto the indexer's
+// extractors and judge; both are off unless their URL is set.
+func modelOptions(cfg config.Config, log *slog.Logger, opts *indexer.Options) error {
+	client := func(m config.ModelEndpoint) *llm.Client {
+		return llm.New(llm.Options{
+			BaseURL: m.URL, APIKey: m.APIKey, Model: m.Model, Timeout: m.Timeout,
+			MaxRetries: m.Retries, RequestsPerSecond: m.RequestsPerSecond, Logger: log,
+		})
+	}
+	if m := cfg.Index.VLM; m.URL != "" {
+		vlm, err := extract.NewVLM(extract.VLMOptions{
+			Client: client(m), Model: m.Model, Concurrency: m.Concurrency, CacheDir: m.CacheDir, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		opts.Extractors = append(opts.Extractors, vlm)
+	}
+	if m := cfg.Index.Judge; m.URL != "" {
+		j, err := judge.NewOnline(judge.OnlineOptions{Client: client(m), Concurrency: m.Concurrency})
+		if err != nil {
+			return err
+		}
+		opts.Judge = j
 	}
 	return nil
 }
@@ -122,13 +164,21 @@ func printSummary(w io.Writer, s indexer.Summary) {
 		fmt.Fprintf(w, "  row %d id %q: %s: %s\n", r.Row, r.ID, r.Reason, r.Detail)
 	}
 	fmt.Fprintf(w, "vocabulary: %d raw values, %d curated\n", s.Vocabulary.RawValues, s.Vocabulary.CuratedValues)
-	var keys []string
-	for _, k := range sortedKeys(s.Vocabulary.PerKey) {
-		pk := s.Vocabulary.PerKey[k]
-		keys = append(keys, fmt.Sprintf("%s %d/%d", k, pk.Raw, pk.Curated))
+	printCuration(w, s)
+	if len(s.Extraction.Attributes) > 0 {
+		var src []string
+		for _, k := range sortedKeys(s.Extraction.Attributes) {
+			src = append(src, fmt.Sprintf("%s %d", k, s.Extraction.Attributes[k]))
+		}
+		fmt.Fprintf(w, "raw attributes by source: %s; %d brands learned from titles\n", strings.Join(src, ", "), s.Extraction.BrandsLearned)
 	}
-	if len(keys) > 0 {
-		fmt.Fprintf(w, "  per key (raw/curated): %s\n", strings.Join(keys, ", "))
+	for _, name := range sortedKeys(s.Extraction.Models) {
+		m := s.Extraction.Models[name]
+		fmt.Fprintf(w, "%s: %d products, %d requests, %d cached, %d answers, %d attributes, rejected %v\n",
+			name, m.Products, m.Requests, m.CacheHits, m.Answers, m.Attributes, m.Rejected)
+	}
+	if len(s.Extraction.JudgeRejected) > 0 {
+		fmt.Fprintf(w, "judge: rejected answers %v\n", s.Extraction.JudgeRejected)
 	}
 	a := s.AttributesPerProduct
 	fmt.Fprintf(w, "attributes per product: %.2f raw, %.2f curated, %.2f assigned\n", a.Raw, a.Curated, a.Assigned)
@@ -138,4 +188,29 @@ func printSummary(w io.Writer, s indexer.Summary) {
 		secs = append(secs, fmt.Sprintf("%s %.1fs", k, s.Seconds[k]))
 	}
 	fmt.Fprintf(w, "seconds: %s\n", strings.Join(secs, ", "))
+}
+
+// printCuration prints the vocabulary before and after each curation step,
+// per key.
+func printCuration(w io.Writer, s indexer.Summary) {
+	if len(s.Vocabulary.PerKey) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  %-16s %6s", "key", "raw")
+	for _, st := range s.Curation {
+		if st.Step != "normalise" {
+			fmt.Fprintf(w, " %10s", st.Step)
+		}
+	}
+	fmt.Fprintf(w, " %8s %18s\n", "curated", "products/value")
+	for _, k := range sortedKeys(s.Vocabulary.PerKey) {
+		pk := s.Vocabulary.PerKey[k]
+		fmt.Fprintf(w, "  %-16s %6d", k, pk.Raw)
+		for _, st := range s.Curation {
+			if st.Step != "normalise" {
+				fmt.Fprintf(w, " %10d", st.PerKey[k])
+			}
+		}
+		fmt.Fprintf(w, " %8d %8.1f -> %7.1f\n", pk.Curated, pk.RawProductsPerValue, pk.CuratedProductsPerValue)
+	}
 }

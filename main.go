@@ -36,6 +36,8 @@ commands:
   index    read a catalog and build a new index generation
   serve    serve the current index over HTTP
   demo     generate a synthetic catalog, index it and serve it
+  eval     print a development report (eval queries --labelled FILE)
+  bench    "bench store": measure the vector stores (recall, QPS, p99)
   version  print the version
 
 Run "lander <command> -h" for the flags of a command.
@@ -61,6 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = cmdServe(ctx, rest, stderr, environ)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr, environ)
+	case "eval":
+		err = cmdEval(ctx, rest, stdout, stderr, environ)
+	case "bench":
+		err = cmdBench(ctx, rest, stdout, stderr, environ)
+	case "export":
+		err = cmdExport(ctx, rest, stdout, stderr, environ)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -75,6 +76,41 @@ type Index struct {
 	Summary string `yaml:"summary"`
 	// BatchSize is the number of catalog rows per pipeline batch.
 	BatchSize int `yaml:"batch_size"`
+	// MinSupport is the number of products a vocabulary value needs.
+	MinSupport int `yaml:"min_support"`
+	// ClusterThreshold is the cosine similarity at which two values of a
+	// key merge during curation; above 1 disables clustering.
+	ClusterThreshold float64 `yaml:"cluster_threshold"`
+	// JudgeMinScore drops vocabulary values the judge scores below it; 0
+	// only reports the scores.
+	JudgeMinScore float64 `yaml:"judge_min_score"`
+	// VLM is the vision-language model extracting attributes from images;
+	// off unless its URL is set.
+	VLM ModelEndpoint `yaml:"vlm"`
+	// Judge is the chat model judging candidates; empty URL means the
+	// offline judge.
+	Judge ModelEndpoint `yaml:"judge"`
+}
+
+// ModelEndpoint is an OpenAI-compatible chat-completions endpoint.
+type ModelEndpoint struct {
+	// URL is the API root, such as http://localhost:8000/v1; empty means off.
+	URL string `yaml:"url"`
+	// Model is the model name sent with each request.
+	Model string `yaml:"model"`
+	// APIKey is sent as a bearer token when set (LANDER_INDEX_VLM_API_KEY).
+	APIKey string `yaml:"api_key"`
+	// Timeout bounds one request.
+	Timeout time.Duration `yaml:"timeout"`
+	// Retries is the number of retries of a failed request.
+	Retries int `yaml:"retries"`
+	// Concurrency is the number of requests in flight.
+	Concurrency int `yaml:"concurrency"`
+	// RequestsPerSecond limits the request rate; 0 means no limit.
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// CacheDir holds answers by product content hash (VLM only); empty
+	// means no cache.
+	CacheDir string `yaml:"cache_dir"`
 }
 
 // Serve configures the HTTP server.
@@ -103,7 +139,13 @@ func Default() Config {
 			BatchSize: 32,
 			MaxLength: 128,
 		},
-		Index: Index{BatchSize: 256},
+		Index: Index{
+			BatchSize:        256,
+			MinSupport:       5,
+			ClusterThreshold: 0.88,
+			VLM:              ModelEndpoint{Timeout: 60 * time.Second, Retries: 3, Concurrency: 4, CacheDir: ".cache/vlm"},
+			Judge:            ModelEndpoint{Timeout: 60 * time.Second, Retries: 3, Concurrency: 4},
+		},
 		Serve: Serve{
 			Addr:            ":8080",
 			CacheTTL:        5 * time.Minute,
@@ -201,6 +243,12 @@ func setScalar(f reflect.Value, s string) error {
 			return fmt.Errorf("not an integer: %q", s)
 		}
 		f.SetInt(int64(n))
+	case float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		f.SetFloat(x)
 	case bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -265,6 +313,18 @@ func (c Config) Validate() error {
 			bad("index.shard", "%v", err)
 		}
 	}
+	if c.Index.MinSupport < 1 {
+		bad("index.min_support", "must be >= 1, got %d", c.Index.MinSupport)
+	}
+	if !(c.Index.ClusterThreshold > 0 && c.Index.ClusterThreshold <= 2) {
+		bad("index.cluster_threshold", "must be in (0, 2] (above 1 disables clustering), got %v", c.Index.ClusterThreshold)
+	}
+	if !(c.Index.JudgeMinScore >= 0 && c.Index.JudgeMinScore <= 1) {
+		bad("index.judge_min_score", "must be in [0, 1], got %v", c.Index.JudgeMinScore)
+	}
+	for name, m := range map[string]ModelEndpoint{"index.vlm": c.Index.VLM, "index.judge": c.Index.Judge} {
+		m.validate(name, bad)
+	}
 	if err := hostPort(c.Serve.Addr, false); err != nil {
 		bad("serve.addr", "%q: %v", c.Serve.Addr, err)
 	}
@@ -278,6 +338,30 @@ func (c Config) Validate() error {
 		bad("serve.shutdown_timeout", "must be positive, got %s", c.Serve.ShutdownTimeout)
 	}
 	return errors.Join(errs...)
+}
+
+func (m ModelEndpoint) validate(name string, bad func(field, format string, args ...any)) {
+	if m.URL != "" {
+		u, err := url.Parse(m.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name+".url", "%q is not an http(s) URL", m.URL)
+		}
+		if m.Model == "" {
+			bad(name+".model", "must be set with %s.url", name)
+		}
+	}
+	if m.Timeout <= 0 {
+		bad(name+".timeout", "must be positive, got %s", m.Timeout)
+	}
+	if m.Retries < 0 || m.Retries > 10 {
+		bad(name+".retries", "must be in [0, 10], got %d", m.Retries)
+	}
+	if m.Concurrency < 1 || m.Concurrency > 256 {
+		bad(name+".concurrency", "must be in [1, 256], got %d", m.Concurrency)
+	}
+	if !(m.RequestsPerSecond >= 0) {
+		bad(name+".requests_per_second", "must be >= 0 (0 means no limit), got %v", m.RequestsPerSecond)
+	}
 }
 
 // ParseShard parses "I/N" with 0 <= I < N.

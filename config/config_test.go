@@ -31,6 +31,13 @@ func TestLoadGood(t *testing.T) {
 				t.Errorf("defaults not kept: %+v", c)
 			}
 		}},
+		{"curation.yaml", func(t *testing.T, c Config) {
+			ix := c.Index
+			if ix.MinSupport != 10 || ix.ClusterThreshold != 0.92 || ix.JudgeMinScore != 0.3 || ix.VLM.Model != "qwen2.5-vl-7b-instruct" ||
+				ix.VLM.Timeout != 30*time.Second || ix.VLM.RequestsPerSecond != 4.5 || ix.VLM.Concurrency != 8 || ix.Judge.Timeout != time.Minute {
+				t.Errorf("curation.yaml decoded to %+v", ix)
+			}
+		}},
 		{"empty.yaml", func(t *testing.T, c Config) {
 			if c != Default() {
 				t.Errorf("empty file changed defaults: %+v", c)
@@ -60,6 +67,8 @@ func TestLoadBad(t *testing.T) {
 		{"unknown_key.yaml", []string{"adress"}},
 		{"wrong_type.yaml", []string{"many"}},
 		{"bad_values.yaml", []string{"redis:", "log.level:", "encoder.batch_size:", "serve.cache_ttl:"}},
+		{"bad_curation.yaml", []string{"index.min_support:", "index.cluster_threshold:", "index.judge_min_score:",
+			"index.vlm.url:", "index.vlm.model:", "index.vlm.concurrency:", "index.vlm.retries:", "index.judge.model:"}},
 		{"bad_shard.yaml", []string{"index.shard:"}},
 	}
 	for _, tt := range tests {
@@ -103,6 +112,10 @@ func TestApplyEnv(t *testing.T) {
 		{"unknown", []string{"LANDER_BOGUS=1"}, "LANDER_BOGUS: unknown setting", nil},
 		{"bad int", []string{"LANDER_INDEX_WORKERS=lots"}, "LANDER_INDEX_WORKERS: not an integer", nil},
 		{"bad duration", []string{"LANDER_SERVE_CACHE_TTL=soon"}, "LANDER_SERVE_CACHE_TTL", nil},
+		{"float", []string{"LANDER_INDEX_CLUSTER_THRESHOLD=0.8", "LANDER_INDEX_VLM_API_KEY=k"}, "", func(c Config) bool {
+			return c.Index.ClusterThreshold == 0.8 && c.Index.VLM.APIKey == "k"
+		}},
+		{"bad float", []string{"LANDER_INDEX_JUDGE_MIN_SCORE=high"}, "LANDER_INDEX_JUDGE_MIN_SCORE: not a number", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,21 +1,30 @@
-// Package indexer runs lander's offline pipeline as a stream of batches:
-// read the catalog, extract attributes, encode product text, and write
-// products, images and the vocabulary into a new index generation, which it
-// commits only when every stage has finished.
+// Package indexer runs lander's offline pipeline and commits a new index
+// generation only when every stage has finished:
 //
-// The stages overlap: the reader decodes images on its own workers while
-// the previous batch is encoded and the one before it is written.
+//   - stage A streams batches: read the catalog (the reader decodes images
+//     on its own workers), extract merchant tags and model attributes, encode
+//     product text and pack images, overlapped with channels; each product is
+//     kept in memory as its id, title, price, vector and raw attributes;
+//   - stage B needs global counts: learn brands from the titles, read the
+//     titles and descriptions, curate the raw attributes into the vocabulary
+//     (frequency filter, embedding clustering) and judge its values;
+//   - stage C writes the products, with their curated attributes, to the
+//     store in batches.
 package indexer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +33,9 @@ import (
 	"lander/catalog"
 	"lander/datadir"
 	"lander/imagepack"
+	"lander/indexer/curate"
 	"lander/indexer/extract"
+	"lander/indexer/judge"
 	"lander/indexer/vocab"
 	"lander/store"
 )
@@ -33,6 +44,7 @@ import (
 const (
 	ImagesFile     = "images.pack"
 	VocabularyFile = "vocabulary.json"
+	CurationFile   = "curation.json"
 	RejectedFile   = "rejected.jsonl"
 	SummaryFile    = "summary.json"
 )
@@ -69,8 +81,27 @@ type Options struct {
 	Model string
 	// Backend names the vector store, recorded in the manifest.
 	Backend string
-	// MinVocabularyCount is the support a value needs to enter the vocabulary.
+	// MinVocabularyCount is the support (products) a value needs to enter
+	// the vocabulary, also the support a learned brand needs; 0 means
+	// curate.DefaultMinSupport.
 	MinVocabularyCount int
+	// ClusterThreshold is the cosine similarity at which two values of a
+	// key merge; 0 means curate.DefaultThreshold, above 1 disables
+	// clustering.
+	ClusterThreshold float64
+	// Extractors run on every batch besides the merchant tags and the
+	// title/description extractor, which always run (a VLM extractor, for
+	// one). An extractor with a Stats() extract.VLMStats method has its
+	// counts reported in the summary.
+	Extractors []extract.Extractor
+	// Judge scores the curated vocabulary's values; nil means the offline
+	// judge over the curated catalog and the search log.
+	Judge judge.Judge
+	// JudgeMinScore drops vocabulary values whose overall judge score is
+	// below it; 0 only reports the scores.
+	JudgeMinScore float64
+	// SearchLog is an optional query<TAB>count file for the offline judge.
+	SearchLog string
 	// Logger receives progress lines; nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called after each written batch.
@@ -100,6 +131,8 @@ type Summary struct {
 	Vocabulary           VocabularyCounts     `json:"vocabulary"`
 	AttributesPerProduct AttributesPerProduct `json:"attributes_per_product"`
 	Topics               TopicCounts          `json:"topics"`
+	Extraction           ExtractionCounts     `json:"extraction"`
+	Curation             []curate.StepCount   `json:"curation"`
 	Seconds              map[string]float64   `json:"seconds"`
 	Rejections           []Rejected           `json:"rejections"`
 }
@@ -120,10 +153,13 @@ type VocabularyCounts struct {
 	PerKey        map[string]KeyCounts `json:"per_key"`
 }
 
-// KeyCounts gives one key's vocabulary sizes.
+// KeyCounts gives one key's vocabulary sizes, and the mean number of
+// products per value.
 type KeyCounts struct {
-	Raw     int `json:"raw"`
-	Curated int `json:"curated"`
+	Raw                     int     `json:"raw"`
+	Curated                 int     `json:"curated"`
+	RawProductsPerValue     float64 `json:"raw_products_per_value"`
+	CuratedProductsPerValue float64 `json:"curated_products_per_value"`
 }
 
 // AttributesPerProduct gives mean attribute counts per product by stage.
@@ -131,6 +167,18 @@ type AttributesPerProduct struct {
 	Raw      float64 `json:"raw"`
 	Curated  float64 `json:"curated"`
 	Assigned float64 `json:"assigned"`
+}
+
+// ExtractionCounts reports extraction.
+type ExtractionCounts struct {
+	// Attributes counts raw attributes by source (after merging sources).
+	Attributes map[string]int `json:"attributes"`
+	// BrandsLearned is the number of brand names learned from titles.
+	BrandsLearned int `json:"brands_learned"`
+	// Models reports model extractors by source, with their rejections.
+	Models map[string]extract.VLMStats `json:"models"`
+	// JudgeRejected counts bad online-judge answers by reason.
+	JudgeRejected map[string]int `json:"judge_rejected"`
 }
 
 // TopicCounts counts collections.
@@ -155,7 +203,7 @@ func New(dir *datadir.Dir, enc Encoder, open OpenTarget, opts Options) *Indexer 
 		opts.BatchSize = 256
 	}
 	if opts.MinVocabularyCount <= 0 {
-		opts.MinVocabularyCount = 1
+		opts.MinVocabularyCount = curate.DefaultMinSupport
 	}
 	if opts.ShardCount <= 0 {
 		opts.ShardCount = 1
@@ -167,9 +215,20 @@ func New(dir *datadir.Dir, enc Encoder, open OpenTarget, opts Options) *Indexer 
 	return &Indexer{dir: dir, enc: enc, open: open, opts: opts, log: log}
 }
 
-type encoded struct {
+// brandRecurrence is the number of titles a prefix must start to be
+// learned as a brand.
+const brandRecurrence = 2
+
+// item is one product kept in memory between stage A and stage C.
+type item struct {
+	product store.Product // id, title, price, vector
+	desc    string
+	raw     []extract.Attr // tags and model attributes; text ones join in stage B
+}
+
+type extracted struct {
 	products []catalog.Product
-	stored   []store.Product
+	items    []item
 }
 
 // Run reads the catalog and commits a new generation. The summary is
@@ -179,6 +238,8 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		Catalog:    ix.opts.Catalog,
 		Products:   ProductCounts{Rejected: map[string]int{}},
 		Vocabulary: VocabularyCounts{PerKey: map[string]KeyCounts{}},
+		Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}},
+		Curation:   []curate.StepCount{},
 		Seconds:    map[string]float64{},
 		Rejections: []Rejected{},
 	}
@@ -186,6 +247,18 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		sum.Shard = fmt.Sprintf("%d/%d", ix.opts.Shard, ix.opts.ShardCount)
 	}
 	start := time.Now()
+	var searchLog []judge.LogQuery
+	if ix.opts.SearchLog != "" {
+		f, err := os.Open(ix.opts.SearchLog)
+		if err != nil {
+			return sum, fmt.Errorf("index: %w", err)
+		}
+		searchLog, err = judge.ReadSearchLog(f)
+		f.Close()
+		if err != nil {
+			return sum, fmt.Errorf("index: %w", err)
+		}
+	}
 	r, err := catalog.Open(ix.opts.Catalog, catalog.Options{BatchSize: ix.opts.BatchSize, Workers: ix.opts.Workers})
 	if err != nil {
 		return sum, fmt.Errorf("index: %w", err)
@@ -213,16 +286,17 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	}
 	rejFile, err := os.Create(filepath.Join(b.Path(), RejectedFile))
 	if err != nil {
+		pack.Close()
 		return sum, fmt.Errorf("index: %w", err)
 	}
 	defer rejFile.Close()
 	rejEnc := json.NewEncoder(rejFile)
 
 	var (
-		mu       sync.Mutex // guards sum counters touched by the reader and the writer
-		counter  = vocab.NewCounter()
-		rawAttrs int
-		durs     = map[string]time.Duration{}
+		mu     sync.Mutex // guards sum counters touched by the reader and the writer
+		durs   = map[string]time.Duration{}
+		items  []item
+		brands = extract.NewBrandLearner(nil)
 	)
 	timed := func(stage string, since time.Time) {
 		mu.Lock()
@@ -230,11 +304,11 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		mu.Unlock()
 	}
 
+	// Stage A: read, extract and encode, pack images; overlapped.
 	g, gctx := errgroup.WithContext(ctx)
 	readCh := make(chan []catalog.Product, 2)
-	encCh := make(chan encoded, 2)
+	encCh := make(chan extracted, 2)
 
-	// Stage 1: read (with the reader's own decode workers).
 	g.Go(func() error {
 		defer close(readCh)
 		t0 := time.Now()
@@ -279,16 +353,29 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		return nil
 	})
 
-	// Stage 2: extract and encode.
+	extractors := append([]extract.Extractor{extract.Tags{}}, ix.opts.Extractors...)
 	g.Go(func() error {
 		defer close(encCh)
 		for batch := range readCh {
 			t0 := time.Now()
-			stored := make([]store.Product, len(batch))
+			lists := make([][][]extract.Attr, len(extractors))
+			for i, x := range extractors {
+				l, err := x.Extract(gctx, batch)
+				if err != nil {
+					return fmt.Errorf("extract %s: %w", x.Source(), err)
+				}
+				lists[i] = l
+			}
+			its := make([]item, len(batch))
 			texts := make([]string, len(batch))
 			for i, p := range batch {
-				stored[i] = store.Product{ID: p.ID, Title: p.Title, Price: p.Price, Attributes: extract.Tags(p)}
+				per := make([][]extract.Attr, len(lists))
+				for j := range lists {
+					per[j] = lists[j][i]
+				}
+				its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, desc: p.Description, raw: extract.Merge(per...)}
 				texts[i] = extract.Text(p)
+				brands.Observe(p.Title)
 			}
 			timed("extract", t0)
 			t1 := time.Now()
@@ -296,12 +383,12 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			if err != nil {
 				return fmt.Errorf("encode products: %w", err)
 			}
-			for i := range stored {
-				stored[i].Vector = vecs[i]
+			for i := range its {
+				its[i].product.Vector = vecs[i]
 			}
 			timed("encode", t1)
 			select {
-			case encCh <- encoded{products: batch, stored: stored}:
+			case encCh <- extracted{products: batch, items: its}:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -309,26 +396,18 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		return nil
 	})
 
-	// Stage 3: write vectors, images and counts.
 	g.Go(func() error {
 		for e := range encCh {
 			t0 := time.Now()
-			if err := target.Upsert(gctx, e.stored); err != nil {
-				return fmt.Errorf("store products: %w", err)
-			}
-			for i, p := range e.products {
+			for _, p := range e.products {
 				if err := pack.Add(p.ID, p.ImageFormat, p.Image); err != nil {
 					return err
 				}
-				rawAttrs += len(e.stored[i].Attributes)
-				for _, a := range e.stored[i].Attributes {
-					counter.Add(a.Key, a.Value)
-				}
 			}
-			timed("store", t0)
+			items = append(items, e.items...)
+			timed("images", t0)
 			mu.Lock()
-			sum.Products.Indexed += len(e.stored)
-			p := Progress{Read: sum.Products.Read, Indexed: sum.Products.Indexed, Rejected: len(sum.Rejections)}
+			p := Progress{Read: sum.Products.Read, Indexed: len(items), Rejected: len(sum.Rejections)}
 			mu.Unlock()
 			if ix.opts.Progress != nil {
 				ix.opts.Progress(p)
@@ -341,47 +420,246 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		pack.Close()
 		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
 	}
-	t0 := time.Now()
 	if err := pack.Close(); err != nil {
 		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
 	}
-	if err := target.Commit(ctx); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: commit store: %w", err)
+	if len(items) == 0 {
+		return ix.finish(sum, durs, start), errors.New("index: no product could be indexed")
 	}
-	raw, per := counter.Distinct()
-	sum.Vocabulary.RawValues = raw
-	for k, n := range per {
-		sum.Vocabulary.PerKey[k] = KeyCounts{Raw: n}
+
+	// Stage B: text attributes with learned brands, then curation.
+	t0 := time.Now()
+	// Brands are learned from prefixes that recur at all; the frequency
+	// filter then keeps those with enough support, like any value.
+	learned := brands.Brands(brandRecurrence)
+	sum.Extraction.BrandsLearned = learned.Len()
+	text := extract.NewText(nil, learned)
+	raw := make([][]extract.Attr, len(items))
+	rawAttrs := 0
+	for i := range items {
+		items[i].raw = extract.Merge(items[i].raw, text.Of(items[i].product.Title, items[i].desc))
+		raw[i] = items[i].raw
+		rawAttrs += len(raw[i])
+		for _, a := range raw[i] {
+			sum.Extraction.Attributes[a.Source]++
+		}
 	}
-	voc := counter.Vocabulary(ix.opts.MinVocabularyCount)
+	for _, x := range ix.opts.Extractors {
+		if st, ok := x.(interface{ Stats() extract.VLMStats }); ok {
+			sum.Extraction.Models[x.Source()] = st.Stats()
+		}
+	}
+	durs["extract"] += time.Since(t0)
+
+	t0 = time.Now()
+	cur := curate.New(raw, curate.Options{MinSupport: ix.opts.MinVocabularyCount, Threshold: ix.opts.ClusterThreshold, Embedder: ix.enc})
+	cur.Frequency()
+	if err := cur.Cluster(ctx); err != nil {
+		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	}
+	durs["curate"] += time.Since(t0)
+
+	t0 = time.Now()
+	scores, err := ix.judgeValues(ctx, cur, searchLog)
+	if err != nil {
+		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	}
+	if on, ok := ix.opts.Judge.(interface{ Rejected() map[string]int }); ok {
+		sum.Extraction.JudgeRejected = on.Rejected()
+	}
+	durs["judge"] += time.Since(t0)
+
+	t0 = time.Now()
+	curatedAttrs := 0
+	for i := range items {
+		items[i].product.Attributes = cur.Apply(items[i].raw)
+		curatedAttrs += len(items[i].product.Attributes)
+	}
+	voc := cur.Vocabulary("")
+	voc.Version = vocabVersion(voc)
+	rawN, rawPer := cur.RawCounts()
+	sum.Vocabulary.RawValues = rawN
+	sum.Vocabulary.CuratedValues = voc.Size()
+	rawSupport := cur.RawSupport()
+	for k, n := range rawPer {
+		kc := KeyCounts{Raw: n, Curated: len(voc.Keys[k]), RawProductsPerValue: round2(float64(rawSupport[k]) / float64(n))}
+		for _, v := range voc.Keys[k] {
+			kc.CuratedProductsPerValue += float64(v.Count)
+		}
+		if kc.Curated > 0 {
+			kc.CuratedProductsPerValue = round2(kc.CuratedProductsPerValue / float64(kc.Curated))
+		}
+		sum.Vocabulary.PerKey[k] = kc
+	}
+	n := float64(len(items))
+	sum.AttributesPerProduct.Raw = float64(rawAttrs) / n
+	sum.AttributesPerProduct.Curated = float64(curatedAttrs) / n
+	report := cur.Report()
+	sum.Curation = report.Steps
 	if err := voc.Save(filepath.Join(b.Path(), VocabularyFile)); err != nil {
 		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
 	}
-	if n := sum.Products.Indexed; n > 0 {
-		sum.AttributesPerProduct.Raw = float64(rawAttrs) / float64(n)
+	if err := writeJSON(filepath.Join(b.Path(), CurationFile), curationFile{Version: voc.Version, Report: report, Judged: scores}); err != nil {
+		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
 	}
-	if sum.Products.Indexed == 0 {
-		return ix.finish(sum, durs, start), errors.New("index: no product could be indexed")
+	durs["curate"] += time.Since(t0)
+
+	// Stage C: write products with their curated attributes.
+	t0 = time.Now()
+	for lo := 0; lo < len(items); lo += ix.opts.BatchSize {
+		hi := min(lo+ix.opts.BatchSize, len(items))
+		batch := make([]store.Product, hi-lo)
+		for i := range batch {
+			batch[i] = items[lo+i].product
+		}
+		if err := target.Upsert(ctx, batch); err != nil {
+			return ix.finish(sum, durs, start), fmt.Errorf("index: store products: %w", err)
+		}
+		sum.Products.Indexed += len(batch)
+	}
+	durs["store"] += time.Since(t0)
+	t0 = time.Now()
+	if err := target.Commit(ctx); err != nil {
+		return ix.finish(sum, durs, start), fmt.Errorf("index: commit store: %w", err)
 	}
 	if err := rejFile.Close(); err != nil {
 		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
 	}
 	durs["commit"] += time.Since(t0)
 	sum = ix.finish(sum, durs, start)
-	sb, _ := json.MarshalIndent(sum, "", "  ")
-	if err := os.WriteFile(filepath.Join(b.Path(), SummaryFile), sb, 0o644); err != nil {
+	if err := writeJSON(filepath.Join(b.Path(), SummaryFile), sum); err != nil {
 		return sum, fmt.Errorf("index: %w", err)
 	}
 	counts := map[string]int{"products": sum.Products.Indexed, "rejected": len(sum.Rejections), "vocabulary": voc.Size()}
 	if _, err := b.Commit(datadir.Manifest{
-		Model: ix.opts.Model, Vocabulary: fmt.Sprintf("tags-%d", voc.Size()), Backend: ix.opts.Backend,
+		Model: ix.opts.Model, Vocabulary: voc.Version, Backend: ix.opts.Backend,
 		MilvusCollection: milvusName(ix.opts.Backend, name), Dim: ix.enc.Dim(), Counts: counts,
 	}); err != nil {
 		return sum, fmt.Errorf("index: %w", err)
 	}
 	committed = true
-	ix.log.Info("index committed", "generation", sum.Generation, "indexed", sum.Products.Indexed, "rejected", len(sum.Rejections))
+	ix.log.Info("index committed", "generation", sum.Generation, "indexed", sum.Products.Indexed, "rejected", len(sum.Rejections),
+		"raw_values", sum.Vocabulary.RawValues, "curated_values", sum.Vocabulary.CuratedValues)
 	return sum, nil
+}
+
+// curationFile is the generation's curation report.
+type curationFile struct {
+	Version string `json:"version"`
+	curate.Report
+	Judged []JudgedValue `json:"judged"`
+}
+
+// JudgedValue is the judge's score of one vocabulary value, asked as the
+// value with the category it goes with most ("puma tshirts").
+type JudgedValue struct {
+	Key     string      `json:"key"`
+	Value   string      `json:"value"`
+	Query   string      `json:"query"`
+	Score   judge.Score `json:"score"`
+	Dropped bool        `json:"dropped,omitempty"`
+	Tuple   []judge.KV  `json:"tuple"`
+}
+
+// judgeValues scores every curated value and, with JudgeMinScore set, drops
+// those below it.
+func (ix *Indexer) judgeValues(ctx context.Context, cur *curate.Curator, log []judge.LogQuery) ([]JudgedValue, error) {
+	values := cur.Values()
+	var products [][]judge.KV
+	topCat := map[judge.KV]map[string]int{}
+	for _, attrs := range cur.Products() {
+		kvs := make([]judge.KV, len(attrs))
+		var cats []string
+		for i, a := range attrs {
+			kvs[i] = judge.KV{Key: a.Key, Value: a.Value}
+			if a.Key == "category" {
+				cats = append(cats, a.Value)
+			}
+		}
+		for _, kv := range kvs {
+			if kv.Key == "category" {
+				continue
+			}
+			m := topCat[kv]
+			if m == nil {
+				m = map[string]int{}
+				topCat[kv] = m
+			}
+			for _, c := range cats {
+				m[c]++
+			}
+		}
+		products = append(products, kvs)
+	}
+	j := ix.opts.Judge
+	if j == nil {
+		j = judge.NewOffline(products, judge.OfflineOptions{Log: log, Aliases: cur.Aliases()})
+	}
+	var out []JudgedValue
+	var cands []judge.Candidate
+	for _, k := range sortedKeys(values) {
+		for _, v := range sortedKeys(values[k]) {
+			jv := JudgedValue{Key: k, Value: v, Query: v, Tuple: []judge.KV{{Key: k, Value: v}}}
+			if c := best(topCat[judge.KV{Key: k, Value: v}]); c != "" && k != "category" {
+				jv.Tuple = append(jv.Tuple, judge.KV{Key: "category", Value: c})
+				jv.Query = v + " " + c
+			}
+			out = append(out, jv)
+			cands = append(cands, judge.Candidate{Attributes: jv.Tuple, Query: jv.Query})
+		}
+	}
+	scores, err := j.Judge(ctx, cands)
+	if err != nil {
+		return nil, fmt.Errorf("judge vocabulary: %w", err)
+	}
+	for i := range out {
+		out[i].Score = scores[i]
+		if ix.opts.JudgeMinScore > 0 && scores[i].Overall < ix.opts.JudgeMinScore {
+			out[i].Dropped = cur.Drop(out[i].Key, out[i].Value, curate.StepJudge,
+				fmt.Sprintf("judge score %.2f < %.2f (%s)", scores[i].Overall, ix.opts.JudgeMinScore, strings.Join(scores[i].Notes, "; ")))
+		}
+	}
+	cur.RecordStep(curate.StepJudge)
+	return out, nil
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+func best(m map[string]int) string {
+	b, bn := "", 0
+	for k, n := range m {
+		if n > bn || n == bn && k < b {
+			b, bn = k, n
+		}
+	}
+	return b
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// vocabVersion names a vocabulary by a hash of its content.
+func vocabVersion(v vocab.Vocabulary) string {
+	b, _ := json.Marshal(v.Keys)
+	h := sha256.Sum256(b)
+	return "curated-" + hex.EncodeToString(h[:6])
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
 }
 
 func milvusName(backend, name string) string {

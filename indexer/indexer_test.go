@@ -13,9 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"lander/catalog"
 	"lander/datadir"
 	"lander/imagepack"
 	"lander/indexer"
+	"lander/indexer/extract"
 	"lander/indexer/vocab"
 	"lander/store"
 )
@@ -82,7 +84,7 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc := &constEncoder{}
-	sum, err := indexer.New(dir, enc, openTarget, indexer.Options{Catalog: cat, BatchSize: 2, Model: "test", Backend: "embedded"}).Run(ctx)
+	sum, err := indexer.New(dir, enc, openTarget, indexer.Options{Catalog: cat, BatchSize: 2, Model: "test", Backend: "embedded", MinVocabularyCount: 1}).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +100,15 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 			t.Errorf("rejected[%s] = %d, want 1 (%v)", reason, sum.Products.Rejected[reason], sum.Products.Rejected)
 		}
 	}
-	if sum.Vocabulary.RawValues != 3 || sum.Vocabulary.PerKey["color"].Raw != 2 {
+	// Tags give color and category; the titles repeat them (text).
+	if sum.Vocabulary.RawValues != 3 || sum.Vocabulary.PerKey["color"].Raw != 2 || sum.Vocabulary.CuratedValues != 3 {
 		t.Errorf("vocabulary = %+v", sum.Vocabulary)
 	}
-	if want := 4.0 / 3.0; sum.AttributesPerProduct.Raw != want {
-		t.Errorf("raw attributes per product = %v, want %v", sum.AttributesPerProduct.Raw, want)
+	if want := 4.0 / 3.0; sum.AttributesPerProduct.Raw != want || sum.AttributesPerProduct.Curated != want {
+		t.Errorf("attributes per product = %+v, want %v", sum.AttributesPerProduct, want)
+	}
+	if sum.Extraction.Attributes["tag"] != 4 || len(sum.Curation) != 4 {
+		t.Errorf("extraction = %+v, curation = %+v", sum.Extraction, sum.Curation)
 	}
 	// The summary has the contract's fields, with {} and [] rather than null.
 	b, _ := json.Marshal(sum)
@@ -127,7 +133,8 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := st.Get(ctx, []string{"1", "3"})
-	if len(got) != 2 || got[0].Title != "Red Shirt" || *got[0].Price != 20 || len(got[0].Attributes) != 2 || len(got[1].Attributes) != 0 {
+	if len(got) != 2 || got[0].Title != "Red Shirt" || *got[0].Price != 20 || len(got[0].Attributes) != 2 || len(got[1].Attributes) != 0 ||
+		got[0].Attributes[0].Source != "tag" || got[0].Attributes[0].Score != 1 {
 		t.Errorf("stored = %+v", got)
 	}
 	n, _ := st.Count(ctx, store.Filter{All: []store.KV{{Key: "category", Value: "shirts"}}})
@@ -143,8 +150,11 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 		t.Errorf("images = %d, want 3", pack.Len())
 	}
 	v, err := vocab.Load(filepath.Join(path, indexer.VocabularyFile))
-	if err != nil || len(v.Keys["category"]) != 1 || v.Keys["category"][0].Count != 2 {
-		t.Errorf("vocabulary = %+v, %v", v, err)
+	if err != nil || len(v.Keys["category"]) != 1 || v.Keys["category"][0].Count != 2 || !strings.HasPrefix(v.Version, "curated-") || m.Vocabulary != v.Version {
+		t.Errorf("vocabulary = %+v, %v (manifest %q)", v, err, m.Vocabulary)
+	}
+	if b, err := os.ReadFile(filepath.Join(path, indexer.CurationFile)); err != nil || !strings.Contains(string(b), `"judged"`) {
+		t.Errorf("curation report: %s, %v", b, err)
 	}
 }
 
@@ -176,5 +186,48 @@ func TestFailedRunCommitsNothing(t *testing.T) {
 	}
 	if _, _, err := dir.Current(); err != datadir.ErrNoIndex {
 		t.Errorf("Current after a failed run = %v, want ErrNoIndex", err)
+	}
+}
+
+// fakeModel is a model extractor that labels every product "striped" and
+// rejects the answer for one product.
+type fakeModel struct{ rejected int }
+
+func (f *fakeModel) Source() string { return extract.SourceVLM }
+
+func (f *fakeModel) Extract(_ context.Context, products []catalog.Product) ([][]extract.Attr, error) {
+	out := make([][]extract.Attr, len(products))
+	for i, p := range products {
+		if p.ID == "3" {
+			f.rejected++
+			continue
+		}
+		out[i] = []extract.Attr{{Key: "pattern", Value: "striped", Source: extract.SourceVLM, Confidence: 0.7}}
+	}
+	return out, nil
+}
+
+func (f *fakeModel) Stats() extract.VLMStats {
+	return extract.VLMStats{Rejected: map[string]int{extract.RejectNotJSON: f.rejected}}
+}
+
+func TestRunWithModelExtractorAndJudge(t *testing.T) {
+	ctx := context.Background()
+	cat := writeCatalog(t, t.TempDir())
+	dir, _ := datadir.Open(t.TempDir())
+	sum, err := indexer.New(dir, &constEncoder{}, openTarget, indexer.Options{
+		Catalog: cat, MinVocabularyCount: 2, Extractors: []extract.Extractor{&fakeModel{}}, JudgeMinScore: 0.99,
+	}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Extraction.Models["vlm"].Rejected[extract.RejectNotJSON] != 1 || sum.Extraction.Attributes["vlm"] != 2 {
+		t.Errorf("extraction = %+v", sum.Extraction)
+	}
+	// Support 2 keeps category=shirts and pattern=striped, drops the colours;
+	// the judge, at 0.99, drops what scores lower.
+	last := sum.Curation[len(sum.Curation)-1]
+	if sum.Vocabulary.PerKey["color"].Curated != 0 || last.Step != "judge" || last.Values > 2 {
+		t.Errorf("vocabulary = %+v, curation = %+v", sum.Vocabulary, sum.Curation)
 	}
 }

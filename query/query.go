@@ -1,16 +1,39 @@
 // Package query resolves a shopper's text into an attribute tuple: strict
-// attributes that filter, exclusions, and a price range. It is pure: it does
-// no I/O and is built from the vocabulary the caller supplies, so the indexer
-// (intent mining) and the server use the same resolver.
+// attributes that filter, soft attributes that only rank, exclusions, and a
+// price range. It is pure: it does no I/O and is built from the vocabulary
+// the caller supplies, so the indexer (intent mining) and the server use the
+// same resolver.
+//
+// Resolution runs in this order:
+//
+//  1. normalisation (Tokens): unicode, case, punctuation, whitespace,
+//     plural endings, numbers and currency symbols;
+//  2. price phrases ("under $200", "between 50 and 100 dollars", "2k");
+//  3. typo correction of words that are neither vocabulary words nor
+//     known English words (see typo.go for the guards);
+//  4. longest-first n-gram matching against vocabulary values, their
+//     curated aliases, then the built-in lexicon (lexicon.go), under a
+//     fixed key priority when one phrase names values of several keys;
+//  5. negation ("not black", "without lace", "except white", "no black
+//     ones"), which turns the next match into an exclusion;
+//  6. filler removal; what is left feeds the optional embedding fallback
+//     (ResolveContext with Vibes), which adds soft attributes.
+//
+// Strictness: values named by the vocabulary, its aliases, common synonyms
+// and corrected typos are strict. Cue words that suggest a value without
+// naming it are soft: kinship ("a gift for my wife" suggests gender=women,
+// but the gift may well be unisex), activities and places ("gym", "office",
+// "wedding"). Two different values of one key ("black or white shirts") are
+// read as a choice and both become soft. Confidence is 1 for a value, 0.95
+// for a curated alias, 0.9 for a built-in synonym, 0.8 or less for a cue
+// word or a corrected typo, and the similarity for the embedding fallback.
 package query
 
 import (
-	"sort"
-	"strconv"
+	"cmp"
+	"math"
+	"slices"
 	"strings"
-	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Term is one vocabulary value that queries can name.
@@ -18,9 +41,13 @@ type Term struct {
 	Key     string
 	Value   string
 	Aliases []string
+	// Count is the value's support; it breaks ties between values and may
+	// be zero when unknown.
+	Count int
 }
 
-// Attribute is a resolved attribute.
+// Attribute is a resolved attribute. Strict attributes filter results;
+// the others only rank them. Confidence is in [0, 1].
 type Attribute struct {
 	Key        string  `json:"key"`
 	Value      string  `json:"value"`
@@ -40,239 +67,443 @@ type Price struct {
 	Max *float64 `json:"max"`
 }
 
-// Resolved is what a query asks for.
+// Resolved is what a query asks for. Attributes and Excluded are never nil.
 type Resolved struct {
 	Attributes []Attribute `json:"attributes"`
 	Excluded   []KV        `json:"excluded"`
 	Price      Price       `json:"price"`
-	// Rest holds the words no vocabulary term or rule consumed.
+	// Rest holds the normalised words that no vocabulary term, rule or
+	// filler consumed, in query order.
 	Rest string `json:"-"`
 }
 
-// Resolver maps text onto vocabulary terms.
+// Strict returns the strict attributes as key-value pairs.
+func (r Resolved) Strict() []KV {
+	var out []KV
+	for _, a := range r.Attributes {
+		if a.Strict {
+			out = append(out, KV{Key: a.Key, Value: a.Value})
+		}
+	}
+	return out
+}
+
+// Soft returns the attributes that only rank.
+func (r Resolved) Soft() []Attribute {
+	var out []Attribute
+	for _, a := range r.Attributes {
+		if !a.Strict {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// source says where a phrase comes from; lower is stronger.
+type source uint8
+
+const (
+	srcValue source = iota
+	srcAlias
+	srcBuiltin
+	srcCue
+)
+
+// confidence of a match by its source, before typo penalties.
+var sourceConfidence = [...]float64{srcValue: 1, srcAlias: 0.95, srcBuiltin: 0.9, srcCue: 0.8}
+
+type entry struct {
+	kv  KV
+	src source
+}
+
+// Resolver maps text onto vocabulary terms. It is immutable after
+// NewResolver and safe for concurrent use.
 type Resolver struct {
-	phrases map[string][]KV // folded phrase -> candidate attributes
+	phrases map[string][]entry // normalised phrase -> candidates, best first
 	maxLen  int
-	rank    map[string]int
+	known   map[string]bool   // every token of every phrase
+	spell   map[string]string // phrase words, as written and folded -> folded token
+	byFirst map[byte][]string // keys of spell by first letter
+	count   map[KV]int
 }
 
 // keyRank orders keys when one phrase names values of several keys: the
-// earlier key wins (a "casual" in a query is more often the occasion).
-var keyRank = []string{"category", "color", "gender", "occasion", "season", "pattern", "material", "brand"}
+// earlier key wins. Keys not listed come after, alphabetically.
+var keyRank = []string{"category", "color", "gender", "occasion", "season", "pattern", "material", "brand", "subcategory", "mastercategory"}
 
-// NewResolver builds a resolver over terms.
-func NewResolver(terms []Term) *Resolver {
-	r := &Resolver{phrases: map[string][]KV{}, rank: map[string]int{}}
-	for i, k := range keyRank {
-		r.rank[k] = i
-	}
-	add := func(phrase string, kv KV) {
-		toks := Tokens(phrase)
-		if len(toks) == 0 {
-			return
-		}
-		p := strings.Join(toks, " ")
-		for _, have := range r.phrases[p] {
-			if have == kv {
-				return
-			}
-		}
-		r.phrases[p] = append(r.phrases[p], kv)
-		if len(toks) > r.maxLen {
-			r.maxLen = len(toks)
-		}
-	}
-	for _, t := range terms {
-		kv := KV{Key: t.Key, Value: t.Value}
-		add(t.Value, kv)
-		for _, a := range t.Aliases {
-			add(a, kv)
-		}
-	}
-	for p, kvs := range r.phrases {
-		sort.SliceStable(kvs, func(i, j int) bool { return r.keyOrder(kvs[i].Key) < r.keyOrder(kvs[j].Key) })
-		r.phrases[p] = kvs
-	}
-	return r
-}
-
-func (r *Resolver) keyOrder(k string) int {
-	if i, ok := r.rank[k]; ok {
+func keyOrder(k string) int {
+	if i := slices.Index(keyRank, k); i >= 0 {
 		return i
 	}
 	return len(keyRank)
 }
 
-// negators start an exclusion that covers the next matched term.
-var negators = map[string]bool{"not": true, "no": true, "without": true, "except": true, "excluding": true, "non": true}
-
-// Resolve turns q into a tuple. Longer phrases win over shorter ones; a key
-// named twice keeps its first value strict.
-func (r *Resolver) Resolve(q string) Resolved {
-	out := Resolved{Attributes: []Attribute{}, Excluded: []KV{}}
-	toks := Tokens(q)
-	toks, out.Price = extractPrice(toks)
-	seen := map[string]bool{}
-	var rest []string
-	negate := false
-	for i := 0; i < len(toks); {
-		if negators[toks[i]] {
-			negate = true
-			i++
-			continue
+// NewResolver builds a resolver over the vocabulary terms. Built-in
+// synonyms and cue words are added for the values that terms hold; a phrase
+// that the vocabulary itself defines (as a value or an alias) is never
+// overridden by the built-in lexicon.
+func NewResolver(terms []Term) *Resolver {
+	r := &Resolver{phrases: map[string][]entry{}, known: map[string]bool{}, spell: map[string]string{}, byFirst: map[byte][]string{}, count: map[KV]int{}}
+	add := func(phrase string, e entry, builtin bool) {
+		ws := words(phrase)
+		if len(ws) == 0 {
+			return
 		}
-		n, kvs := r.longest(toks[i:])
-		if n == 0 {
-			rest = append(rest, toks[i])
-			i++
-			continue
+		toks := make([]string, len(ws))
+		for i, w := range ws {
+			toks[i] = Fold(w)
 		}
-		kv := kvs[0]
-		if negate {
-			out.Excluded = append(out.Excluded, kv)
-		} else if !seen[kv.Key] {
-			seen[kv.Key] = true
-			out.Attributes = append(out.Attributes, Attribute{Key: kv.Key, Value: kv.Value, Strict: true, Confidence: 1})
+		for i, t := range toks {
+			r.spell[t] = t
+			r.spell[ws[i]] = t
 		}
-		negate = false
-		i += n
+		p := strings.Join(toks, " ")
+		have := r.phrases[p]
+		for _, h := range have {
+			if h.kv == e.kv {
+				return
+			}
+			if builtin && h.src <= srcAlias && keyOrder(h.kv.Key) <= keyOrder(e.kv.Key) {
+				return // the vocabulary defines this phrase for a key as strong
+			}
+		}
+		r.phrases[p] = append(have, e)
+		r.maxLen = max(r.maxLen, len(toks))
+		for _, t := range toks {
+			r.known[t] = true
+		}
 	}
-	out.Rest = strings.Join(rest, " ")
-	return out
+	addAll := func(phrase string, e entry, vocabOnly bool) {
+		add(phrase, e, vocabOnly)
+		// "flip flops" is also "flipflops", "t shirt" also "tshirt".
+		if toks := Tokens(phrase); len(toks) > 1 {
+			if joined := strings.Join(toks, ""); len(joined) >= minTypoLen && isAlpha(joined) {
+				add(joined, e, true)
+			}
+		}
+	}
+	for _, t := range terms {
+		if t.Key == "" || t.Value == "" {
+			continue
+		}
+		kv := KV{Key: t.Key, Value: t.Value}
+		r.count[kv] = max(r.count[kv], t.Count)
+	}
+	for _, t := range terms {
+		if t.Key != "" && t.Value != "" {
+			addAll(t.Value, entry{KV{t.Key, t.Value}, srcValue}, false)
+		}
+	}
+	for _, t := range terms {
+		for _, a := range t.Aliases {
+			if t.Key != "" && t.Value != "" {
+				addAll(a, entry{KV{t.Key, t.Value}, srcAlias}, false)
+			}
+		}
+	}
+	for _, group := range [][]builtin{builtinAliases, builtinCues} {
+		for _, b := range group {
+			kv := KV{b.key, b.value}
+			if _, ok := r.count[kv]; !ok {
+				continue // the vocabulary lacks the target value
+			}
+			src := srcBuiltin
+			if b.soft {
+				src = srcCue
+			}
+			for _, p := range b.phrases {
+				addAll(p, entry{kv, src}, true)
+			}
+		}
+	}
+	for p, es := range r.phrases {
+		slices.SortStableFunc(es, func(a, b entry) int {
+			if c := cmp.Compare(keyOrder(a.kv.Key), keyOrder(b.kv.Key)); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.src, b.src); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.kv.Key, b.kv.Key); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(r.count[b.kv], r.count[a.kv]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.kv.Value, b.kv.Value)
+		})
+		r.phrases[p] = es
+	}
+	for w := range r.spell {
+		if len(w) >= minTypoLen-1 && isAlpha(w) {
+			r.byFirst[w[0]] = append(r.byFirst[w[0]], w)
+		}
+	}
+	for _, ts := range r.byFirst {
+		slices.Sort(ts)
+	}
+	return r
 }
 
-func (r *Resolver) longest(toks []string) (int, []KV) {
+// negationWindow is how many words an open negation waits for its term.
+const negationWindow = 3
+
+// match is one phrase found in a query.
+type match struct {
+	entries []entry
+	pos, n  int
+	edits   int
+	negated bool
+}
+
+// Resolve turns q into a tuple without the embedding fallback.
+func (r *Resolver) Resolve(q string) Resolved {
+	res, _ := r.resolve(q)
+	return res
+}
+
+// resolve returns the tuple and the runs of leftover words that the
+// embedding fallback may map.
+func (r *Resolver) resolve(q string) (Resolved, []string) {
+	out := Resolved{Attributes: []Attribute{}, Excluded: []KV{}}
+	raw := words(q)
+	folded := make([]string, len(raw))
+	for i, w := range raw {
+		folded[i] = Fold(w)
+	}
+	keep, price := extractPrice(folded)
+	out.Price = price
+	toks := make([]string, len(keep))
+	for i, k := range keep {
+		toks[i] = folded[k]
+	}
+
+	// Typo pass: correct unknown words; remember the edits per position.
+	// A real English word is corrected only when the correction completes
+	// a phrase of several words with a neighbour ("causal shoes").
+	fixed := toks
+	var edits []int
+	for i, t := range toks {
+		w := raw[keep[i]]
+		c, d := r.correct(w, t, false)
+		if c == "" && (commonWords[w] || commonWords[t]) {
+			if c, d = r.correct(w, t, true); c != "" && !r.completes(toks, i, c) {
+				c = ""
+			}
+		}
+		if c != "" {
+			if edits == nil {
+				fixed = slices.Clone(toks)
+				edits = make([]int, len(toks))
+			}
+			fixed[i], edits[i] = c, d
+		}
+	}
+
+	var (
+		matches []match
+		rest    []string
+		runs    []string
+		run     []string
+		negate  int
+	)
+	flush := func() {
+		if len(run) > 0 {
+			runs = append(runs, strings.Join(run, " "))
+			run = run[:0]
+		}
+	}
+	for i := 0; i < len(fixed); {
+		if i+1 < len(fixed) && negatorPhrases[[2]string{fixed[i], fixed[i+1]}] {
+			negate = negationWindow
+			flush()
+			i += 2
+			continue
+		}
+		if negators[fixed[i]] {
+			negate = negationWindow
+			flush()
+			i++
+			continue
+		}
+		if n, es := r.longest(fixed[i:]); n > 0 {
+			m := match{entries: es, pos: i, n: n, negated: negate > 0}
+			for j := i; j < i+n && edits != nil; j++ {
+				m.edits += edits[j]
+			}
+			matches = append(matches, m)
+			flush()
+			i += n
+			if negate > 0 {
+				negate = 0
+				if i < len(fixed)-1 && negationJoins[fixed[i]] {
+					negate = negationWindow // "not black or brown"
+					i++
+				}
+			}
+			continue
+		}
+		t := toks[i]
+		switch {
+		case fillers[t]:
+			flush()
+		case negate > 0:
+			// A negated word the vocabulary lacks ("without lace") is
+			// dropped: it must not reach the fallback as a wish.
+			rest = append(rest, t)
+			flush()
+		default:
+			rest = append(rest, t)
+			run = append(run, t)
+		}
+		if negate > 0 {
+			negate--
+		}
+		i++
+	}
+	flush()
+	out.Rest = strings.Join(rest, " ")
+	out.Attributes, out.Excluded = reconcile(compoundColors(matches))
+	return out, runs
+}
+
+// completes reports whether c in place of toks[i] forms a phrase of two
+// words or more with the words around it.
+func (r *Resolver) completes(toks []string, i int, c string) bool {
+	t := slices.Clone(toks)
+	t[i] = c
+	for start := max(0, i-r.maxLen+1); start <= i; start++ {
+		if n, _ := r.longest(t[start:]); n >= 2 && start+n > i {
+			return true
+		}
+	}
+	return false
+}
+
+// longest returns the length of the longest phrase starting toks and its
+// candidates.
+func (r *Resolver) longest(toks []string) (int, []entry) {
+	var buf [64]byte
 	for n := min(r.maxLen, len(toks)); n > 0; n-- {
-		if kvs, ok := r.phrases[strings.Join(toks[:n], " ")]; ok {
-			return n, kvs
+		b := buf[:0]
+		for i, t := range toks[:n] {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, t...)
+		}
+		if es, ok := r.phrases[string(b)]; ok {
+			return n, es
 		}
 	}
 	return 0, nil
 }
 
-// extractPrice takes "under 200", "below $50", "over 30", "between 50 and 100"
-// (with currency symbols or words) out of the tokens.
-func extractPrice(toks []string) ([]string, Price) {
-	var p Price
-	var rest []string
-	num := func(i int) (float64, int, bool) { // value, tokens used
-		j := i
-		for j < len(toks) && currency[toks[j]] {
-			j++
+// basicHues are colour values that a preceding colour word qualifies:
+// "olive green" is olive, "steel grey" is steel.
+var basicHues = setOf("green", "blue", "red", "yellow", "pink", "purple", "orange", "brown", "grey", "black", "white")
+
+// compoundColors drops a basic hue that directly follows another colour
+// value, so that a shade named in two words ("olive green") resolves as the
+// shade rather than as a choice of two colours.
+func compoundColors(ms []match) []match {
+	out := ms[:0:0]
+	for i, m := range ms {
+		if i > 0 {
+			p := ms[i-1]
+			if p.entries[0].kv.Key == "color" && m.entries[0].kv.Key == "color" && p.pos+p.n == m.pos &&
+				p.negated == m.negated && basicHues[m.entries[0].kv.Value] {
+				continue
+			}
 		}
-		if j >= len(toks) {
-			return 0, 0, false
-		}
-		v, err := strconv.ParseFloat(toks[j], 64)
-		if err != nil {
-			return 0, 0, false
-		}
-		j++
-		for j < len(toks) && currency[toks[j]] {
-			j++
-		}
-		return v, j - i, true
+		out = append(out, m)
 	}
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		switch {
-		case (t == "under" || t == "below" || t == "less" || t == "cheaper" || t == "max" || t == "upto"):
-			j := i + 1
-			if j < len(toks) && (toks[j] == "than" || toks[j] == "to") {
-				j++
-			}
-			if v, n, ok := num(j); ok {
-				p.Max = &v
-				i = j + n - 1
-				continue
-			}
-		case t == "over" || t == "above" || t == "more" || t == "min":
-			j := i + 1
-			if j < len(toks) && toks[j] == "than" {
-				j++
-			}
-			if v, n, ok := num(j); ok {
-				p.Min = &v
-				i = j + n - 1
-				continue
-			}
-		case t == "between" || t == "from":
-			if a, n, ok := num(i + 1); ok {
-				j := i + 1 + n
-				if j < len(toks) && (toks[j] == "and" || toks[j] == "to") {
-					if b, m, ok := num(j + 1); ok {
-						lo, hi := min(a, b), max(a, b)
-						p.Min, p.Max = &lo, &hi
-						i = j + m
-						continue
-					}
+	return out
+}
+
+// candidate is one attribute a match proposes.
+type candidate struct {
+	kv   KV
+	src  source
+	conf float64
+	pos  int
+	alts []entry // the match's other readings, best first
+}
+
+// reconcile turns matches into attributes and exclusions: per key, a
+// single named value is strict; several named values are a choice and all
+// become soft; a built-in synonym yields to a vocabulary value of the same
+// key ("denim jacket" is a jacket); cue words yield to any named value of
+// their key. Exclusions win over attributes.
+func reconcile(matches []match) ([]Attribute, []KV) {
+	excluded := []KV{}
+	var cands []candidate
+	for _, m := range matches {
+		es := m.entries[:1]
+		if m.entries[0].src == srcCue {
+			// A cue may suggest several values ("kids": boys and girls).
+			es = m.entries
+		}
+		for _, e := range es {
+			if m.negated {
+				if !slices.Contains(excluded, e.kv) {
+					excluded = append(excluded, e.kv)
 				}
+				continue
 			}
+			conf := sourceConfidence[e.src]
+			switch {
+			case m.edits == 1:
+				conf = min(conf, 0.85)
+			case m.edits > 1:
+				conf = min(conf, 0.7)
+			}
+			cands = append(cands, candidate{kv: e.kv, src: e.src, conf: conf, pos: m.pos, alts: m.entries[1:]})
 		}
-		rest = append(rest, t)
 	}
-	return rest, p
-}
-
-var currency = map[string]bool{"$": true, "usd": true, "dollar": true, "dollars": true, "rs": true, "inr": true, "rupee": true, "rupees": true, "eur": true, "euro": true, "euros": true, "€": true, "£": true, "gbp": true}
-
-// Tokens normalises text into folded tokens: unicode-normalised, accents
-// removed, lower case, apostrophes dropped ("women's" is "womens"), other
-// punctuation split, plural endings folded. Numbers keep their decimal point
-// and currency symbols stand alone.
-func Tokens(s string) []string {
-	s = norm.NFKD.String(s)
-	var b strings.Builder
-	prev := rune(0)
-	for _, c := range s {
+	// rival reports whether another candidate of c's key passes pred.
+	rival := func(c candidate, pred func(o candidate) bool) bool {
+		return slices.ContainsFunc(cands, func(o candidate) bool { return o.kv.Key == c.kv.Key && pred(o) })
+	}
+	var kept []candidate
+	for i := 0; i < len(cands); i++ {
+		c := cands[i]
 		switch {
-		case unicode.Is(unicode.Mn, c):
+		case c.src == srcBuiltin && rival(c, func(o candidate) bool { return o.src <= srcAlias && o.kv != c.kv }):
+			// "denim jacket": the named value wins over the synonym; the
+			// phrase keeps its next reading (material=denim), if any.
+			if len(c.alts) > 0 && c.alts[0].kv.Key != c.kv.Key {
+				a := c.alts[0]
+				cands = append(cands, candidate{kv: a.kv, src: a.src, conf: min(c.conf, sourceConfidence[a.src]), pos: c.pos, alts: c.alts[1:]})
+			}
 			continue
-		case c == '\'' || c == '’':
-			continue
-		case unicode.IsLetter(c) || unicode.IsDigit(c):
-			b.WriteRune(unicode.ToLower(c))
-		case c == '.' && unicode.IsDigit(prev):
-			b.WriteRune(c)
-		case c == '$' || c == '€' || c == '£':
-			b.WriteString(" " + string(c) + " ")
-		default:
-			b.WriteRune(' ')
+		case c.src == srcCue && rival(c, func(o candidate) bool { return o.src != srcCue }):
+			continue // "casual office shirt": a named value wins over a cue
 		}
-		prev = c
+		if slices.Contains(excluded, c.kv) {
+			continue
+		}
+		if i := slices.IndexFunc(kept, func(o candidate) bool { return o.kv == c.kv }); i >= 0 {
+			if c.src < kept[i].src || c.conf > kept[i].conf {
+				kept[i].src, kept[i].conf = min(kept[i].src, c.src), max(kept[i].conf, c.conf)
+			}
+			continue
+		}
+		kept = append(kept, c)
 	}
-	f := strings.Fields(b.String())
-	for i, w := range f {
-		f[i] = Fold(strings.TrimSuffix(w, "."))
-	}
-	return f
-}
-
-// Fold removes an English plural ending: "dresses" and "dress" both fold to
-// "dress", "watches" to "watch", "shoes" to "shoe", "accessories" to
-// "accessory".
-func Fold(w string) string {
-	if len(w) <= 3 || !isAlpha(w) {
-		return w
-	}
-	switch {
-	case strings.HasSuffix(w, "ies") && len(w) > 4:
-		return w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "sses"), strings.HasSuffix(w, "ches"), strings.HasSuffix(w, "shes"), strings.HasSuffix(w, "xes"):
-		return w[:len(w)-2]
-	case strings.HasSuffix(w, "ss"), strings.HasSuffix(w, "us"), strings.HasSuffix(w, "is"):
-		return w
-	case strings.HasSuffix(w, "s"):
-		return w[:len(w)-1]
-	}
-	return w
-}
-
-func isAlpha(w string) bool {
-	for _, c := range w {
-		if !unicode.IsLetter(c) {
-			return false
+	values := map[string]int{}
+	for _, c := range kept {
+		if c.src != srcCue {
+			values[c.kv.Key]++
 		}
 	}
-	return true
+	attrs := make([]Attribute, 0, len(kept))
+	for _, c := range kept {
+		strict := c.src != srcCue && values[c.kv.Key] == 1
+		attrs = append(attrs, Attribute{Key: c.kv.Key, Value: c.kv.Value, Strict: strict, Confidence: round2(c.conf)})
+	}
+	return attrs, excluded
 }
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }

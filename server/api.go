@@ -1,7 +1,10 @@
 package server
 
 import (
+	"cmp"
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,39 +89,98 @@ func (s *Server) search(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	res := ix.Resolver.Resolve(q)
+	ctx := c.Request.Context()
+	res := s.resolve(ctx, ix, q)
 	f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
-	for _, a := range res.Attributes {
-		if a.Strict {
-			f.All = append(f.All, store.KV{Key: a.Key, Value: a.Value})
-		}
+	for _, kv := range res.Strict() {
+		f.All = append(f.All, store.KV{Key: kv.Key, Value: kv.Value})
 	}
 	for _, e := range res.Excluded {
 		f.None = append(f.None, store.KV{Key: e.Key, Value: e.Value})
 	}
-	vecs, err := s.opts.Embedder.Embed(c.Request.Context(), []string{q})
+	vecs, err := s.opts.Embedder.Embed(ctx, []string{q})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	hits, total, err := ix.Store.Search(c.Request.Context(), vecs[0], f, limit, offset)
+	soft := res.Soft()
+	rerank := len(soft) > 0 && offset+limit <= MaxRerankWindow
+	k, off := limit, offset
+	if rerank {
+		// Soft attributes only rank: re-rank a wider window of the
+		// filtered hits, then page.
+		k, off = min(MaxRerankWindow, max(RerankWindow, offset+limit)), 0
+	}
+	hits, total, err := ix.Store.Search(ctx, vecs[0], f, k, off)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	results, err := s.results(c, ix, hits)
+	prods, err := s.products(c, ix, hits)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, SearchJSON{Query: q, Resolved: res, Results: results, Total: total})
+	if rerank {
+		hits = boost(hits, prods, soft)
+		hits = hits[min(offset, len(hits)):min(offset+limit, len(hits))]
+	}
+	c.JSON(http.StatusOK, SearchJSON{Query: q, Resolved: res, Results: resultList(hits, prods), Total: total})
 }
 
-// results loads the products of hits, in hit order.
-func (s *Server) results(c *gin.Context, ix *Index, hits []store.Hit) ([]ResultJSON, error) {
-	out := []ResultJSON{}
+// Re-ranking by soft attributes.
+const (
+	// RerankWindow is the number of filtered hits re-ranked when a query
+	// has soft attributes.
+	RerankWindow = 200
+	// MaxRerankWindow is the deepest page re-ranked; later pages keep the
+	// store's order.
+	MaxRerankWindow = 500
+	// SoftBoost is added to a hit's score per soft attribute the product
+	// carries, times the attribute's confidence and the product's score for
+	// that attribute.
+	SoftBoost = 0.15
+)
+
+// resolve resolves q with the generation's resolver and, when the server
+// has an embedder, the embedding fallback. A failing fallback is logged and
+// the rules' tuple is used.
+func (s *Server) resolve(ctx context.Context, ix *Index, q string) query.Resolved {
+	vibes, err := ix.Vibes(ctx, s.opts.Embedder)
+	if err != nil {
+		s.log.Warn("query fallback unavailable", "err", err)
+		return ix.Resolver.Resolve(q)
+	}
+	res, err := ix.Resolver.ResolveContext(ctx, q, vibes)
+	if err != nil {
+		s.log.Warn("query fallback failed", "q", q, "err", err)
+		return ix.Resolver.Resolve(q)
+	}
+	return res
+}
+
+// boost re-scores hits by the soft attributes their products carry and
+// sorts them by the new score (ties by the store's order).
+func boost(hits []store.Hit, prods map[string]store.Product, soft []query.Attribute) []store.Hit {
+	out := slices.Clone(hits)
+	for i, h := range out {
+		for _, a := range prods[h.ID].Attributes {
+			for _, sa := range soft {
+				if a.Key == sa.Key && a.Value == sa.Value {
+					out[i].Score += float32(SoftBoost * sa.Confidence * float64(min(max(a.Score, 0), 1)))
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b store.Hit) int { return cmp.Compare(b.Score, a.Score) })
+	return out
+}
+
+// products loads the products of hits by id.
+func (s *Server) products(c *gin.Context, ix *Index, hits []store.Hit) (map[string]store.Product, error) {
+	byID := make(map[string]store.Product, len(hits))
 	if len(hits) == 0 {
-		return out, nil
+		return byID, nil
 	}
 	ids := make([]string, len(hits))
 	for i, h := range hits {
@@ -128,10 +190,15 @@ func (s *Server) results(c *gin.Context, ix *Index, hits []store.Hit) ([]ResultJ
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]store.Product, len(prods))
 	for _, p := range prods {
 		byID[p.ID] = p
 	}
+	return byID, nil
+}
+
+// resultList renders hits in order; hits whose product is gone are skipped.
+func resultList(hits []store.Hit, byID map[string]store.Product) []ResultJSON {
+	out := []ResultJSON{}
 	for _, h := range hits {
 		p, ok := byID[h.ID]
 		if !ok {
@@ -139,7 +206,16 @@ func (s *Server) results(c *gin.Context, ix *Index, hits []store.Hit) ([]ResultJ
 		}
 		out = append(out, ResultJSON{ID: p.ID, Title: p.Title, Score: h.Score, ImageURL: imageURL(p.ID), Price: p.Price, Attributes: attrs(p.Attributes, false)})
 	}
-	return out, nil
+	return out
+}
+
+// results loads the products of hits, in hit order.
+func (s *Server) results(c *gin.Context, ix *Index, hits []store.Hit) ([]ResultJSON, error) {
+	prods, err := s.products(c, ix, hits)
+	if err != nil {
+		return nil, err
+	}
+	return resultList(hits, prods), nil
 }
 
 func imageURL(id string) string { return "/images/" + pathEscape(id) }

@@ -51,6 +51,8 @@ type Index struct {
 	Images     Images
 	Vocabulary vocab.Vocabulary
 	Resolver   *query.Resolver
+
+	vibes vibeCache // the embedding fallback's vocabulary vectors, built on first use
 }
 
 // NewIndex builds the resolver of a generation from its vocabulary.
@@ -63,7 +65,7 @@ func Terms(v vocab.Vocabulary) []query.Term {
 	var terms []query.Term
 	for k, vals := range v.Keys {
 		for _, val := range vals {
-			terms = append(terms, query.Term{Key: k, Value: val.Value, Aliases: val.Aliases})
+			terms = append(terms, query.Term{Key: k, Value: val.Value, Aliases: val.Aliases, Count: val.Count})
 		}
 	}
 	return terms

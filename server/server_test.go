@@ -12,8 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"lander/datadir"
 	"lander/indexer/vocab"
+	"lander/query"
 	"lander/store"
 )
 
@@ -225,4 +228,97 @@ func TestReadyz(t *testing.T) {
 	get(t, ts, "/readyz", 200, nil)
 	s.opts.Backends = map[string]Pinger{"redis": downPinger{}}
 	get(t, ts, "/readyz", 503, nil)
+}
+
+func TestSearchSoftAttributesRankNotFilter(t *testing.T) {
+	ts, _ := newTestServer(t)
+	resp, err := http.Get(ts.URL + "/api/v1/search?q=" + url.QueryEscape("watches for my wife"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got SearchJSON
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	// "my wife" suggests gender=women softly: every watch stays, the
+	// women's watch comes first.
+	if got.Total != 4 || len(got.Results) != 4 || got.Results[0].ID != "3" {
+		t.Fatalf("total %d, results %+v; want 4 watches, product 3 first", got.Total, got.Results)
+	}
+	want := []query.Attribute{
+		{Key: "category", Value: "watches", Strict: true, Confidence: 1},
+		{Key: "gender", Value: "women", Strict: false, Confidence: 0.8},
+	}
+	if diff := cmp.Diff(want, got.Resolved.Attributes); diff != "" {
+		t.Errorf("resolved (-want +got):\n%s", diff)
+	}
+	for _, field := range []string{`"strict":true`, `"strict":false`, `"confidence":0.8`, `"excluded":[]`, `"price":{"min":null,"max":null}`} {
+		if !strings.Contains(string(b), field) {
+			t.Errorf("body lacks %s: %s", field, b)
+		}
+	}
+}
+
+func TestSearchPagesAfterRerank(t *testing.T) {
+	ts, _ := newTestServer(t)
+	var all, p1, p2 SearchJSON
+	q := url.QueryEscape("watches for my wife")
+	get(t, ts, "/api/v1/search?q="+q, 200, &all)
+	get(t, ts, "/api/v1/search?q="+q+"&limit=2", 200, &p1)
+	get(t, ts, "/api/v1/search?q="+q+"&limit=2&offset=2", 200, &p2)
+	var ids, paged []string
+	for _, r := range all.Results {
+		ids = append(ids, r.ID)
+	}
+	for _, r := range append(p1.Results, p2.Results...) {
+		paged = append(paged, r.ID)
+	}
+	if diff := cmp.Diff(ids, paged); diff != "" {
+		t.Errorf("pages disagree with the full list (-full +paged):\n%s", diff)
+	}
+}
+
+func TestSearchTypoAndFallback(t *testing.T) {
+	ts, _ := newTestServer(t)
+	var got SearchJSON
+	get(t, ts, "/api/v1/search?q="+url.QueryEscape("wacthes for men"), 200, &got)
+	if got.Total != 3 || len(got.Resolved.Attributes) != 2 || got.Resolved.Attributes[0].Value != "watches" {
+		t.Errorf("typo: total %d, resolved %+v", got.Total, got.Resolved)
+	}
+	// "sports" names no value on its own; the fallback maps it onto the
+	// nearest category by embedding (the bag-of-words test embedder shares
+	// the word "sport" with "sports shoes") as a soft attribute.
+	get(t, ts, "/api/v1/search?q="+url.QueryEscape("sports for men"), 200, &got)
+	if len(got.Resolved.Attributes) != 2 {
+		t.Fatalf("resolved %+v", got.Resolved)
+	}
+	if a := got.Resolved.Attributes[1]; a.Key != "category" || a.Value != "sports shoes" || a.Strict || a.Confidence < 0.5 {
+		t.Errorf("fallback attribute = %+v, want soft category=sports shoes", a)
+	}
+	// Product 5 ties with 1 and 6 on similarity; the soft attribute lifts
+	// it above them (the "Sports Watch" title stays first on words alone).
+	if got.Total != 5 || got.Results[1].ID != "5" {
+		t.Errorf("total %d, results %+v; want all 5 men's products, product 5 second", got.Total, got.Results)
+	}
+}
+
+type failingEmbedder struct{ bagOfWords }
+
+func (f failingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if len(texts) > 1 {
+		return nil, io.ErrUnexpectedEOF // the vocabulary batch fails
+	}
+	return f.bagOfWords.Embed(ctx, texts)
+}
+
+func TestSearchFallbackFailureKeepsRules(t *testing.T) {
+	ts, s := newTestServer(t)
+	s.opts.Embedder = failingEmbedder{bagOfWords{dim: 64}}
+	var got SearchJSON
+	get(t, ts, "/api/v1/search?q="+url.QueryEscape("black watch for men"), 200, &got)
+	if got.Total != 2 {
+		t.Errorf("total %d, want 2", got.Total)
+	}
 }

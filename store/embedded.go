@@ -5,21 +5,33 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // Embedded is an in-process vector store. Rows live in memory: vectors in one
-// contiguous slab, an inverted index from each attribute (key, value) to a
-// roaring bitmap of rows, and a price per row. A search evaluates its filter as
-// bitmap operations and then scores the passing rows exactly.
+// contiguous slab, an HNSW graph over them, an inverted index from each
+// attribute (key, value) to a roaring bitmap of rows, and a price per row.
+//
+// A search evaluates its filter as bitmap operations, which gives the exact
+// number of passing rows. A planner then compares the cost of scoring those
+// rows exactly with the cost of a filtered walk of the graph, whose beam widens
+// with the inverse of the filter's selectivity, and takes the cheaper. Selective
+// filters are scanned exactly; broad ones walk the graph, and fall back to the
+// exact scan when the walk finds fewer rows than asked for.
+//
+// Rows enter the graph in Build (Save calls it). Until then they are scored
+// exactly, so a store is always complete, only slower.
 //
 // Embedded is safe for concurrent use: searches and reads share a read lock,
-// writes take the write lock.
+// writes and Build take the write lock. To keep serving during a long build,
+// build a new store on the side and swap it in.
 type Embedded struct {
-	mu  sync.RWMutex
-	dim int
+	mu   sync.RWMutex
+	dim  int
+	opts Options
 
 	// Per row. A deleted row keeps its slot (with an empty id) until the next
 	// compaction.
@@ -34,17 +46,112 @@ type Embedded struct {
 	hasPrice *roaring.Bitmap
 	postings map[KV]*roaring.Bitmap
 	dead     int // deleted rows not yet compacted away
+
+	// graph indexes rows [0, graph.size); nil until the first Build and after
+	// a compaction.
+	graph  *graph
+	visits sync.Pool // of *visited
 }
 
-// NewEmbedded returns an empty store for vectors of dimension dim.
-func NewEmbedded(dim int) *Embedded {
+// Options tune the graph of an Embedded store. Zero fields take defaults.
+type Options struct {
+	// M is the number of neighbours a node keeps on the upper layers of the
+	// graph, twice that on the bottom layer (default 16, at most 127).
+	M int
+	// EfConstruction is the beam width used to link a new row (default 160).
+	EfConstruction int
+	// EfSearch is the beam width of a search, raised to offset+k when that is
+	// larger (default 96). A filtered search widens it further by itself.
+	EfSearch int
+	// Workers is how many goroutines Build uses (default GOMAXPROCS).
+	Workers int
+	// Exact turns the graph off: every search scores its candidates exactly.
+	Exact bool
+	// GraphOnly makes every search that can walk the graph walk it, whatever
+	// the planner would choose. It is for tests.
+	GraphOnly bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.M <= 0 {
+		o.M = defaultM
+	}
+	o.M = min(o.M, maxM)
+	if o.EfConstruction <= 0 {
+		o.EfConstruction = defaultEfConstruction
+	}
+	if o.EfSearch <= 0 {
+		o.EfSearch = defaultEfSearch
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	return o
+}
+
+// NewEmbedded returns an empty store for vectors of dimension dim, with the
+// default options.
+func NewEmbedded(dim int) *Embedded { return NewEmbeddedWith(dim, Options{}) }
+
+// NewEmbeddedWith returns an empty store for vectors of dimension dim.
+func NewEmbeddedWith(dim int, opts Options) *Embedded {
 	return &Embedded{
 		dim:      dim,
+		opts:     opts.withDefaults(),
 		byID:     make(map[string]uint32),
 		live:     roaring.New(),
 		hasPrice: roaring.New(),
 		postings: make(map[KV]*roaring.Bitmap),
 	}
+}
+
+// Grow makes room for n more products, so that loading a known number of
+// products allocates their vectors once.
+func (e *Embedded) Grow(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.vecs = slices.Grow(e.vecs, n*e.dim)
+	e.ids = slices.Grow(e.ids, n)
+	e.titles = slices.Grow(e.titles, n)
+	e.prices = slices.Grow(e.prices, n)
+	e.attrs = slices.Grow(e.attrs, n)
+}
+
+// Build links every row added since the last Build into the graph, on
+// Options.Workers goroutines. Searches wait while it runs. When ctx is
+// cancelled the store drops its graph and answers exactly until the next
+// Build.
+func (e *Embedded) Build(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("build graph: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.opts.Exact || (e.graph != nil && e.graph.size == len(e.ids)) || len(e.ids) == 0 {
+		return nil
+	}
+	if e.graph == nil {
+		e.graph = newGraph(e.dim, e.opts.M, e.opts.EfConstruction)
+	}
+	if err := e.graph.build(ctx, e.vecs, len(e.ids), e.opts.Workers); err != nil {
+		e.graph = nil
+		return fmt.Errorf("build graph: %w", err)
+	}
+	return nil
+}
+
+// Pending returns the number of rows that Build has not linked into the graph
+// yet.
+func (e *Embedded) Pending() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.opts.Exact {
+		return 0
+	}
+	if e.graph == nil {
+		return len(e.ids)
+	}
+	return len(e.ids) - e.graph.size
 }
 
 // Dim returns the dimension of the store's vectors.
@@ -69,9 +176,11 @@ func (e *Embedded) Upsert(ctx context.Context, products []Product) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("upsert: %w", err)
 	}
+	products = Dedupe(products)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, p := range Dedupe(products) {
+	e.vecs = slices.Grow(e.vecs, len(products)*e.dim)
+	for _, p := range products {
 		if row, ok := e.byID[p.ID]; ok {
 			e.remove(row)
 		}
@@ -145,8 +254,85 @@ func (e *Embedded) Search(ctx context.Context, q []float32, f Filter, k, offset 
 	if k == 0 || offset >= total {
 		return []Hit{}, total, nil
 	}
-	hits := e.scan(q, cand, min(k+offset, total))
+	hits := e.search(q, cand, total, min(k+offset, total))
 	return hits[offset:min(offset+k, len(hits))], total, nil
+}
+
+// Plan names the way the store would answer a search whose filter passes
+// total rows, for n results: "exact" or "graph".
+func (e *Embedded) Plan(total, n int) string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.useGraph(total, n) {
+		return "graph"
+	}
+	return "exact"
+}
+
+// graphCostPerEf is about how many vectors an unfiltered graph search scores
+// per unit of ef, and graphAccessCost how much more a vector costs to score
+// in a graph walk than in a scan of scattered candidate rows. Measured on
+// 100k clustered vectors of dimension 384: both cost about the same per
+// vector, memory bound, and the two plans break even near a 10% filter.
+const (
+	graphCostPerEf  = 13
+	graphAccessCost = 1
+)
+
+// useGraph reports whether a filtered graph walk is expected to be cheaper
+// than scoring the total candidate rows exactly, for n results. A walk keeps
+// only passing rows, so it scores about 1/selectivity times as many rows as an
+// unfiltered one.
+func (e *Embedded) useGraph(total, n int) bool {
+	g := e.graph
+	if g == nil || g.size == 0 || total == 0 {
+		return false
+	}
+	if e.opts.GraphOnly {
+		return true
+	}
+	sel := float64(total) / float64(len(e.byID))
+	ef := float64(max(e.opts.EfSearch, n))
+	walk := ef * graphCostPerEf * graphAccessCost / sel
+	return walk < float64(total)
+}
+
+// search returns the best n rows of cand in order, from the graph or an
+// exact scan as the planner decides.
+func (e *Embedded) search(q []float32, cand *roaring.Bitmap, total, n int) []Hit {
+	if !e.useGraph(total, n) {
+		return e.scan(q, cand, n)
+	}
+	g := e.graph
+	var allow *roaring.Bitmap
+	if cand != e.live || e.dead > 0 {
+		allow = cand
+	}
+	vis, _ := e.visits.Get().(*visited)
+	if vis == nil || len(vis.marks) < g.size {
+		vis = newVisited(len(e.ids))
+	}
+	vis.reset()
+	found := g.search(e.vecs, q, max(e.opts.EfSearch, n), allow, vis)
+	t := &topK{ids: e.ids, n: n, items: make([]scored, 0, n)}
+	for _, it := range found {
+		t.push(it.row, it.score)
+	}
+	e.visits.Put(vis)
+	if len(e.ids) > g.size {
+		// Rows not yet in the graph are scored exactly.
+		rest := cand.Clone()
+		rest.RemoveRange(0, uint64(g.size))
+		it := rest.Iterator()
+		for it.HasNext() {
+			r := it.Next()
+			t.push(r, dot(q, e.vecs[int(r)*e.dim:int(r+1)*e.dim]))
+		}
+	}
+	if len(t.items) < n {
+		return e.scan(q, cand, n)
+	}
+	return t.sorted()
 }
 
 // candidates returns the rows that pass f. The result may be e.live itself and
@@ -285,13 +471,15 @@ func (e *Embedded) maybeCompact() {
 	if e.dead < 1024 || e.dead < len(e.byID) {
 		return
 	}
-	fresh := NewEmbedded(e.dim)
+	fresh := NewEmbeddedWith(e.dim, e.opts)
 	it := e.live.Iterator()
 	for it.HasNext() {
 		fresh.add(e.product(it.Next()))
 	}
 	e.ids, e.titles, e.prices, e.attrs, e.vecs = fresh.ids, fresh.titles, fresh.prices, fresh.attrs, fresh.vecs
 	e.byID, e.live, e.hasPrice, e.postings, e.dead = fresh.byID, fresh.live, fresh.hasPrice, fresh.postings, 0
+	// Row numbers changed: the graph is rebuilt by the next Build.
+	e.graph = nil
 }
 
 // product returns a copy of row as a Product. The caller holds a lock.
@@ -311,8 +499,9 @@ func (e *Embedded) product(row uint32) Product {
 	return p
 }
 
-// dot returns the inner product of a and b, which have the same length.
-func dot(a, b []float32) float32 {
+// dotGeneric returns the inner product of a and b, which have the same
+// length, in portable Go.
+func dotGeneric(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0

@@ -260,3 +260,20 @@ func errorsUnwrapAll(err error) error {
 		err = u.Unwrap()
 	}
 }
+
+// TestEmbeddedGraphContract runs the suite against stores that answer every
+// search they can from the graph, built after every write.
+func TestEmbeddedGraphContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, dim int) storetest.Backend {
+		return &building{store.NewEmbeddedWith(dim, store.Options{GraphOnly: true})}
+	})
+}
+
+type building struct{ *store.Embedded }
+
+func (b *building) Upsert(ctx context.Context, ps []store.Product) error {
+	if err := b.Embedded.Upsert(ctx, ps); err != nil {
+		return err
+	}
+	return b.Build(ctx)
+}

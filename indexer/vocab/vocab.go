@@ -20,6 +20,10 @@ type Value struct {
 
 // Vocabulary maps each key to its values, most frequent first.
 type Vocabulary struct {
+	// Version names the vocabulary (a content hash, set by the indexer);
+	// empty for vocabularies built by Counter.
+	Version string `json:"version,omitempty"`
+	// Keys maps each key to its values.
 	Keys map[string][]Value `json:"keys"`
 }
 

@@ -10,8 +10,12 @@
 // is the product id in hex: Milvus Lite splices primary keys into its own SQL,
 // so an id with a quote would break its upserts and deletes.
 //
-// The collection uses a FLAT index with the inner-product metric, which works on
-// Milvus Lite as well as on a Milvus server.
+// The index is chosen per server: HNSW with the inner-product metric on a Milvus
+// server, FLAT on Milvus Lite, which refuses HNSW (and whose IVF ignores its
+// parameters and loses recall on selective filters). Requests that fail with a
+// transient error (the server unavailable or overloaded) are retried with
+// exponential backoff; a server that cannot be reached at all fails Open
+// within Options.ConnectTimeout with an error that says so.
 package milvus
 
 import (
@@ -23,6 +27,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/milvus-io/milvus/client/v2/column"
 	"github.com/milvus-io/milvus/client/v2/entity"
@@ -65,7 +73,31 @@ type Options struct {
 	// Milvus Lite writes batches of about 100 rows several times faster than
 	// batches of 1,000.
 	InsertBatch int
+	// Index is the vector index of a new collection: IndexAuto (the default),
+	// IndexHNSW or IndexFlat.
+	Index string
+	// ConnectTimeout bounds connecting to the server; 0 means 10 seconds.
+	ConnectTimeout time.Duration
+	// Retries is how many times a request that failed with a transient error
+	// is tried again; 0 means 4, a negative number none.
+	Retries int
 }
+
+// Index kinds for Options.Index.
+const (
+	// IndexAuto asks for HNSW and takes FLAT when the server refuses HNSW,
+	// as Milvus Lite does.
+	IndexAuto = ""
+	IndexHNSW = "hnsw"
+	IndexFlat = "flat"
+)
+
+// HNSW parameters of a new collection, and the smallest beam of a search.
+const (
+	hnswM              = 16
+	hnswEfConstruction = 200
+	hnswEf             = 128
+)
 
 // Store is a vector store backed by one Milvus collection. It is safe for
 // concurrent use.
@@ -77,6 +109,9 @@ type Store struct {
 	// noNot is set when the server cannot evaluate "not" (Milvus Lite 2.5);
 	// exclusions then become a list of excluded primary keys.
 	noNot bool
+	// index is the collection's index kind, IndexHNSW or IndexFlat.
+	index   string
+	retries int
 }
 
 // Open connects to Milvus, creates the collection when it is missing (with its
@@ -96,11 +131,30 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.InsertBatch <= 0 {
 		opts.InsertBatch = 100
 	}
-	cli, err := milvusclient.New(ctx, &milvusclient.ClientConfig{Address: opts.Addr})
-	if err != nil {
-		return nil, err
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
 	}
-	s := &Store{cli: cli, coll: opts.Collection, dim: opts.Dim, batch: opts.InsertBatch}
+	switch {
+	case opts.Retries == 0:
+		opts.Retries = 4
+	case opts.Retries < 0:
+		opts.Retries = 0
+	}
+	switch opts.Index {
+	case IndexAuto, IndexHNSW, IndexFlat:
+	default:
+		return nil, fmt.Errorf("unknown index kind %q", opts.Index)
+	}
+	cctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
+	cli, err := milvusclient.New(cctx, &milvusclient.ClientConfig{Address: opts.Addr})
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("cannot reach Milvus at %s within %v; is it running?", opts.Addr, opts.ConnectTimeout)
+		}
+		return nil, fmt.Errorf("connect to Milvus at %s: %w", opts.Addr, err)
+	}
+	s := &Store{cli: cli, coll: opts.Collection, dim: opts.Dim, batch: opts.InsertBatch, index: opts.Index, retries: opts.Retries}
 	if err := s.ensure(ctx); err != nil {
 		cli.Close(ctx)
 		return nil, err
@@ -127,12 +181,17 @@ func (s *Store) ensure(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		task, err := s.cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(s.coll, fieldVector, index.NewFlatIndex(entity.IP)))
-		if err != nil {
+		if err := s.createIndex(ctx); err != nil {
+			// Leave no collection without an index behind.
+			s.cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(s.coll))
 			return err
 		}
-		if err := task.Await(ctx); err != nil {
-			return err
+	}
+	if s.index == IndexAuto {
+		desc, err := s.cli.DescribeIndex(ctx, milvusclient.NewDescribeIndexOption(s.coll, fieldVector))
+		s.index = IndexFlat
+		if err == nil && desc.Index != nil && desc.Index.IndexType() == index.HNSW {
+			s.index = IndexHNSW
 		}
 	}
 	task, err := s.cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(s.coll))
@@ -147,6 +206,73 @@ func (s *Store) ensure(ctx context.Context) error {
 		WithFilter("not ("+fieldHasPrice+" == true)").WithOutputFields("count(*)"))
 	s.noNot = err != nil
 	return nil
+}
+
+// createIndex creates the vector index: HNSW unless the options ask for FLAT
+// or the server refuses HNSW.
+func (s *Store) createIndex(ctx context.Context) error {
+	create := func(idx index.Index) error {
+		task, err := s.cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(s.coll, fieldVector, idx))
+		if err != nil {
+			return err
+		}
+		return task.Await(ctx)
+	}
+	if s.index != IndexFlat {
+		err := create(index.NewHNSWIndex(entity.IP, hnswM, hnswEfConstruction))
+		if err == nil {
+			s.index = IndexHNSW
+			return nil
+		}
+		// Milvus Lite: "invalid index type: HNSW, local mode only support FLAT
+		// IVF_FLAT AUTOINDEX".
+		if s.index == IndexHNSW || !strings.Contains(err.Error(), "only support") {
+			return fmt.Errorf("create HNSW index: %w", err)
+		}
+	}
+	s.index = IndexFlat
+	return create(index.NewFlatIndex(entity.IP))
+}
+
+// Index returns the kind of the collection's vector index: IndexHNSW or
+// IndexFlat.
+func (s *Store) Index() string { return s.index }
+
+// transient reports whether err is worth retrying: the server unavailable,
+// overloaded or rate limiting.
+func transient(err error) bool {
+	st, ok := status.FromError(err)
+	if ok {
+		switch st.Code() {
+		case codes.Unavailable, codes.ResourceExhausted, codes.Aborted:
+			return true
+		}
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "rate limit") || strings.Contains(msg, "service unavailable") ||
+		strings.Contains(msg, "connection refused")
+}
+
+// retry runs fn until it succeeds, fails with an error that is not
+// transient, or has been retried s.retries times, waiting 100ms, 200ms, 400ms,
+// ... (at most 5s) between tries. Every request the store retries is
+// idempotent.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	wait := 100 * time.Millisecond
+	for try := 0; ; try++ {
+		err := fn()
+		if err == nil || try >= s.retries || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 func schema(name string, dim int) *entity.Schema {
@@ -257,7 +383,7 @@ func (s *Store) upsert(ctx context.Context, products []store.Product) error {
 			column.NewColumnVarChar(fieldTitle, titles),
 			column.NewColumnVarChar(fieldPayload, payloads),
 		)
-		if _, err := s.cli.Upsert(ctx, opt); err != nil {
+		if err := s.retry(ctx, func() error { _, err := s.cli.Upsert(ctx, opt); return err }); err != nil {
 			return err
 		}
 	}
@@ -297,7 +423,8 @@ func attrKey(key, value string) string { return key + "=" + value }
 func (s *Store) Delete(ctx context.Context, ids []string) error {
 	for lo := 0; lo < len(ids); lo += getBatch {
 		expr := idsExpr(ids[lo:min(lo+getBatch, len(ids))])
-		if _, err := s.cli.Delete(ctx, milvusclient.NewDeleteOption(s.coll).WithExpr(expr)); err != nil {
+		opt := milvusclient.NewDeleteOption(s.coll).WithExpr(expr)
+		if err := s.retry(ctx, func() error { _, err := s.cli.Delete(ctx, opt); return err }); err != nil {
 			return fmt.Errorf("delete: %w", err)
 		}
 	}
@@ -394,7 +521,8 @@ func decode(rs milvusclient.ResultSet, found map[string]store.Product) error {
 // with every field, the array field carrying no element type, which the
 // client refuses to parse; that answer is an empty result.
 func (s *Store) query(ctx context.Context, opt milvusclient.QueryOption) (milvusclient.ResultSet, error) {
-	rs, err := s.cli.Query(ctx, opt)
+	var rs milvusclient.ResultSet
+	err := s.retry(ctx, func() (err error) { rs, err = s.cli.Query(ctx, opt); return err })
 	if err != nil && strings.Contains(err.Error(), "unsupported element type None") {
 		return milvusclient.ResultSet{}, nil
 	}
@@ -461,7 +589,11 @@ func (s *Store) Search(ctx context.Context, q []float32, f store.Filter, k, offs
 	if expr != "" {
 		opt.WithFilter(expr)
 	}
-	rss, err := s.cli.Search(ctx, opt)
+	if s.index == IndexHNSW {
+		opt.WithAnnParam(index.NewHNSWAnnParam(max(hnswEf, offset+k)))
+	}
+	var rss []milvusclient.ResultSet
+	err = s.retry(ctx, func() (err error) { rss, err = s.cli.Search(ctx, opt); return err })
 	if err != nil {
 		return nil, 0, fmt.Errorf("search: %w", err)
 	}

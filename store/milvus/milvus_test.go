@@ -3,6 +3,7 @@ package milvus_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -106,3 +107,39 @@ func TestMilvusReopen(t *testing.T) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// TestMilvusDown checks that a server that is not there fails Open with an
+// error that says so, instead of hanging.
+func TestMilvusDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err = milvus.Open(ctx, milvus.Options{Addr: a, Collection: "x", Dim: 4, ConnectTimeout: 2 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach Milvus at "+a) {
+		t.Fatalf("open on a closed port: %v", err)
+	}
+	t.Log(err)
+}
+
+// TestMilvusIndexChoice checks that Milvus Lite, which refuses HNSW, gets a
+// FLAT index, and that asking for HNSW outright fails with a clear error.
+func TestMilvusIndexChoice(t *testing.T) {
+	s := openTemp(t, 8)
+	if s.Index() != milvus.IndexFlat && s.Index() != milvus.IndexHNSW {
+		t.Fatalf("index = %q", s.Index())
+	}
+	t.Logf("server gave index %s", s.Index())
+	if s.Index() == milvus.IndexHNSW {
+		return
+	}
+	name := fmt.Sprintf("lander_test_hnsw_%d", time.Now().UnixNano())
+	_, err := milvus.Open(t.Context(), milvus.Options{Addr: addr(t), Collection: name, Dim: 8, Index: milvus.IndexHNSW})
+	if err == nil || !strings.Contains(err.Error(), "HNSW") {
+		t.Fatalf("open with HNSW on a server without it: %v", err)
+	}
+}

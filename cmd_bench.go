@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"lander/config"
+	"lander/store"
+	"lander/store/milvus"
+	"lander/store/storebench"
+)
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	if len(args) == 0 || args[0] != "store" {
+		return usageError{fmt.Errorf(`usage: lander bench store [flags]; run "lander bench store -h"`)}
+	}
+	f := newFlags("bench store", stderr)
+	f.str("milvus", "also benchmark the Milvus server at `host:port`, on the same data", func(c *config.Config) *string { return &c.Milvus })
+	n := f.fs.Int("n", 100000, "number of products")
+	dim := f.fs.Int("dim", 384, "vector dimension")
+	seed := f.fs.Uint64("seed", 1, "random seed of the data")
+	queries := f.fs.Int("queries", 300, "number of queries per selectivity")
+	asJSON := f.fs.Bool("json", false, "print one JSON object per line")
+	ef := f.fs.Int("ef", 0, "embedded store: search beam width (default the store's)")
+	m := f.fs.Int("m", 0, "embedded store: graph degree (default the store's)")
+	efc := f.fs.Int("ef-construction", 0, "embedded store: build beam width (default the store's)")
+	cfg, err := f.load(args[1:], environ)
+	if err != nil {
+		return err
+	}
+	if *n < 1 || *dim < 1 || *queries < 1 {
+		return usageError{fmt.Errorf("-n, -dim and -queries must be positive")}
+	}
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+
+	start := time.Now()
+	data := storebench.Generate(storebench.Config{N: *n, Dim: *dim, Seed: *seed, Queries: *queries})
+	truth, err := data.Exact(ctx)
+	if err != nil {
+		return err
+	}
+	progress("generated %d×%d vectors and the exact answers of %d queries in %.1fs", *n, *dim, *queries, time.Since(start).Seconds())
+
+	type backend struct {
+		name  string
+		s     storebench.Searcher
+		build float64
+		bpv   float64
+		plan  func(sel float64) string
+	}
+	var backends []backend
+
+	before := heapAlloc()
+	start = time.Now()
+	emb := store.NewEmbeddedWith(*dim, store.Options{EfSearch: *ef, M: *m, EfConstruction: *efc})
+	emb.Grow(*n)
+	const chunk = 10000
+	for lo := 0; lo < *n; lo += chunk {
+		if err := emb.Upsert(ctx, data.Products(lo, min(lo+chunk, *n))); err != nil {
+			return err
+		}
+	}
+	if err := emb.Build(ctx); err != nil {
+		return err
+	}
+	build := time.Since(start).Seconds()
+	bpv := float64(heapAlloc()-before) / float64(*n)
+	progress("embedded: built in %.1fs, %.0f bytes per vector (%.2fx the raw float32)", build, bpv, bpv/float64(4**dim))
+	backends = append(backends, backend{name: "embedded", s: emb, build: build, bpv: bpv, plan: func(sel float64) string {
+		return emb.Plan(int(sel*float64(*n)+0.5), storebench.K)
+	}})
+
+	if cfg.Milvus != "" {
+		name := fmt.Sprintf("lander_bench_%d", time.Now().UnixNano())
+		start = time.Now()
+		ms, err := milvus.Open(ctx, milvus.Options{Addr: cfg.Milvus, Collection: name, Dim: *dim})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			ms.Drop(cctx)
+			ms.Close(cctx)
+		}()
+		for lo := 0; lo < *n; lo += chunk {
+			if err := ms.Upsert(ctx, data.Products(lo, min(lo+chunk, *n))); err != nil {
+				return err
+			}
+		}
+		build := time.Since(start).Seconds()
+		progress("milvus: inserted in %.1fs", build)
+		backends = append(backends, backend{name: "milvus", s: ms, build: build})
+	}
+
+	var results []storebench.Result
+	for _, sel := range storebench.Selectivities {
+		for _, b := range backends {
+			r, err := storebench.Measure(ctx, b.s, data, truth, sel)
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.name, err)
+			}
+			r.Backend, r.BuildS, r.BytesPerVector = b.name, b.build, b.bpv
+			if b.plan != nil {
+				r.Plan = b.plan(sel)
+			}
+			if *asJSON {
+				line, err := json.Marshal(r)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "%s\n", line)
+			}
+			results = append(results, r)
+		}
+	}
+	if !*asJSON {
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "backend\tn\tdim\tselectivity\tqueries\trecall@10\tQPS\tp50 ms\tp99 ms\tbuild s\tbytes/vector\t")
+		for _, r := range results {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%d\t%.4f\t%.0f\t%.2f\t%.2f\t%.1f\t%.0f\t\n",
+				r.Backend, r.N, r.Dim, r.Selectivity, r.Queries, r.RecallAt10, r.QPS, r.P50Ms, r.P99Ms, r.BuildS, r.BytesPerVector)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// heapAlloc returns the bytes of live heap after a collection.
+func heapAlloc() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
