@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"lander/encoder"
 	"lander/imagepack"
 	"lander/indexer"
+	"lander/indexer/topics"
 	"lander/indexer/vocab"
 	"lander/server"
 	"lander/store"
@@ -119,10 +122,65 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 		pack.Close()
 		return nil, fmt.Errorf("load %s: %w", m.Name, err)
 	}
+	ix := server.NewIndex(m, st, pack, voc)
+	tf, err := topics.Load(filepath.Join(path, topics.FileName))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// A generation indexed before topics existed serves no collections.
+	case err != nil:
+		closeStore()
+		pack.Close()
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	default:
+		ix.Collections = newTopicCollections(tf)
+	}
 	return &loaded{
-		index: server.NewIndex(m, st, pack, voc),
+		index: ix,
 		close: func() { closeStore(); pack.Close() },
 	}, nil
+}
+
+// topicCollections serves a generation's topics artifact as the server's
+// collections.
+type topicCollections struct {
+	list  []server.Topic
+	feeds map[string]topicFeed
+}
+
+type topicFeed struct {
+	topic server.Topic
+	items []server.FeedItem
+}
+
+func newTopicCollections(f topics.File) *topicCollections {
+	tc := &topicCollections{list: make([]server.Topic, 0, len(f.Topics)), feeds: make(map[string]topicFeed, len(f.Topics))}
+	for _, t := range f.Topics {
+		st := server.Topic{Slug: t.Slug, Title: t.Title, Description: t.Description, Size: t.Size, Score: t.Score.Score, Published: t.Published}
+		for _, kv := range t.Attributes {
+			st.Attributes = append(st.Attributes, store.KV{Key: kv.Key, Value: kv.Value})
+		}
+		items := make([]server.FeedItem, len(t.Feed))
+		for i, slot := range t.Feed {
+			ev := t.Evidence(i)
+			items[i] = server.FeedItem{ID: slot.ID, Score: float32(slot.Score), Evidence: make([]store.Attribute, len(ev))}
+			for j, m := range ev {
+				items[i].Evidence[j] = store.Attribute{Key: m.Key, Value: m.Value, Score: m.Score, Source: m.Source}
+			}
+		}
+		tc.list = append(tc.list, st)
+		tc.feeds[t.Slug] = topicFeed{topic: st, items: items}
+	}
+	return tc
+}
+
+// Topics returns every content topic, in the artifact's order (published
+// first, then by score).
+func (tc *topicCollections) Topics(context.Context) ([]server.Topic, error) { return tc.list, nil }
+
+// Feed returns a topic and its ranked feed.
+func (tc *topicCollections) Feed(_ context.Context, slug string) (server.Topic, []server.FeedItem, bool, error) {
+	f, ok := tc.feeds[slug]
+	return f.topic, f.items, ok, nil
 }
 
 // reloader watches the data directory and swaps the server to each newly

@@ -7,11 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"sort"
 
+	"lander/config"
 	"lander/datadir"
+	"lander/eval/collectioneval"
+	"lander/eval/labels"
 	"lander/eval/queryeval"
+	"lander/eval/report"
+	"lander/eval/retrieval"
 	"lander/indexer"
+	"lander/indexer/topics"
 	"lander/indexer/vocab"
 	"lander/query"
 )
@@ -19,7 +27,15 @@ import (
 const evalUsage = `usage: lander eval <report> [flags]
 
 reports:
-  queries  query resolution over labelled queries (--labelled FILE)
+  collections  collection Precision@10 per attribute family, content-first
+               against the search-log baseline (--data DIR --catalog PATH)
+  report       the full report: collections, intents, query Precision@10
+               (--labelled FILE) and attribute Recall@10, searched through
+               the index with the text encoder (--data DIR --catalog PATH)
+  queries      query resolution over labelled queries (--labelled FILE)
+
+collections and report print text, or JSON with --json, and write an HTML
+page with plots with --html FILE.
 `
 
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
@@ -30,6 +46,10 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	switch args[0] {
 	case "queries":
 		return cmdEvalQueries(ctx, args[1:], stdout, stderr, environ)
+	case "collections":
+		return cmdEvalReport(ctx, args[1:], stdout, stderr, environ, false)
+	case "report":
+		return cmdEvalReport(ctx, args[1:], stdout, stderr, environ, true)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, evalUsage)
 		return nil
@@ -110,5 +130,133 @@ func cmdEvalQueries(_ context.Context, args []string, stdout, stderr io.Writer, 
 		return enc.Encode(rep)
 	}
 	rep.Write(stdout, *misses)
+	return nil
+}
+
+// cmdEvalReport evaluates the current generation of --data against the
+// labels of --catalog: the collections, and with full also the intents,
+// query precision and attribute recall, which search the index with the
+// text encoder.
+func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, full bool) error {
+	name := "eval collections"
+	if full {
+		name = "eval report"
+	}
+	f := newFlags(name, stderr)
+	f.common()
+	catalogPath := f.fs.String("catalog", "", "labelled catalog `path`: a Fashion Product Images folder or its styles.csv")
+	asJSON := f.fs.Bool("json", false, "print the report as JSON")
+	htmlOut := f.fs.String("html", "", "also write the report as HTML with plots to `file`")
+	var labelled *string
+	var sample *int
+	if full {
+		labelled = f.fs.String("labelled", "", "labelled queries `file` (default: queries/labelled.jsonl beside the catalog's folder)")
+		sample = f.fs.Int("recall-sample", 5000, "products sampled for attribute recall (`N`, 0 = all)")
+	}
+	cfg, err := f.load(args, environ)
+	if err != nil {
+		return err
+	}
+	if *catalogPath == "" {
+		return usageError{errors.New("--catalog is required")}
+	}
+	lab, err := labels.Load(*catalogPath)
+	if err != nil {
+		return err
+	}
+	dir, err := datadir.Open(cfg.Data)
+	if err != nil {
+		return err
+	}
+	m, path, err := dir.Current()
+	if err != nil {
+		return err
+	}
+	tf, err := topics.Load(filepath.Join(path, indexer.TopicsFile))
+	if err != nil {
+		return err
+	}
+	col := collectioneval.Evaluate(tf, lab)
+	rep := report.Report{Source: fmt.Sprintf("generation %d in %s, labels from %s", m.Generation, cfg.Data, *catalogPath), Collections: &col}
+	if full {
+		rep.Intents = &tf.Intents
+		if err := evalRetrieval(ctx, cfg, dir, lab, *catalogPath, *labelled, *sample, &rep); err != nil {
+			return err
+		}
+	}
+	if *htmlOut != "" {
+		hf, err := os.Create(*htmlOut)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteHTML(hf); err != nil {
+			hf.Close()
+			return err
+		}
+		if err := hf.Close(); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.WriteText(stdout)
+	return nil
+}
+
+// evalRetrieval adds query precision and attribute recall, searching the
+// generation the way the server does.
+func evalRetrieval(ctx context.Context, cfg config.Config, dir *datadir.Dir, lab labels.Set, catalogPath, labelled string, sample int, rep *report.Report) error {
+	if labelled == "" {
+		base := catalogPath
+		if filepath.Base(base) == "styles.csv" {
+			base = filepath.Dir(base)
+		}
+		labelled = filepath.Join(filepath.Dir(base), "queries", "labelled.jsonl")
+	}
+	qs, err := queryeval.LoadQueries(labelled)
+	if err != nil {
+		return err
+	}
+	enc, err := openEncoder(cfg)
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	gen, err := loadGeneration(ctx, cfg, dir)
+	if err != nil {
+		return err
+	}
+	defer gen.close()
+	ix := gen.index
+	qr, err := retrieval.Queries(ctx, ix.Resolver, ix.Store, enc.Embed, qs, lab)
+	if err != nil {
+		return err
+	}
+	rep.Queries = &qr
+	ids := make([]string, 0, len(lab))
+	for id := range lab {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	if sample > 0 && len(ids) > sample {
+		step := float64(len(ids)) / float64(sample)
+		picked := make([]string, 0, sample)
+		for i := range sample {
+			picked = append(picked, ids[int(float64(i)*step)])
+		}
+		ids = picked
+	}
+	products, err := ix.Store.Get(ctx, ids)
+	if err != nil {
+		return err
+	}
+	rr, err := retrieval.Attributes(ctx, products, ix.Vocabulary, retrieval.TextAttributes(enc.Embed), lab)
+	if err != nil {
+		return err
+	}
+	rep.Recall = &rr
 	return nil
 }

@@ -28,6 +28,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	return runServe(ctx, cfg, stderr)
 }
 
+// The in-process tier in front of Redis: small and short-lived, so that the
+// hottest pages skip the round trip while Redis stays the shared copy.
+const (
+	localTierSize = 1024
+	localTierTTL  = 2 * time.Second
+)
+
 func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	dir, err := datadir.Open(cfg.Data)
@@ -39,15 +46,27 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 		return err
 	}
 	defer enc.Close()
+	overrides, err := server.OpenOverrides(dir.OverridesPath())
+	if err != nil {
+		return err
+	}
 	backends := map[string]server.Pinger{}
+	// Without Redis the in-process LRU is the cache; with Redis it is a
+	// short-lived first tier in front of it.
+	tiers := []server.CacheTier{{Cache: cache.NewLRU(cfg.Serve.CacheSize), TTL: cfg.Serve.CacheTTL}}
 	if cfg.Redis != "" {
 		r := cache.NewRedis(cache.RedisOptions{Addr: cfg.Redis, Prefix: "lander:"})
 		defer r.Close()
 		backends["redis"] = r
+		tiers = []server.CacheTier{
+			{Cache: cache.NewLRU(min(cfg.Serve.CacheSize, localTierSize)), TTL: min(cfg.Serve.CacheTTL, localTierTTL)},
+			{Cache: r, TTL: cfg.Serve.CacheTTL},
+		}
 	}
 	srv := server.New(server.Options{
 		Addr: cfg.Serve.Addr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Logger: log, Embedder: enc, Backends: backends,
+		Cache: tiers, Overrides: overrides, MerchToken: cfg.Serve.MerchToken,
 	})
 	rl := &reloader{cfg: cfg, dir: dir, srv: srv, log: log, interval: 2 * time.Second}
 	if err := rl.load(ctx); err != nil {

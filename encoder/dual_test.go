@@ -1,7 +1,10 @@
 package encoder
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
 	"encoding/json"
 	"math"
 	"os"
@@ -229,7 +232,7 @@ func BenchmarkProductEmbed64(b *testing.B) {
 func BenchmarkProductPipeline64(b *testing.B) {
 	p := newTestProduct(b)
 	text := newTestText(b, TextOptions{BatchSize: 64})
-	img := gradient(60, 80)
+	img := jpegImage(b, gradient(60, 80))
 	items := make([]ProductItem, 64)
 	for i := range items {
 		items[i] = ProductItem{Image: img, Text: "Peter England Men Party Blue Jeans"}
@@ -241,4 +244,19 @@ func BenchmarkProductPipeline64(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "products/s")
+}
+
+// jpegImage round-trips img through JPEG, giving the *image.YCbCr a catalog
+// image decodes to.
+func jpegImage(t testing.TB, img image.Image) image.Image {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := jpeg.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -122,8 +122,9 @@ func TestNormalizeImage(t *testing.T) {
 	}
 }
 
+// BenchmarkPreprocessImage preprocesses a decoded 60x80 JPEG.
 func BenchmarkPreprocessImage(b *testing.B) {
-	img := gradient(60, 80)
+	img := jpegImage(b, gradient(60, 80))
 	for b.Loop() {
 		if _, err := PreprocessImage(img); err != nil {
 			b.Fatal(err)

@@ -7,7 +7,10 @@
 //     kept in memory as its id, title, price, vector and raw attributes;
 //   - stage B needs global counts: learn brands from the titles, read the
 //     titles and descriptions, curate the raw attributes into the vocabulary
-//     (frequency filter, embedding clustering) and judge its values;
+//     (frequency filter, embedding clustering) and judge its values; then
+//     mine the search log's intents and build topics and their feeds from
+//     the products' attributes and vectors (package topics), written as
+//     topics.json;
 //   - stage C writes the products, with their curated attributes, to the
 //     store in batches.
 package indexer
@@ -36,6 +39,7 @@ import (
 	"lander/indexer/curate"
 	"lander/indexer/extract"
 	"lander/indexer/judge"
+	"lander/indexer/topics"
 	"lander/indexer/vocab"
 	"lander/store"
 )
@@ -46,6 +50,7 @@ const (
 	VocabularyFile = "vocabulary.json"
 	CurationFile   = "curation.json"
 	RejectedFile   = "rejected.jsonl"
+	TopicsFile     = topics.FileName
 	SummaryFile    = "summary.json"
 )
 
@@ -100,8 +105,12 @@ type Options struct {
 	// JudgeMinScore drops vocabulary values whose overall judge score is
 	// below it; 0 only reports the scores.
 	JudgeMinScore float64
-	// SearchLog is an optional query<TAB>count file for the offline judge.
+	// SearchLog is an optional query<TAB>count file for the offline judge
+	// and intent mining.
 	SearchLog string
+	// Topics configures topic generation, feeds and the publish rule; its
+	// Logger defaults to Logger.
+	Topics topics.Options
 	// Logger receives progress lines; nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called after each written batch.
@@ -131,6 +140,7 @@ type Summary struct {
 	Vocabulary           VocabularyCounts     `json:"vocabulary"`
 	AttributesPerProduct AttributesPerProduct `json:"attributes_per_product"`
 	Topics               TopicCounts          `json:"topics"`
+	Intents              topics.IntentReport  `json:"intents"`
 	Extraction           ExtractionCounts     `json:"extraction"`
 	Curation             []curate.StepCount   `json:"curation"`
 	Seconds              map[string]float64   `json:"seconds"`
@@ -181,10 +191,12 @@ type ExtractionCounts struct {
 	JudgeRejected map[string]int `json:"judge_rejected"`
 }
 
-// TopicCounts counts collections.
+// TopicCounts counts collections: content-first topics generated and
+// published, and the search-log baseline's tuples and published ones.
 type TopicCounts struct {
 	Generated         int `json:"generated"`
 	Published         int `json:"published"`
+	BaselineGenerated int `json:"baseline_generated"`
 	BaselinePublished int `json:"baseline_published"`
 }
 
@@ -240,6 +252,7 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		Vocabulary: VocabularyCounts{PerKey: map[string]KeyCounts{}},
 		Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}},
 		Curation:   []curate.StepCount{},
+		Intents:    topics.IntentReport{Keys: map[string]int{}, Categories: map[string]int{}, Bands: []topics.Band{}, Thin: []topics.Gap{}, Unresolved: []topics.Intent{}},
 		Seconds:    map[string]float64{},
 		Rejections: []Rejected{},
 	}
@@ -504,6 +517,14 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	}
 	durs["curate"] += time.Since(t0)
 
+	// Topics and feeds, from whatever attributes (with scores) the products
+	// carry by now, and their vectors.
+	t0 = time.Now()
+	if err := ix.buildTopics(ctx, b.Path(), items, voc, searchLog, &sum); err != nil {
+		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	}
+	durs["topics"] += time.Since(t0)
+
 	// Stage C: write products with their curated attributes.
 	t0 = time.Now()
 	for lo := 0; lo < len(items); lo += ix.opts.BatchSize {
@@ -530,7 +551,8 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	if err := writeJSON(filepath.Join(b.Path(), SummaryFile), sum); err != nil {
 		return sum, fmt.Errorf("index: %w", err)
 	}
-	counts := map[string]int{"products": sum.Products.Indexed, "rejected": len(sum.Rejections), "vocabulary": voc.Size()}
+	counts := map[string]int{"products": sum.Products.Indexed, "rejected": len(sum.Rejections), "vocabulary": voc.Size(),
+		"topics": sum.Topics.Generated, "published": sum.Topics.Published}
 	if _, err := b.Commit(datadir.Manifest{
 		Model: ix.opts.Model, Vocabulary: voc.Version, Backend: ix.opts.Backend,
 		MilvusCollection: milvusName(ix.opts.Backend, name), Dim: ix.enc.Dim(), Counts: counts,
@@ -541,6 +563,33 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	ix.log.Info("index committed", "generation", sum.Generation, "indexed", sum.Products.Indexed, "rejected", len(sum.Rejections),
 		"raw_values", sum.Vocabulary.RawValues, "curated_values", sum.Vocabulary.CuratedValues)
 	return sum, nil
+}
+
+// buildTopics mines the search log, builds topics, feeds and the
+// baseline, writes them into the generation and counts them.
+func (ix *Indexer) buildTopics(ctx context.Context, dir string, items []item, voc vocab.Vocabulary, log []judge.LogQuery, sum *Summary) error {
+	products := make([]store.Product, len(items))
+	for i := range items {
+		products[i] = items[i].product
+	}
+	opts := ix.opts.Topics
+	if opts.Logger == nil {
+		opts.Logger = ix.log
+	}
+	res, err := topics.Build(ctx, topics.Input{Products: products, Vocabulary: voc, Log: log}, opts)
+	if err != nil {
+		return err
+	}
+	f := topics.NewFile(res, voc.Version)
+	if err := f.Save(filepath.Join(dir, TopicsFile)); err != nil {
+		return err
+	}
+	sum.Topics = TopicCounts{Generated: f.Counts.Generated, Published: f.Counts.Published,
+		BaselineGenerated: f.Counts.BaselineGenerated, BaselinePublished: f.Counts.BaselinePublished}
+	sum.Intents = res.Intents
+	ix.log.Info("topics built", "generated", f.Counts.Generated, "published", f.Counts.Published,
+		"baseline_published", f.Counts.BaselinePublished)
+	return nil
 }
 
 // curationFile is the generation's curation report.

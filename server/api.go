@@ -61,13 +61,21 @@ func paging(c *gin.Context, defLimit int) (limit, offset int, err error) {
 	}
 	if s := c.Query("offset"); s != "" {
 		n, e := strconv.Atoi(s)
-		if e != nil || n < 0 || n > 100000 {
-			return 0, 0, errBadRequest("offset must be an integer in [0, 100000]")
+		if e != nil || n < 0 || n > maxOffset {
+			return 0, 0, errBadRequest("offset must be an integer in [0, " + strconv.Itoa(maxOffset) + "]")
 		}
 		offset = n
 	}
 	return limit, offset, nil
 }
+
+// Limits on request parameters.
+const (
+	// maxQueryLen bounds the search text, in bytes.
+	maxQueryLen = 512
+	// maxOffset bounds paging.
+	maxOffset = 100000
+)
 
 func (s *Server) search(c *gin.Context) {
 	ix := s.Current()
@@ -75,13 +83,13 @@ func (s *Server) search(c *gin.Context) {
 		s.fail(c, errNoIndex)
 		return
 	}
-	q := strings.TrimSpace(c.Query("q"))
+	q := strings.Join(strings.Fields(c.Query("q")), " ")
 	if q == "" {
 		s.fail(c, errBadRequest("missing query parameter q"))
 		return
 	}
-	if len(q) > 512 {
-		s.fail(c, errBadRequest("q is longer than 512 bytes"))
+	if len(q) > maxQueryLen {
+		s.fail(c, errBadRequest("q is longer than "+strconv.Itoa(maxQueryLen)+" bytes"))
 		return
 	}
 	limit, offset, err := paging(c, 10)
@@ -89,7 +97,16 @@ func (s *Server) search(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
+	key := s.cacheKey(ix, "search", q, strconv.Itoa(limit), strconv.Itoa(offset))
+	s.serveCached(c, key, func(ctx context.Context) (any, error) {
+		return s.runSearch(ctx, ix, q, limit, offset)
+	})
+}
+
+// runSearch resolves q, searches the store with the strict filter and the
+// query's embedding, re-ranks a window of hits by the soft attributes and
+// for brand diversity, and names the best matching published collection.
+func (s *Server) runSearch(ctx context.Context, ix *Index, q string, limit, offset int) (SearchJSON, error) {
 	res := s.resolve(ctx, ix, q)
 	f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
 	for _, kv := range res.Strict() {
@@ -98,34 +115,41 @@ func (s *Server) search(c *gin.Context) {
 	for _, e := range res.Excluded {
 		f.None = append(f.None, store.KV{Key: e.Key, Value: e.Value})
 	}
-	vecs, err := s.opts.Embedder.Embed(ctx, []string{q})
+	vec, err := s.embed(ctx, q)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return SearchJSON{}, err
 	}
 	soft := res.Soft()
-	rerank := len(soft) > 0 && offset+limit <= MaxRerankWindow
+	// Soft attributes and brand diversity re-rank a window of the filtered
+	// hits, which is then paged; pages past the window keep the store's
+	// order.
+	rerank := offset+limit <= MaxRerankWindow
 	k, off := limit, offset
 	if rerank {
-		// Soft attributes only rank: re-rank a wider window of the
-		// filtered hits, then page.
 		k, off = min(MaxRerankWindow, max(RerankWindow, offset+limit)), 0
 	}
-	hits, total, err := ix.Store.Search(ctx, vecs[0], f, k, off)
+	hits, total, err := s.storeSearch(ctx, ix, vec, f, k, off)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return SearchJSON{}, err
 	}
-	prods, err := s.products(c, ix, hits)
+	prods, err := s.products(ctx, ix, hits)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return SearchJSON{}, err
 	}
 	if rerank {
-		hits = boost(hits, prods, soft)
+		if len(soft) > 0 {
+			hits = boost(hits, prods, soft)
+		}
+		if b := brands(hits, prods); !asksForBrand(res, q, b) {
+			hits = diversify(hits, b)
+		}
 		hits = hits[min(offset, len(hits)):min(offset+limit, len(hits))]
 	}
-	c.JSON(http.StatusOK, SearchJSON{Query: q, Resolved: res, Results: resultList(hits, prods), Total: total})
+	ts, err := s.topics(ctx, ix)
+	if err != nil {
+		return SearchJSON{}, err
+	}
+	return SearchJSON{Query: q, Resolved: res, Results: resultList(hits, prods), Total: total, Collection: bestCollection(ts, f.All)}, nil
 }
 
 // Re-ranking by soft attributes.
@@ -177,7 +201,7 @@ func boost(hits []store.Hit, prods map[string]store.Product, soft []query.Attrib
 }
 
 // products loads the products of hits by id.
-func (s *Server) products(c *gin.Context, ix *Index, hits []store.Hit) (map[string]store.Product, error) {
+func (s *Server) products(ctx context.Context, ix *Index, hits []store.Hit) (map[string]store.Product, error) {
 	byID := make(map[string]store.Product, len(hits))
 	if len(hits) == 0 {
 		return byID, nil
@@ -186,7 +210,7 @@ func (s *Server) products(c *gin.Context, ix *Index, hits []store.Hit) (map[stri
 	for i, h := range hits {
 		ids[i] = h.ID
 	}
-	prods, err := ix.Store.Get(c.Request.Context(), ids)
+	prods, err := s.storeGet(ctx, ix, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -204,18 +228,14 @@ func resultList(hits []store.Hit, byID map[string]store.Product) []ResultJSON {
 		if !ok {
 			continue
 		}
-		out = append(out, ResultJSON{ID: p.ID, Title: p.Title, Score: h.Score, ImageURL: imageURL(p.ID), Price: p.Price, Attributes: attrs(p.Attributes, false)})
+		out = append(out, result(p, h.Score))
 	}
 	return out
 }
 
-// results loads the products of hits, in hit order.
-func (s *Server) results(c *gin.Context, ix *Index, hits []store.Hit) ([]ResultJSON, error) {
-	prods, err := s.products(c, ix, hits)
-	if err != nil {
-		return nil, err
-	}
-	return resultList(hits, prods), nil
+// result renders a product as a result with score.
+func result(p store.Product, score float32) ResultJSON {
+	return ResultJSON{ID: p.ID, Title: p.Title, Score: score, ImageURL: imageURL(p.ID), Price: p.Price, Attributes: attrs(p.Attributes, false)}
 }
 
 func imageURL(id string) string { return "/images/" + pathEscape(id) }
@@ -248,7 +268,7 @@ func (s *Server) product(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	prods, err := ix.Store.Get(c.Request.Context(), []string{id})
+	prods, err := s.storeGet(c.Request.Context(), ix, []string{id})
 	if err != nil {
 		s.fail(c, err)
 		return

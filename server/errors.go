@@ -19,6 +19,19 @@ func (e *apiError) Error() string { return e.message }
 
 func errBadRequest(msg string) error { return &apiError{http.StatusBadRequest, "bad_request", msg} }
 func errNotFound(msg string) error   { return &apiError{http.StatusNotFound, "not_found", msg} }
+func errUnauthorized(msg string) error {
+	return &apiError{http.StatusUnauthorized, "unauthorized", msg}
+}
+func errForbidden(msg string) error { return &apiError{http.StatusForbidden, "forbidden", msg} }
+func errTooLarge(msg string) error {
+	return &apiError{http.StatusRequestEntityTooLarge, "too_large", msg}
+}
+
+// isNotFound reports whether err is a not-found error.
+func isNotFound(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.status == http.StatusNotFound
+}
 
 var errNoIndex = &apiError{http.StatusServiceUnavailable, "not_ready", "no index is loaded"}
 

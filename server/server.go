@@ -1,7 +1,16 @@
-// Package server is lander's HTTP front: the JSON API of the contract, the
-// product images, health and readiness, on gin. It serves one index
-// generation at a time and swaps to a new one atomically; every response is
-// computed from a single generation.
+// Package server is lander's HTTP front: the JSON API of the contract
+// (search, collections and landing pages, products, vocabulary, the
+// merchandiser's preview and overrides), the product images, health,
+// readiness and Prometheus metrics, on gin. It serves one index generation
+// at a time and swaps to a new one atomically; every response is computed
+// from a single generation.
+//
+// Searches, collection lists and landing pages are cached as rendered JSON
+// (cache-aside, one computation per key at a time) under keys that carry
+// the generation and the overrides' version, so that neither a new index nor
+// a merchandiser's change is ever answered from an old entry. A failing
+// cache backend is counted in /metrics and otherwise ignored: the server
+// answers uncached.
 package server
 
 import (
@@ -51,6 +60,9 @@ type Index struct {
 	Images     Images
 	Vocabulary vocab.Vocabulary
 	Resolver   *query.Resolver
+	// Collections are the generation's topics and feeds; nil when the
+	// generation has none.
+	Collections Collections
 
 	vibes vibeCache // the embedding fallback's vocabulary vectors, built on first use
 }
@@ -83,14 +95,37 @@ type Options struct {
 	Embedder Embedder
 	// Backends are pinged by /readyz, by name.
 	Backends map[string]Pinger
+	// Cache holds the tiers of the response cache, nearest first; none
+	// means no caching.
+	Cache []CacheTier
+	// Overrides are the merchandisers' overrides; nil keeps them in memory.
+	Overrides *Overrides
+	// MerchToken is the bearer token of merchandiser writes; empty refuses
+	// them.
+	MerchToken string
+	// RequestTimeout bounds each request; zero means 10s.
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds request bodies; zero means 64 KiB.
+	MaxBodyBytes int64
 }
+
+// Request limits.
+const (
+	defaultRequestTimeout = 10 * time.Second
+	defaultMaxBodyBytes   = 64 << 10
+	// maxRawQuery bounds the query string of a request, in bytes.
+	maxRawQuery = 4096
+)
 
 // Server serves the API over the current index.
 type Server struct {
-	opts   Options
-	log    *slog.Logger
-	index  atomic.Pointer[Index]
-	engine *gin.Engine
+	opts      Options
+	log       *slog.Logger
+	index     atomic.Pointer[Index]
+	engine    *gin.Engine
+	metrics   *metrics
+	cache     *pageCache
+	overrides *Overrides
 }
 
 // New returns a server with no index loaded; /readyz fails until SetIndex.
@@ -101,14 +136,29 @@ func New(opts Options) *Server {
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = defaultRequestTimeout
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if opts.Overrides == nil {
+		opts.Overrides, _ = OpenOverrides("") // in memory: cannot fail
+	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{opts: opts, log: opts.Logger}
+	m := newMetrics()
+	s := &Server{opts: opts, log: opts.Logger, metrics: m, cache: newPageCache(opts.Cache, m), overrides: opts.Overrides}
 	s.engine = s.routes()
 	return s
 }
 
 // SetIndex swaps in a new generation; requests in flight keep the old one.
-func (s *Server) SetIndex(ix *Index) { s.index.Store(ix) }
+func (s *Server) SetIndex(ix *Index) {
+	s.index.Store(ix)
+	if ix != nil {
+		s.metrics.generation.Set(float64(ix.Manifest.Generation))
+	}
+}
 
 // Current returns the generation being served, or nil.
 func (s *Server) Current() *Index { return s.index.Load() }
@@ -149,7 +199,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
-	r.Use(s.recoverer(), s.requestLog())
+	r.Use(s.metrics.observe(), s.recoverer(), s.requestLog(), s.limits())
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound("no such route")) })
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"})
@@ -157,21 +207,55 @@ func (s *Server) routes() *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	api := r.Group("/api/v1")
 	api.GET("/search", s.search)
 	api.GET("/products/:id", s.product)
 	api.GET("/vocabulary", s.vocabulary)
+	api.GET("/collections", s.listCollections)
+	api.GET("/collections/:slug", s.collection)
+	api.GET("/collections/:slug/overrides", s.getOverrides)
+	api.PUT("/collections/:slug/overrides", s.requireMerchant(), s.putOverrides)
+	api.POST("/preview", s.preview)
+	api.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, jsonContentType, openAPI) })
 	r.GET("/images/:id", s.image)
 	home, _ := web.Static.ReadFile("static/index.html")
 	r.GET("/", func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", home) })
 	return r
 }
 
+// limits bounds each request: its query string, its body and its time.
+func (s *Server) limits() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if len(c.Request.URL.RawQuery) > maxRawQuery {
+			s.fail(c, &apiError{http.StatusRequestURITooLong, "too_large", fmt.Sprintf("query string is longer than %d bytes", maxRawQuery)})
+			return
+		}
+		if c.Request.ContentLength > s.opts.MaxBodyBytes {
+			s.fail(c, errTooLarge(fmt.Sprintf("request body is larger than %d bytes", s.opts.MaxBodyBytes)))
+			return
+		}
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+// requestLog writes one debug line per request (an access log at
+// --log-level debug).
 func (s *Server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if !s.log.Enabled(c.Request.Context(), slog.LevelDebug) {
+			c.Next()
+			return
+		}
 		start := time.Now()
 		c.Next()
-		s.log.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+		s.log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path,
 			"status", c.Writer.Status(), "bytes", c.Writer.Size(), "ms", float64(time.Since(start).Microseconds())/1000)
 	}
 }

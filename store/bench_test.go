@@ -9,8 +9,10 @@ import (
 	"lander/store/storetest"
 )
 
-// BenchmarkSearch measures an exact top-10 search over 40k products of
-// dimension 384, with no filter and with a filter that keeps 1% of them.
+// BenchmarkSearch measures a top-10 search over 40k random products of
+// dimension 384 with their graph built, with no filter and with a filter that
+// keeps 1% of them. The target is a p99 under 2 ms; "lander bench store"
+// measures the percentiles on clustered data.
 func BenchmarkSearch(b *testing.B) {
 	const n, dim = 40000, 384
 	r := rand.New(rand.NewPCG(42, 42))
@@ -23,6 +25,9 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 	if err := e.Upsert(b.Context(), ps); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Build(b.Context()); err != nil {
 		b.Fatal(err)
 	}
 	queries := make([][]float32, 64)

@@ -277,3 +277,7 @@ func (b *building) Upsert(ctx context.Context, ps []store.Product) error {
 	}
 	return b.Build(ctx)
 }
+
+func TestVectorsContract(t *testing.T) {
+	storetest.RunVectors(t, func(t *testing.T, dim int) storetest.VectorsBackend { return store.NewVectors(dim) })
+}

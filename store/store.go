@@ -5,9 +5,12 @@
 //
 // A store answers filtered inner-product searches: a query vector, a Filter over
 // attributes and price, and a page (k results after offset). The embedded store
-// does an exact scan over the rows that pass the filter; the Milvus backend in
-// store/milvus answers the same contract from a Milvus server. Both pass the suite
-// in store/storetest.
+// keeps an HNSW graph over its vectors and roaring bitmaps per attribute, and
+// plans each search: an exact scan over the rows that pass a selective filter,
+// a filtered graph walk for a broad one (see Embedded). The Milvus backend in
+// store/milvus answers the same contract from a Milvus server. Both pass the
+// suite in store/storetest, as do the named-vector sets (Vectors) that hold the
+// embeddings of attributes and topics.
 package store
 
 import (

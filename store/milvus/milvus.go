@@ -117,14 +117,14 @@ type Store struct {
 // Open connects to Milvus, creates the collection when it is missing (with its
 // index) and loads it. An existing collection must have the same dimension.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	s, err := open(ctx, opts)
+	s, err := open(ctx, opts, schema)
 	if err != nil {
 		return nil, fmt.Errorf("open milvus collection %q: %w", opts.Collection, err)
 	}
 	return s, nil
 }
 
-func open(ctx context.Context, opts Options) (*Store, error) {
+func open(ctx context.Context, opts Options, schema func(name string, dim int) *entity.Schema) (*Store, error) {
 	if opts.Addr == "" || opts.Collection == "" || opts.Dim <= 0 {
 		return nil, fmt.Errorf("invalid options: addr %q, dim %d", opts.Addr, opts.Dim)
 	}
@@ -155,14 +155,14 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connect to Milvus at %s: %w", opts.Addr, err)
 	}
 	s := &Store{cli: cli, coll: opts.Collection, dim: opts.Dim, batch: opts.InsertBatch, index: opts.Index, retries: opts.Retries}
-	if err := s.ensure(ctx); err != nil {
+	if err := s.ensure(ctx, schema); err != nil {
 		cli.Close(ctx)
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Store) ensure(ctx context.Context) error {
+func (s *Store) ensure(ctx context.Context, schema func(name string, dim int) *entity.Schema) error {
 	has, err := s.cli.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.coll))
 	if err != nil {
 		return err
@@ -172,7 +172,7 @@ func (s *Store) ensure(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := checkSchema(coll.Schema, s.dim); err != nil {
+		if err := checkSchema(coll.Schema, schema(s.coll, s.dim), s.dim); err != nil {
 			return err
 		}
 	} else {
@@ -287,8 +287,13 @@ func schema(name string, dim int) *entity.Schema {
 		WithField(entity.NewField().WithName(fieldPayload).WithDataType(entity.FieldTypeVarChar).WithMaxLength(maxPayloadLen))
 }
 
-func checkSchema(sch *entity.Schema, dim int) error {
-	want := map[string]bool{fieldID: true, fieldVector: true, fieldAttrs: true, fieldPrice: true, fieldHasPrice: true, fieldTitle: true, fieldPayload: true}
+// checkSchema checks that an existing collection's schema has the fields of
+// the expected one, and vectors of dimension dim.
+func checkSchema(sch, expected *entity.Schema, dim int) error {
+	want := map[string]bool{}
+	for _, f := range expected.Fields {
+		want[f.Name] = true
+	}
 	for _, f := range sch.Fields {
 		delete(want, f.Name)
 		if f.Name == fieldVector {

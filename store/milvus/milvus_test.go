@@ -143,3 +143,22 @@ func TestMilvusIndexChoice(t *testing.T) {
 		t.Fatalf("open with HNSW on a server without it: %v", err)
 	}
 }
+
+func TestMilvusVectorsContract(t *testing.T) {
+	storetest.RunVectors(t, func(t *testing.T, dim int) storetest.VectorsBackend {
+		name := fmt.Sprintf("lander_test_vec_%d_%d", time.Now().UnixNano(), seq.Add(1))
+		v, err := milvus.OpenVectors(t.Context(), milvus.Options{Addr: addr(t), Collection: name, Dim: dim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := v.Drop(ctx); err != nil {
+				t.Errorf("drop: %v", err)
+			}
+			v.Close(ctx)
+		})
+		return v
+	})
+}

@@ -31,7 +31,7 @@ def export_onnx(model: Mdl.DualEncoder, out: str, height: int, width: int) -> No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Product(model.product),
+            _Product(model.product).eval(),
             (torch.zeros(2, 3, height, width), torch.zeros(2, Mdl.TEXT_DIM), torch.ones(2, 1)),
             os.path.join(out, "product.onnx"), dynamo=False, opset_version=17,
             input_names=["image", "text_embedding", "text_present"], output_names=["embedding"],
@@ -55,6 +55,7 @@ def golden(model: Mdl.DualEncoder, height: int, width: int, n: int = 6, seed: in
     text /= np.linalg.norm(text, axis=1, keepdims=True)
     present = np.array([[1.0 if i % 2 == 0 else 0.0] for i in range(n)], dtype=np.float32)
     text = text * present
+    model.eval()
     with torch.no_grad():
         vec = model.product(Mdl.normalize_images(pix), torch.from_numpy(text), torch.from_numpy(present))
     return {"height": height, "width": width,
@@ -68,6 +69,7 @@ def export(model: Mdl.DualEncoder, vocab: Vocabulary, meta: dict, scale: float, 
     os.makedirs(out, exist_ok=True)
     h, w = meta["height"], meta["width"]
     export_onnx(model, out, h, w)
+    model.eval()  # the exporter restores the training flag it found
     with torch.no_grad():
         vecs = model.attribute(torch.from_numpy(vocab.embeddings)).numpy()
     lp = log_prior(vocab)

@@ -83,6 +83,9 @@ def train(args) -> None:
     print(f"loaded in {time.time() - t0:.0f}s: {len(tr)} train, {len(va)} val, "
           f"{len(splits['test'])} test, {len(vocab)} attributes, device {device}", flush=True)
     model = DualEncoder().to(device)
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location=device)["model"])
+        print(f"initialised from {args.init}", flush=True)
     fams = [torch.tensor(i, device=device) for i in vocab.families().values()]
     attr_in = torch.from_numpy(vocab.embeddings).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -140,7 +143,8 @@ def train(args) -> None:
     model.load_state_dict(state["model"])
     train_seconds = time.time() - t0
     result = finish(model, vocab, splits, meta, device, args)
-    result.update(train_seconds=train_seconds, history=history, best_epoch=state["epoch"],
+    cpu = time.process_time()
+    result.update(train_seconds=train_seconds, process_cpu_seconds=cpu, history=history, best_epoch=state["epoch"],
                   device=str(device), threads=args.threads)
     with open(os.path.join(args.out, "report.json"), "w") as f:
         json.dump(result, f, indent=1)
@@ -194,6 +198,7 @@ def main(argv=None) -> None:
     ap.add_argument("--target-text", type=float, default=0.96)
     ap.add_argument("--target-image", type=float, default=0.90)
     ap.add_argument("--version", default="dual-v1")
+    ap.add_argument("--init", default=None, help="checkpoint to continue from (a second, shorter schedule)")
     args = ap.parse_args(argv)
     args.work = args.work or os.path.join(args.data, "work")
     os.makedirs(args.out, exist_ok=True)

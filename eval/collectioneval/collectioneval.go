@@ -1,0 +1,191 @@
+// Package collectioneval measures the collections of a generation against
+// a catalog's true labels, as the contract's evaluation does: for each
+// published collection, the fraction of its top 10 products whose labels
+// match every attribute of its tuple (Precision@10), averaged over all
+// collections and per attribute family (the collections whose tuple holds
+// that key); topic counts content-first against the search-log baseline;
+// and the distribution of feed sizes.
+package collectioneval
+
+import (
+	"cmp"
+	"slices"
+
+	"lander/eval/labels"
+	"lander/indexer/topics"
+)
+
+// K is the depth of the precision.
+const K = 10
+
+// Family is the precision of the collections whose tuple holds one key.
+type Family struct {
+	Key         string  `json:"key"`
+	Collections int     `json:"collections"`
+	Precision   float64 `json:"precision_at_10"`
+	// AttributeAccuracy is the share of top-10 products whose labels
+	// match this key's value alone.
+	AttributeAccuracy float64 `json:"attribute_accuracy"`
+}
+
+// Collection is one collection's precision.
+type Collection struct {
+	Slug       string      `json:"slug"`
+	Title      string      `json:"title"`
+	Attributes []topics.KV `json:"attributes"`
+	Size       int         `json:"size"`
+	Judged     int         `json:"judged"`
+	Precision  float64     `json:"precision_at_10"`
+	Wrong      []WrongSlot `json:"wrong,omitempty"`
+}
+
+// WrongSlot is a top-10 product whose labels disagree.
+type WrongSlot struct {
+	ID     string   `json:"id"`
+	Title  string   `json:"title"`
+	Missed []string `json:"missed"`
+}
+
+// Bucket is one bin of the size distribution.
+type Bucket struct {
+	Label string `json:"label"`
+	Min   int    `json:"min"`
+	Max   int    `json:"max"` // inclusive; 0 means no bound
+	Count int    `json:"count"`
+}
+
+// Side is the evaluation of one set of collections.
+type Side struct {
+	Generated int          `json:"generated"`
+	Published int          `json:"published"`
+	Judged    int          `json:"judged"`
+	Precision float64      `json:"precision_at_10"`
+	Families  []Family     `json:"families"`
+	Sizes     []Bucket     `json:"sizes"`
+	Arity     map[int]int  `json:"arity"`
+	Worst     []Collection `json:"worst"`
+}
+
+// Report compares content-first collections with the baseline.
+type Report struct {
+	Content  Side `json:"content"`
+	Baseline Side `json:"baseline"`
+	// Ratio is content published over baseline published.
+	Ratio float64 `json:"ratio"`
+	// Unlabelled counts top-10 products without labels (skipped).
+	Unlabelled int `json:"unlabelled"`
+}
+
+// maxWorst bounds the worst collections listed.
+const maxWorst = 50
+
+// Evaluate scores the published collections of f against the labels.
+func Evaluate(f topics.File, l labels.Set) Report {
+	var r Report
+	r.Content = side(f.Topics, l, &r.Unlabelled)
+	r.Baseline = side(f.Baseline, l, &r.Unlabelled)
+	if r.Baseline.Published > 0 {
+		r.Ratio = float64(r.Content.Published) / float64(r.Baseline.Published)
+	}
+	return r
+}
+
+func buckets() []Bucket {
+	return []Bucket{{"10-19", 10, 19, 0}, {"20-49", 20, 49, 0}, {"50-99", 50, 99, 0}, {"100-199", 100, 199, 0},
+		{"200-499", 200, 499, 0}, {"500-999", 500, 999, 0}, {"1000+", 1000, 0, 0}}
+}
+
+func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
+	s := Side{Generated: len(ts), Families: []Family{}, Sizes: buckets(), Arity: map[int]int{}, Worst: []Collection{}}
+	type fam struct {
+		n         int
+		prec, acc float64
+	}
+	fams := map[string]*fam{}
+	var all []Collection
+	total := 0.0
+	for _, t := range ts {
+		if !t.Published {
+			continue
+		}
+		s.Published++
+		s.Arity[len(t.Attributes)]++
+		for i := range s.Sizes {
+			b := &s.Sizes[i]
+			if t.Size >= b.Min && (b.Max == 0 || t.Size <= b.Max) {
+				b.Count++
+			}
+		}
+		c := Collection{Slug: t.Slug, Title: t.Title, Attributes: t.Attributes, Size: t.Size}
+		right := 0
+		keyRight := map[string]int{}
+		for _, slot := range t.Feed[:min(K, len(t.Feed))] {
+			p := l[slot.ID]
+			if p == nil {
+				*unlabelled++
+				continue
+			}
+			c.Judged++
+			var missed []string
+			for _, a := range t.Attributes {
+				if p.Match(a.Key, a.Value) {
+					keyRight[a.Key]++
+				} else {
+					missed = append(missed, a.Key+"="+a.Value)
+				}
+			}
+			if len(missed) == 0 {
+				right++
+			} else {
+				c.Wrong = append(c.Wrong, WrongSlot{ID: slot.ID, Title: p.Title, Missed: missed})
+			}
+		}
+		if c.Judged == 0 {
+			continue
+		}
+		s.Judged++
+		c.Precision = float64(right) / float64(c.Judged)
+		total += c.Precision
+		seen := map[string]bool{}
+		for _, a := range t.Attributes {
+			if seen[a.Key] {
+				continue
+			}
+			seen[a.Key] = true
+			f := fams[a.Key]
+			if f == nil {
+				f = &fam{}
+				fams[a.Key] = f
+			}
+			f.n++
+			f.prec += c.Precision
+			f.acc += float64(keyRight[a.Key]) / float64(c.Judged)
+		}
+		all = append(all, c)
+	}
+	if s.Judged > 0 {
+		s.Precision = total / float64(s.Judged)
+	}
+	for k, f := range fams {
+		s.Families = append(s.Families, Family{Key: k, Collections: f.n, Precision: f.prec / float64(f.n), AttributeAccuracy: f.acc / float64(f.n)})
+	}
+	slices.SortFunc(s.Families, func(a, b Family) int {
+		if c := cmp.Compare(b.Collections, a.Collections); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	slices.SortStableFunc(all, func(a, b Collection) int {
+		if c := cmp.Compare(a.Precision, b.Precision); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Size, a.Size)
+	})
+	for _, c := range all {
+		if c.Precision >= 1 || len(s.Worst) == maxWorst {
+			break
+		}
+		s.Worst = append(s.Worst, c)
+	}
+	return s
+}

@@ -1,0 +1,54 @@
+package collectioneval
+
+import (
+	"fmt"
+	"testing"
+
+	"lander/eval/labels"
+	"lander/indexer/topics"
+)
+
+func TestEvaluate(t *testing.T) {
+	l := labels.Set{}
+	for i := range 20 {
+		color := "Black"
+		if i%10 == 9 {
+			color = "White" // one wrong product in each top 10
+		}
+		l[fmt.Sprint(i)] = labels.New(fmt.Sprintf("Acme Men %s Shirt", color), map[string]string{"articleType": "Shirts", "baseColour": color, "gender": "Men"})
+	}
+	feed := func(lo, hi int) []topics.Slot {
+		var out []topics.Slot
+		for i := lo; i < hi; i++ {
+			out = append(out, topics.Slot{ID: fmt.Sprint(i)})
+		}
+		return out
+	}
+	f := topics.File{
+		Topics: []topics.Topic{
+			{Slug: "black-shirts", Published: true, Size: 25, Attributes: []topics.KV{{"category", "shirts"}, {"color", "black"}}, Feed: feed(0, 10)},
+			{Slug: "acme-shirts", Published: true, Size: 120, Attributes: []topics.KV{{"category", "shirts"}, {"brand", "acme"}}, Feed: feed(10, 20)},
+			{Slug: "hidden", Published: false, Size: 5, Attributes: []topics.KV{{"category", "shirts"}}, Feed: feed(0, 5)},
+		},
+		Baseline: []topics.Topic{{Slug: "shirts", Published: true, Size: 20, Attributes: []topics.KV{{"category", "shirts"}}, Feed: feed(0, 10)}},
+	}
+	r := Evaluate(f, l)
+	if r.Content.Published != 2 || r.Content.Generated != 3 || r.Baseline.Published != 1 || r.Ratio != 2 {
+		t.Errorf("counts %+v", r)
+	}
+	if r.Content.Precision != 0.95 || r.Baseline.Precision != 1 {
+		t.Errorf("precision content %v baseline %v", r.Content.Precision, r.Baseline.Precision)
+	}
+	want := map[string]float64{"category": 0.95, "color": 0.9, "brand": 1}
+	for _, fam := range r.Content.Families {
+		if fam.Precision != want[fam.Key] {
+			t.Errorf("family %s: %v, want %v", fam.Key, fam.Precision, want[fam.Key])
+		}
+	}
+	if len(r.Content.Worst) != 1 || r.Content.Worst[0].Slug != "black-shirts" || r.Content.Worst[0].Wrong[0].ID != "9" {
+		t.Errorf("worst %+v", r.Content.Worst)
+	}
+	if r.Content.Sizes[1].Count != 1 || r.Content.Sizes[3].Count != 1 {
+		t.Errorf("sizes %+v", r.Content.Sizes)
+	}
+}

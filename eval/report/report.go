@@ -1,0 +1,176 @@
+// Package report assembles lander's quality report (lander eval): the
+// collection precision, content-first against the search-log baseline,
+// query precision and attribute recall, printed as text or JSON, or
+// written as an HTML page with inline SVG plots (precision per attribute
+// family, topic size distribution).
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+
+	"lander/eval/collectioneval"
+	"lander/eval/retrieval"
+	"lander/indexer/topics"
+)
+
+// Report is the full quality report; absent parts are nil.
+type Report struct {
+	// Source names the generation and the label catalog.
+	Source      string                  `json:"source"`
+	Collections *collectioneval.Report  `json:"collections,omitempty"`
+	Intents     *topics.IntentReport    `json:"intents,omitempty"`
+	Queries     *retrieval.QueryReport  `json:"queries,omitempty"`
+	Recall      *retrieval.RecallReport `json:"attribute_recall,omitempty"`
+}
+
+// WriteText prints the report as plain text.
+func (r Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "lander eval: %s\n", r.Source)
+	if c := r.Collections; c != nil {
+		fmt.Fprintf(w, "\ncollections (Precision@10 by the catalog's labels)\n")
+		fmt.Fprintf(w, "  content-first: %d generated, %d published, P@10 %.3f\n", c.Content.Generated, c.Content.Published, c.Content.Precision)
+		fmt.Fprintf(w, "  search log:    %d generated, %d published, P@10 %.3f\n", c.Baseline.Generated, c.Baseline.Published, c.Baseline.Precision)
+		fmt.Fprintf(w, "  published ratio content/baseline: %.2fx\n", c.Ratio)
+		fmt.Fprintf(w, "  %-14s %11s %8s %10s\n", "family", "collections", "P@10", "attr acc")
+		for _, f := range c.Content.Families {
+			fmt.Fprintf(w, "  %-14s %11d %8.3f %10.3f\n", f.Key, f.Collections, f.Precision, f.AttributeAccuracy)
+		}
+		fmt.Fprintf(w, "  sizes:")
+		for _, b := range c.Content.Sizes {
+			fmt.Fprintf(w, " %s:%d", b.Label, b.Count)
+		}
+		fmt.Fprintln(w)
+		for i, x := range c.Content.Worst {
+			if i == 10 {
+				break
+			}
+			fmt.Fprintf(w, "  low: %-40q P@10 %.2f (%d products)", x.Title, x.Precision, x.Size)
+			if len(x.Wrong) > 0 {
+				fmt.Fprintf(w, " e.g. %s %q misses %s", x.Wrong[0].ID, x.Wrong[0].Title, strings.Join(x.Wrong[0].Missed, ","))
+			}
+			fmt.Fprintln(w)
+		}
+		if c.Unlabelled > 0 {
+			fmt.Fprintf(w, "  (%d top-10 products had no labels and were skipped)\n", c.Unlabelled)
+		}
+	}
+	if in := r.Intents; in != nil {
+		fmt.Fprintf(w, "\nintents: %d queries (%d searches), %d resolved to a tuple, %d distinct tuples\n", in.Queries, in.Volume, in.Resolved, in.Tuples)
+		for _, b := range in.Bands {
+			fmt.Fprintf(w, "  %-5s %4d queries %6d searches (%.0f%%)\n", b.Name, b.Queries, b.Volume, 100*b.Share)
+		}
+		for _, g := range in.Thin {
+			fmt.Fprintf(w, "  thin: %q demand %d (%s), %d products: %s\n", g.Query, g.Demand, g.Band, g.Supply, g.Reason)
+		}
+	}
+	if q := r.Queries; q != nil {
+		fmt.Fprintf(w, "\nqueries: Precision@10 %.3f over %d labelled queries (%d skipped)\n", q.Precision, q.Queries, q.Skipped)
+		for _, k := range q.Kinds {
+			fmt.Fprintf(w, "  %-9s %4d %.3f\n", k.Kind, k.Queries, k.Precision)
+		}
+	}
+	if a := r.Recall; a != nil {
+		fmt.Fprintf(w, "\nattribute Recall@10 %.3f over %d products, %d vocabulary attributes\n", a.Recall, a.Products, a.Attributes)
+		for _, k := range a.Keys {
+			fmt.Fprintf(w, "  %-9s %.3f (%d of %d)\n", k.Key, k.Recall, k.Found, k.Total)
+		}
+	}
+}
+
+// bar is one bar of a plot.
+type bar struct {
+	Label       string
+	Value       float64
+	Text        string
+	X, Y, W, H  float64
+	LX, LY, TXY float64
+}
+
+// plot is a vertical bar chart.
+type plot struct {
+	Title         string
+	Width, Height float64
+	Bars          []bar
+	Axis          float64
+}
+
+func newPlot(title string, labels []string, values []float64, texts []string, maxV float64) plot {
+	const w, h, top, bottom, left = 640.0, 260.0, 30.0, 60.0, 20.0
+	p := plot{Title: title, Width: w, Height: h, Axis: h - bottom}
+	if maxV <= 0 {
+		maxV = 1
+	}
+	n := float64(max(len(values), 1))
+	slot := (w - 2*left) / n
+	for i, v := range values {
+		bh := (h - top - bottom) * v / maxV
+		x := left + float64(i)*slot + slot*0.15
+		p.Bars = append(p.Bars, bar{Label: labels[i], Value: v, Text: texts[i], X: x, W: slot * 0.7, Y: h - bottom - bh, H: bh,
+			LX: x + slot*0.35, LY: h - bottom + 16, TXY: h - bottom - bh - 4})
+	}
+	return p
+}
+
+var page = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lander eval</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right}th:first-child,td:first-child{text-align:left}svg{display:block;margin:1em 0}</style>
+</head><body>
+<h1>lander eval</h1><p>{{.R.Source}}</p>
+{{with .R.Collections}}<h2>Collections</h2>
+<table><tr><th></th><th>generated</th><th>published</th><th>Precision@10</th></tr>
+<tr><td>content-first</td><td>{{.Content.Generated}}</td><td>{{.Content.Published}}</td><td>{{printf "%.3f" .Content.Precision}}</td></tr>
+<tr><td>search log</td><td>{{.Baseline.Generated}}</td><td>{{.Baseline.Published}}</td><td>{{printf "%.3f" .Baseline.Precision}}</td></tr></table>
+<p>Published ratio: {{printf "%.2f" .Ratio}}x</p>
+<table><tr><th>family</th><th>collections</th><th>P@10</th><th>attribute accuracy</th></tr>
+{{range .Content.Families}}<tr><td>{{.Key}}</td><td>{{.Collections}}</td><td>{{printf "%.3f" .Precision}}</td><td>{{printf "%.3f" .AttributeAccuracy}}</td></tr>{{end}}</table>
+{{end}}
+{{range .Plots}}<svg xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.Height}}" role="img" aria-label="{{.Title}}">
+<text x="20" y="18" font-size="14" font-weight="bold">{{.Title}}</text>
+<line x1="20" x2="{{.Width}}" y1="{{.Axis}}" y2="{{.Axis}}" stroke="#999"/>
+{{range .Bars}}<rect x="{{printf "%.1f" .X}}" y="{{printf "%.1f" .Y}}" width="{{printf "%.1f" .W}}" height="{{printf "%.1f" .H}}" fill="#4a78b5"><title>{{.Label}}: {{.Text}}</title></rect>
+<text x="{{printf "%.1f" .LX}}" y="{{printf "%.1f" .TXY}}" font-size="10" text-anchor="middle">{{.Text}}</text>
+<text x="{{printf "%.1f" .LX}}" y="{{printf "%.1f" .LY}}" font-size="10" text-anchor="end" transform="rotate(-35 {{printf "%.1f" .LX}} {{printf "%.1f" .LY}})">{{.Label}}</text>
+{{end}}</svg>{{end}}
+{{with .R.Queries}}<h2>Queries</h2><p>Precision@10 {{printf "%.3f" .Precision}} over {{.Queries}} labelled queries</p>
+<table><tr><th>kind</th><th>queries</th><th>P@10</th></tr>{{range .Kinds}}<tr><td>{{.Kind}}</td><td>{{.Queries}}</td><td>{{printf "%.3f" .Precision}}</td></tr>{{end}}</table>{{end}}
+{{with .R.Recall}}<h2>Attribute recall</h2><p>Recall@10 {{printf "%.3f" .Recall}} over {{.Products}} products</p>
+<table><tr><th>key</th><th>recall@10</th></tr>{{range .Keys}}<tr><td>{{.Key}}</td><td>{{printf "%.3f" .Recall}}</td></tr>{{end}}</table>{{end}}
+{{with .R.Intents}}<h2>Intents</h2><p>{{.Queries}} queries, {{.Volume}} searches, {{.Resolved}} resolved.</p>
+<table><tr><th>band</th><th>queries</th><th>searches</th></tr>{{range .Bands}}<tr><td>{{.Name}}</td><td>{{.Queries}}</td><td>{{.Volume}}</td></tr>{{end}}</table>
+{{if .Thin}}<h3>Strong demand, thin coverage</h3><table><tr><th>query</th><th>demand</th><th>products</th><th>why</th></tr>{{range .Thin}}<tr><td>{{.Query}}</td><td>{{.Demand}}</td><td>{{.Supply}}</td><td>{{.Reason}}</td></tr>{{end}}</table>{{end}}{{end}}
+</body></html>
+`))
+
+// WriteHTML writes the report as one HTML page with inline SVG plots.
+func (r Report) WriteHTML(w io.Writer) error {
+	var plots []plot
+	if c := r.Collections; c != nil {
+		var ls, ts []string
+		var vs []float64
+		for _, f := range c.Content.Families {
+			ls = append(ls, f.Key)
+			vs = append(vs, f.Precision)
+			ts = append(ts, fmt.Sprintf("%.3f", f.Precision))
+		}
+		plots = append(plots, newPlot("Collection Precision@10 per attribute family", ls, vs, ts, 1))
+		ls, ts, vs = nil, nil, nil
+		top := 0.0
+		for _, b := range c.Content.Sizes {
+			ls = append(ls, b.Label)
+			vs = append(vs, float64(b.Count))
+			ts = append(ts, fmt.Sprint(b.Count))
+			top = max(top, float64(b.Count))
+		}
+		plots = append(plots, newPlot("Published topics by feed size (products)", ls, vs, ts, top))
+	}
+	if err := page.Execute(w, struct {
+		R     Report
+		Plots []plot
+	}{r, plots}); err != nil {
+		return fmt.Errorf("write html report: %w", err)
+	}
+	return nil
+}

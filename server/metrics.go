@@ -1,0 +1,84 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus series, in a registry of its own so
+// that several servers (tests) can live in one process.
+type metrics struct {
+	registry     *prometheus.Registry
+	requests     *prometheus.HistogramVec
+	cacheLookups *prometheus.CounterVec
+	cacheErrors  *prometheus.CounterVec
+	store        *prometheus.HistogramVec
+	encode       prometheus.Histogram
+	generation   prometheus.Gauge
+}
+
+// latencyBuckets cover 100µs to 5s.
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lander_http_request_duration_seconds",
+			Help:    "HTTP request latency by route template, method and status.",
+			Buckets: latencyBuckets,
+		}, []string{"route", "method", "status"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lander_cache_lookups_total",
+			Help: "Response cache lookups by backend and result (hit, miss, error, skipped while the backend rests after a failure).",
+		}, []string{"backend", "result"}),
+		cacheErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lander_cache_errors_total",
+			Help: "Failed cache calls by backend and operation; the request was answered uncached.",
+		}, []string{"backend", "op"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lander_store_duration_seconds",
+			Help:    "Vector store call latency by operation.",
+			Buckets: latencyBuckets,
+		}, []string{"op"}),
+		encode: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "lander_encode_duration_seconds",
+			Help:    "Query encoding latency.",
+			Buckets: latencyBuckets,
+		}),
+		generation: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lander_index_generation",
+			Help: "The index generation being served (0: none).",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// handler serves the registry in the Prometheus text format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// observe records the latency of a request by its route template.
+func (m *metrics) observe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+	}
+}
+
+// since records the time since start in h.
+func since(h prometheus.Observer, start time.Time) { h.Observe(time.Since(start).Seconds()) }

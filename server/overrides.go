@@ -1,0 +1,354 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"lander/datadir"
+)
+
+// Override is a merchandiser's steering of one collection.
+type Override struct {
+	// Pins come first on the landing page, in this order.
+	Pins []string `json:"pins"`
+	// Excludes never appear on the landing page.
+	Excludes []string `json:"excludes"`
+	// Published, when set, replaces the publish rule's verdict.
+	Published *bool `json:"published"`
+	// UpdatedAt is when the override was last written.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func (o Override) empty() bool {
+	return len(o.Pins) == 0 && len(o.Excludes) == 0 && o.Published == nil
+}
+
+// Limits on one override.
+const (
+	maxPins     = 100
+	maxExcludes = 1000
+	maxIDLen    = 256
+)
+
+// Overrides holds the merchandisers' overrides of every collection, in a
+// JSON file outside the generations so that a reindex keeps them. Reads are
+// lock-free snapshots; writes replace the file atomically. It is safe for
+// concurrent use.
+type Overrides struct {
+	path string // empty: kept in memory only
+	mu   sync.Mutex
+	cur  atomic.Pointer[overrideSet]
+}
+
+type overrideSet struct {
+	bySlug  map[string]Override
+	version string
+}
+
+// overridesFile is the layout of the overrides file.
+type overridesFile struct {
+	Collections map[string]Override `json:"collections"`
+}
+
+// OpenOverrides reads the overrides at path; a missing file holds none. An
+// empty path keeps overrides in memory only.
+func OpenOverrides(path string) (*Overrides, error) {
+	o := &Overrides{path: path}
+	f := overridesFile{Collections: map[string]Override{}}
+	var data []byte
+	if path != "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("read overrides: %w", err)
+		default:
+			if err := json.Unmarshal(b, &f); err != nil {
+				return nil, fmt.Errorf("read overrides %s: %w", path, err)
+			}
+			if f.Collections == nil {
+				f.Collections = map[string]Override{}
+			}
+			data = b
+		}
+	}
+	o.cur.Store(&overrideSet{bySlug: f.Collections, version: overridesVersion(data)})
+	return o, nil
+}
+
+// overridesVersion names a content of the overrides file in cache keys. It
+// is derived from the content, so that it survives restarts and agrees
+// between servers reading the same file.
+func overridesVersion(data []byte) string {
+	if len(data) == 0 {
+		return "o0"
+	}
+	sum := sha256.Sum256(data)
+	return "o" + hex.EncodeToString(sum[:8])
+}
+
+// Get returns the override of slug.
+func (o *Overrides) Get(slug string) (Override, bool) {
+	if o == nil {
+		return Override{}, false
+	}
+	ov, ok := o.cur.Load().bySlug[slug]
+	return ov, ok
+}
+
+// Version changes whenever any override changes.
+func (o *Overrides) Version() string {
+	if o == nil {
+		return "o0"
+	}
+	return o.cur.Load().version
+}
+
+// Put replaces the override of slug (an empty one removes it), persists the
+// whole set atomically and only then makes it visible.
+func (o *Overrides) Put(slug string, ov Override) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	next := maps.Clone(o.cur.Load().bySlug)
+	if ov.empty() {
+		delete(next, slug)
+	} else {
+		next[slug] = ov
+	}
+	data, err := json.MarshalIndent(overridesFile{Collections: next}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write overrides: %w", err)
+	}
+	if o.path != "" {
+		if err := datadir.WriteFileAtomic(o.path, data); err != nil {
+			return fmt.Errorf("write overrides: %w", err)
+		}
+	}
+	o.cur.Store(&overrideSet{bySlug: next, version: overridesVersion(data)})
+	return nil
+}
+
+// OverrideJSON is the body of GET and PUT /api/v1/collections/{slug}/overrides.
+type OverrideJSON struct {
+	Slug      string     `json:"slug"`
+	Pins      []string   `json:"pins"`
+	Excludes  []string   `json:"excludes"`
+	Published *bool      `json:"published"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+func overrideJSON(slug string, ov Override, ok bool) OverrideJSON {
+	out := OverrideJSON{Slug: slug, Pins: []string{}, Excludes: []string{}, Published: ov.Published}
+	out.Pins = append(out.Pins, ov.Pins...)
+	out.Excludes = append(out.Excludes, ov.Excludes...)
+	if ok {
+		t := ov.UpdatedAt
+		out.UpdatedAt = &t
+	}
+	return out
+}
+
+// requireMerchant admits requests that carry the merchandiser token. With no
+// token configured every write is refused.
+func (s *Server) requireMerchant() gin.HandlerFunc {
+	want := sha256.Sum256([]byte(s.opts.MerchToken))
+	return func(c *gin.Context) {
+		if s.opts.MerchToken == "" {
+			s.fail(c, errForbidden("merchandiser writes are disabled: start lander serve with --merch-token"))
+			return
+		}
+		tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		// Comparing digests keeps the comparison constant-time whatever
+		// the token's length.
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="lander"`)
+			s.fail(c, errUnauthorized("a valid merchandiser bearer token is required"))
+			return
+		}
+		c.Next()
+	}
+}
+
+// topicExists reports whether the current generation has a topic slug,
+// published or not.
+func (s *Server) topicExists(ctx context.Context, ix *Index, slug string) (bool, error) {
+	if ix.Collections == nil {
+		return false, nil
+	}
+	_, _, ok, err := ix.Collections.Feed(ctx, slug)
+	return ok, err
+}
+
+func (s *Server) getOverrides(c *gin.Context) {
+	ix := s.Current()
+	if ix == nil {
+		s.fail(c, errNoIndex)
+		return
+	}
+	slug := c.Param("slug")
+	ov, ok := s.overrides.Get(slug)
+	if !ok {
+		exists, err := s.topicExists(c.Request.Context(), ix, slug)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if !exists {
+			s.fail(c, errNotFound("no collection "+strconv.Quote(slug)))
+			return
+		}
+	}
+	c.JSON(http.StatusOK, overrideJSON(slug, ov, ok))
+}
+
+// overrideRequest is the body of PUT .../overrides.
+type overrideRequest struct {
+	Pins      []string `json:"pins"`
+	Excludes  []string `json:"excludes"`
+	Published *bool    `json:"published"`
+}
+
+func (s *Server) putOverrides(c *gin.Context) {
+	ix := s.Current()
+	if ix == nil {
+		s.fail(c, errNoIndex)
+		return
+	}
+	ctx := c.Request.Context()
+	slug := c.Param("slug")
+	var req overrideRequest
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := validateOverride(req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	exists, err := s.topicExists(ctx, ix, slug)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !exists {
+		s.fail(c, errNotFound("no collection "+strconv.Quote(slug)+" in the current index"))
+		return
+	}
+	ids := append(slices.Clone(req.Pins), req.Excludes...)
+	if err := s.checkProducts(ctx, ix, ids); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ov := Override{Pins: req.Pins, Excludes: req.Excludes, Published: req.Published, UpdatedAt: time.Now().UTC()}
+	if err := s.overrides.Put(slug, ov); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.log.Info("overrides changed", "slug", slug, "pins", len(ov.Pins), "excludes", len(ov.Excludes), "published", ov.Published)
+	stored, ok := s.overrides.Get(slug)
+	c.JSON(http.StatusOK, overrideJSON(slug, stored, ok))
+}
+
+func validateOverride(req overrideRequest) error {
+	if len(req.Pins) > maxPins {
+		return errBadRequest("at most " + strconv.Itoa(maxPins) + " pins")
+	}
+	if len(req.Excludes) > maxExcludes {
+		return errBadRequest("at most " + strconv.Itoa(maxExcludes) + " excludes")
+	}
+	pinned := map[string]bool{}
+	for _, id := range req.Pins {
+		if id == "" || len(id) > maxIDLen {
+			return errBadRequest("pins: ids must be 1 to " + strconv.Itoa(maxIDLen) + " bytes")
+		}
+		if pinned[id] {
+			return errBadRequest("pins: " + strconv.Quote(id) + " is listed twice")
+		}
+		pinned[id] = true
+	}
+	excluded := map[string]bool{}
+	for _, id := range req.Excludes {
+		if id == "" || len(id) > maxIDLen {
+			return errBadRequest("excludes: ids must be 1 to " + strconv.Itoa(maxIDLen) + " bytes")
+		}
+		if excluded[id] {
+			return errBadRequest("excludes: " + strconv.Quote(id) + " is listed twice")
+		}
+		if pinned[id] {
+			return errBadRequest(strconv.Quote(id) + " is both pinned and excluded")
+		}
+		excluded[id] = true
+	}
+	return nil
+}
+
+// checkProducts fails with unknown_product when an id is not in the
+// generation's store.
+func (s *Server) checkProducts(ctx context.Context, ix *Index, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	prods, err := s.storeGet(ctx, ix, ids)
+	if err != nil {
+		return err
+	}
+	known := make(map[string]bool, len(prods))
+	for _, p := range prods {
+		known[p.ID] = true
+	}
+	var unknown []string
+	for _, id := range ids {
+		if !known[id] {
+			unknown = append(unknown, strconv.Quote(id))
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	more := ""
+	if len(unknown) > 10 {
+		unknown, more = unknown[:10], fmt.Sprintf(" and %d more", len(unknown)-10)
+	}
+	return &apiError{http.StatusBadRequest, "unknown_product", "no product with id " + strings.Join(unknown, ", ") + more + " in the current index"}
+}
+
+// decodeJSON reads a JSON object body into v strictly: unknown fields and
+// trailing data are errors, and the body is bounded by the server's limit.
+func decodeJSON(c *gin.Context, v any) error {
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge(fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+		}
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errBadRequest("invalid JSON body: " + err.Error())
+	}
+	if dec.More() {
+		return errBadRequest("invalid JSON body: trailing data")
+	}
+	return nil
+}

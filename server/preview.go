@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"lander/store"
+)
+
+// PreviewRequest is the body of POST /api/v1/preview.
+type PreviewRequest struct {
+	Attributes []KVJSON `json:"attributes"`
+	// Limit is the feed length; zero means 24.
+	Limit int `json:"limit"`
+	// Offset pages the feed.
+	Offset int `json:"offset"`
+}
+
+// PreviewJSON is the body of a preview: the feed the tuple would have.
+type PreviewJSON struct {
+	Attributes []KVJSON          `json:"attributes"`
+	Title      string            `json:"title"`
+	Products   []FeedProductJSON `json:"products"`
+	Total      int               `json:"total"`
+	Collection *CollectionLink   `json:"collection"`
+}
+
+// maxPreviewAttributes bounds the tuple of a preview.
+const maxPreviewAttributes = 8
+
+// previewOrder orders a tuple's values into a natural phrase ("navy blue
+// striped cotton shirts men").
+var previewOrder = []string{"color", "pattern", "material", "style", "fit", "sleeve", "occasion", "season", "brand", "category", "gender"}
+
+// tupleText is the text whose embedding ranks a tuple's feed.
+func tupleText(kvs []store.KV) string {
+	sorted := slices.Clone(kvs)
+	rank := func(k string) int {
+		if i := slices.Index(previewOrder, k); i >= 0 {
+			return i
+		}
+		return len(previewOrder)
+	}
+	slices.SortStableFunc(sorted, func(a, b store.KV) int { return rank(a.Key) - rank(b.Key) })
+	words := make([]string, len(sorted))
+	for i, kv := range sorted {
+		words[i] = kv.Value
+	}
+	return strings.Join(words, " ")
+}
+
+// tupleTitle is a plain title for a tuple that names no collection.
+func tupleTitle(kvs []store.KV) string {
+	t := tupleText(kvs)
+	if t == "" {
+		return ""
+	}
+	return strings.ToUpper(t[:1]) + t[1:]
+}
+
+func (s *Server) preview(c *gin.Context) {
+	ix := s.Current()
+	if ix == nil {
+		s.fail(c, errNoIndex)
+		return
+	}
+	var req PreviewRequest
+	if err := decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if req.Limit == 0 {
+		req.Limit = 24
+	}
+	if req.Limit < 1 || req.Limit > MaxLimit {
+		s.fail(c, errBadRequest("limit must be in [1, "+strconv.Itoa(MaxLimit)+"]"))
+		return
+	}
+	if req.Offset < 0 || req.Offset > maxOffset {
+		s.fail(c, errBadRequest("offset must be in [0, "+strconv.Itoa(maxOffset)+"]"))
+		return
+	}
+	if len(req.Attributes) == 0 || len(req.Attributes) > maxPreviewAttributes {
+		s.fail(c, errBadRequest("attributes must hold 1 to "+strconv.Itoa(maxPreviewAttributes)+" key-value pairs"))
+		return
+	}
+	var tuple []store.KV
+	for _, a := range req.Attributes {
+		kv := store.KV{Key: strings.ToLower(strings.TrimSpace(a.Key)), Value: strings.ToLower(strings.TrimSpace(a.Value))}
+		if kv.Key == "" || kv.Value == "" || len(kv.Key) > 64 || len(kv.Value) > 128 {
+			s.fail(c, errBadRequest("each attribute needs a key (at most 64 bytes) and a value (at most 128 bytes)"))
+			return
+		}
+		if !slices.Contains(tuple, kv) {
+			tuple = append(tuple, kv)
+		}
+	}
+	ctx := c.Request.Context()
+	vec, err := s.embed(ctx, tupleText(tuple))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	hits, total, err := s.storeSearch(ctx, ix, vec, store.Filter{All: tuple}, req.Limit, req.Offset)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items := make([]FeedItem, len(hits))
+	for i, h := range hits {
+		items[i] = FeedItem{ID: h.ID, Score: h.Score}
+	}
+	prods, err := s.feedProducts(ctx, ix, items, tuple, nil)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ts, err := s.topics(ctx, ix)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := PreviewJSON{Attributes: kvJSON(tuple), Title: tupleTitle(tuple), Products: prods, Total: total}
+	if link := exactTopic(ts, tuple); link != nil {
+		out.Collection, out.Title = link, link.Title
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// exactTopic returns the topic, published or not, whose attributes are the
+// tuple.
+func exactTopic(ts []Topic, tuple []store.KV) *CollectionLink {
+	for _, t := range ts {
+		if len(t.Attributes) != len(tuple) {
+			continue
+		}
+		same := true
+		for _, kv := range t.Attributes {
+			if !slices.Contains(tuple, kv) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return &CollectionLink{Slug: t.Slug, Title: t.Title}
+		}
+	}
+	return nil
+}
+
+// embed encodes one text, timing it.
+func (s *Server) embed(ctx context.Context, text string) ([]float32, error) {
+	defer since(s.metrics.encode, time.Now())
+	vecs, err := s.opts.Embedder.Embed(ctx, []string{text})
+	if err != nil {
+		return nil, err
+	}
+	return vecs[0], nil
+}
+
+// storeSearch runs a filtered search, timing it.
+func (s *Server) storeSearch(ctx context.Context, ix *Index, q []float32, f store.Filter, k, offset int) ([]store.Hit, int, error) {
+	defer since(s.metrics.store.WithLabelValues("search"), time.Now())
+	return ix.Store.Search(ctx, q, f, k, offset)
+}
+
+// storeGet loads products by id, timing it.
+func (s *Server) storeGet(ctx context.Context, ix *Index, ids []string) ([]store.Product, error) {
+	defer since(s.metrics.store.WithLabelValues("get"), time.Now())
+	return ix.Store.Get(ctx, ids)
+}
