@@ -26,11 +26,11 @@ func TestEvaluate(t *testing.T) {
 	}
 	f := topics.File{
 		Topics: []topics.Topic{
-			{Slug: "black-shirts", Published: true, Size: 25, Attributes: []topics.KV{{"category", "shirts"}, {"color", "black"}}, Feed: feed(0, 10)},
-			{Slug: "acme-shirts", Published: true, Size: 120, Attributes: []topics.KV{{"category", "shirts"}, {"brand", "acme"}}, Feed: feed(10, 20)},
-			{Slug: "hidden", Published: false, Size: 5, Attributes: []topics.KV{{"category", "shirts"}}, Feed: feed(0, 5)},
+			{Slug: "black-shirts", Published: true, Size: 25, Attributes: []topics.KV{{Key: "category", Value: "shirts"}, {Key: "color", Value: "black"}}, Feed: feed(0, 10)},
+			{Slug: "acme-shirts", Published: true, Size: 120, Attributes: []topics.KV{{Key: "category", Value: "shirts"}, {Key: "brand", Value: "acme"}}, Feed: feed(10, 20)},
+			{Slug: "hidden", Published: false, Size: 5, Attributes: []topics.KV{{Key: "category", Value: "shirts"}}, Feed: feed(0, 5)},
 		},
-		Baseline: []topics.Topic{{Slug: "shirts", Published: true, Size: 20, Attributes: []topics.KV{{"category", "shirts"}}, Feed: feed(0, 10)}},
+		Baseline: []topics.Topic{{Slug: "shirts", Published: true, Size: 20, Attributes: []topics.KV{{Key: "category", Value: "shirts"}}, Feed: feed(0, 10)}},
 	}
 	r := Evaluate(f, l)
 	if r.Content.Published != 2 || r.Content.Generated != 3 || r.Baseline.Published != 1 || r.Ratio != 2 {

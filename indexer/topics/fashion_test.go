@@ -17,7 +17,6 @@ import (
 	"lander/indexer/extract"
 	"lander/indexer/judge"
 	"lander/indexer/topics"
-	"lander/indexer/vocab"
 	"lander/store"
 )
 
@@ -162,5 +161,3 @@ func BenchmarkFashionSmallTopics(b *testing.B) {
 		}
 	}
 }
-
-var _ = vocab.Vocabulary{}

@@ -65,7 +65,7 @@ func TestDescriptionLength(t *testing.T) {
 
 func TestMineBands(t *testing.T) {
 	r := query.NewResolver([]query.Term{{Key: "category", Value: "shirts"}, {Key: "color", Value: "black"}, {Key: "gender", Value: "men"}})
-	in := Mine(r, []judge.LogQuery{{"black shirts", 50}, {"shirts for men", 30}, {"something else", 15}, {"shirts not black", 5}})
+	in := Mine(r, []judge.LogQuery{{Query: "black shirts", Count: 50}, {Query: "shirts for men", Count: 30}, {Query: "something else", Count: 15}, {Query: "shirts not black", Count: 5}})
 	var got []string
 	for _, q := range in {
 		got = append(got, fmt.Sprintf("%s:%s:%v:%v", q.Band, q.Query, q.Attributes, q.Excluded))
@@ -142,7 +142,7 @@ func synthetic(seed uint64, n int) Input {
 		in.Products = append(in.Products, store.Product{ID: fmt.Sprintf("p%03d", i), Title: title, Attributes: attrs, Vector: vec})
 	}
 	in.Vocabulary = counter.Vocabulary(1)
-	in.Log = []judge.LogQuery{{"black shirts for men", 40}, {"white dresses", 30}, {"watches", 20}, {"zeta shirts", 5}, {"navy blue dresses for men", 5}, {"red shoes", 5}}
+	in.Log = []judge.LogQuery{{Query: "black shirts for men", Count: 40}, {Query: "white dresses", Count: 30}, {Query: "watches", Count: 20}, {Query: "zeta shirts", Count: 5}, {Query: "navy blue dresses for men", Count: 5}, {Query: "red shoes", Count: 5}}
 	return in
 }
 
