@@ -1,6 +1,6 @@
 """Export: product.onnx, attribute.onnx and model.json into the weights
-directory, and golden inputs/outputs for the Go parity test into
-encoder/testdata/golden_dual.json."""
+directory OUT (encoder/weights), and golden inputs/outputs for the Go parity
+test into OUT/../testdata/golden_dual.json (encoder/testdata)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,6 @@ from . import model as Mdl
 from .data import EXCLUSIVE_KEYS, Vocabulary
 from .metrics import log_prior
 
-GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "testdata", "golden_dual.json")
 
 
 class _Product(torch.nn.Module):
@@ -99,5 +98,7 @@ def export(model: Mdl.DualEncoder, vocab: Vocabulary, meta: dict, scale: float, 
     }
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(doc, f, separators=(",", ":"))
-    with open(GOLDEN, "w") as f:
+    golden_dir = os.path.join(out, "..", "testdata")
+    os.makedirs(golden_dir, exist_ok=True)
+    with open(os.path.join(golden_dir, "golden_dual.json"), "w") as f:
         json.dump(golden(model, h, w), f, separators=(",", ":"))
