@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ADDR ?= :8080
 
-.PHONY: all setup ort models services build test test-go test-python bench run fuzz vet clean
+.PHONY: all setup ort models services browser build test test-go test-python bench run fuzz vet clean
 
 all: build
 
@@ -23,6 +23,10 @@ models:
 services:
 	@scripts/setup-services.sh
 
+## browser: install headless Chromium for the browser tests of the pages.
+browser:
+	@scripts/setup-browser.sh
+
 ## build: build bin/lander and set up what it needs to run from the repository root.
 build: setup
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/lander .
@@ -31,10 +35,10 @@ vet:
 	$(GO) vet ./...
 
 ## test: unit, contract and integration tests against a real Redis and Milvus Lite.
-test: setup services vet test-python test-go
+test: setup services browser vet test-python test-go
 
 test-go:
-	LANDER_REQUIRE_MODELS=1 LANDER_REQUIRE_SERVICES=1 scripts/with-services.sh $(GO) test -count=1 ./...
+	LANDER_REQUIRE_MODELS=1 LANDER_REQUIRE_SERVICES=1 LANDER_REQUIRE_BROWSER=1 scripts/with-services.sh $(GO) test -count=1 ./...
 
 test-python: models
 	@scripts/test-python.sh

@@ -143,8 +143,9 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 // topicCollections serves a generation's topics artifact as the server's
 // collections.
 type topicCollections struct {
-	list  []server.Topic
-	feeds map[string]topicFeed
+	list    []server.Topic
+	feeds   map[string]topicFeed
+	signals map[string]server.Signals
 }
 
 type topicFeed struct {
@@ -153,8 +154,13 @@ type topicFeed struct {
 }
 
 func newTopicCollections(f topics.File) *topicCollections {
-	tc := &topicCollections{list: make([]server.Topic, 0, len(f.Topics)), feeds: make(map[string]topicFeed, len(f.Topics))}
+	tc := &topicCollections{
+		list:    make([]server.Topic, 0, len(f.Topics)),
+		feeds:   make(map[string]topicFeed, len(f.Topics)),
+		signals: make(map[string]server.Signals, len(f.Topics)),
+	}
 	for _, t := range f.Topics {
+		tc.signals[t.Slug] = server.Signals{Demand: t.Score.Demand, Judge: t.Score.Judge, Coherence: t.Score.Coherence, Precision: t.Score.Precision, Reasons: t.Reasons}
 		st := server.Topic{Slug: t.Slug, Title: t.Title, Description: t.Description, Size: t.Size, Score: t.Score.Score, Published: t.Published}
 		for _, kv := range t.Attributes {
 			st.Attributes = append(st.Attributes, store.KV{Key: kv.Key, Value: kv.Value})
@@ -176,6 +182,12 @@ func newTopicCollections(f topics.File) *topicCollections {
 // Topics returns every content topic, in the artifact's order (published
 // first, then by score).
 func (tc *topicCollections) Topics(context.Context) ([]server.Topic, error) { return tc.list, nil }
+
+// Signals returns the quality signals of a topic, for the console.
+func (tc *topicCollections) Signals(slug string) (server.Signals, bool) {
+	s, ok := tc.signals[slug]
+	return s, ok
+}
 
 // Feed returns a topic and its ranked feed.
 func (tc *topicCollections) Feed(_ context.Context, slug string) (server.Topic, []server.FeedItem, bool, error) {

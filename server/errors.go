@@ -35,9 +35,16 @@ func isNotFound(err error) bool {
 
 var errNoIndex = &apiError{http.StatusServiceUnavailable, "not_ready", "no index is loaded"}
 
-// fail writes err in the contract's error form. It is the one place where
-// errors become HTTP statuses.
+// fail writes err in the contract's error form.
 func (s *Server) fail(c *gin.Context, err error) {
+	ae := s.classify(c, err)
+	c.AbortWithStatusJSON(ae.status, gin.H{"error": gin.H{"code": ae.code, "message": ae.message}})
+}
+
+// classify maps err to its status, code and message, logging the errors
+// that are not the client's. It is the one place where errors become HTTP
+// statuses: fail writes its verdict as JSON, failPage as an HTML page.
+func (s *Server) classify(c *gin.Context, err error) *apiError {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
@@ -49,5 +56,5 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.log.Error("request failed", "path", c.Request.URL.Path, "err", err)
 		ae = &apiError{http.StatusInternalServerError, "internal", "internal error"}
 	}
-	c.AbortWithStatusJSON(ae.status, gin.H{"error": gin.H{"code": ae.code, "message": ae.message}})
+	return ae
 }

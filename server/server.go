@@ -29,7 +29,6 @@ import (
 	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
-	"lander/web"
 )
 
 // Searcher is what the server needs from a vector store.
@@ -107,6 +106,10 @@ type Options struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds request bodies; zero means 64 KiB.
 	MaxBodyBytes int64
+	// BaseURL is the scheme and host of the canonical links and the
+	// sitemap ("https://shop.example.com"); empty takes them from each
+	// request.
+	BaseURL string
 }
 
 // Request limits.
@@ -200,7 +203,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.Use(s.metrics.observe(), s.recoverer(), s.requestLog(), s.limits())
-	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound("no such route")) })
+	r.NoRoute(s.noRoute)
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"})
 	})
@@ -219,8 +222,7 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/preview", s.preview)
 	api.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, jsonContentType, openAPI) })
 	r.GET("/images/:id", s.image)
-	home, _ := web.Static.ReadFile("static/index.html")
-	r.GET("/", func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", home) })
+	s.pageRoutes(r)
 	return r
 }
 

@@ -195,7 +195,7 @@ func TestProductImageHealth(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp0.Body)
 	resp0.Body.Close()
-	if resp0.StatusCode != 200 || !strings.Contains(string(page), "<title>lander</title>") {
+	if resp0.StatusCode != 200 || !strings.Contains(string(page), "<title>Shop by collection · lander</title>") {
 		t.Errorf("home page: %d %.80s", resp0.StatusCode, page)
 	}
 	get(t, ts, "/readyz", 200, nil)

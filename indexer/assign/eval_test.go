@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"lander/catalog"
@@ -157,11 +158,12 @@ func TestHeldOutEval(t *testing.T) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			c := fam[k][""]
-			if k[:len(mode)+1] != mode+"/" {
+			key, ok := strings.CutPrefix(k, mode+"/")
+			if !ok {
 				continue
 			}
-			t.Logf("  %-22s precision %.3f recall %.3f (n=%d)", k[len(mode)+1:], float64(c.tp)/max(float64(c.assigned), 1),
+			c := fam[k][""]
+			t.Logf("  %-22s precision %.3f recall %.3f (n=%d)", key, float64(c.tp)/max(float64(c.assigned), 1),
 				float64(c.tp)/float64(c.labelled), c.labelled)
 		}
 	}
