@@ -25,10 +25,12 @@ WORKDIR /app
 COPY --from=build /src/bin/lander /app/bin/lander
 COPY --from=build /src/lib/libonnxruntime.so.1 /app/lib/libonnxruntime.so.1
 COPY --from=build /src/models/minilm /app/models/minilm
+COPY --from=build /src/encoder/weights /app/encoder/weights
 USER lander
 ENV LANDER_DATA=/data \
     ONNXRUNTIME_LIB=/app/lib/libonnxruntime.so.1 \
-    LANDER_ENCODER_MODELS=/app/models
+    LANDER_ENCODER_MODELS=/app/models \
+    LANDER_ENCODER_DUAL=/app/encoder/weights
 EXPOSE 8080
 ENTRYPOINT ["/app/bin/lander"]
 CMD ["serve"]

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"lander/catalog"
 	"lander/config"
 	"lander/datadir"
 	"lander/encoder"
 	"lander/imagepack"
 	"lander/indexer"
+	"lander/indexer/assign"
 	"lander/indexer/topics"
 	"lander/indexer/vocab"
 	"lander/server"
@@ -36,6 +38,60 @@ func openEncoder(c config.Config) (*encoder.Text, error) {
 		BatchSize:   c.Encoder.BatchSize,
 	})
 }
+
+// modelAssigner assigns the dual encoder's shipped vocabulary to products.
+type modelAssigner struct {
+	prod  *encoder.Product
+	model *assign.Model
+}
+
+func openAssigner(c config.Config) (*modelAssigner, error) {
+	if c.Encoder.Dual == "" {
+		return nil, nil
+	}
+	prod, err := encoder.NewProduct(encoder.DualOptions{LibraryPath: c.Encoder.Library, Dir: c.Encoder.Dual, Threads: c.Encoder.Threads})
+	if err != nil {
+		return nil, err
+	}
+	m, err := assign.Load(c.Encoder.Dual)
+	if err != nil {
+		prod.Close()
+		return nil, err
+	}
+	return &modelAssigner{prod: prod, model: m}, nil
+}
+
+// Version names the dual encoder, for the manifest.
+func (a *modelAssigner) Version() string { return a.prod.Info().Version }
+
+// Assign runs the product tower on each product's image and text
+// embedding and applies the calibrated assignment rule.
+func (a *modelAssigner) Assign(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error) {
+	in := make([]encoder.ProductInput, len(products))
+	for i, p := range products {
+		img, err := catalog.DecodeImage(p.Image)
+		if err != nil {
+			return nil, fmt.Errorf("decode image of %s: %w", p.ID, err)
+		}
+		pix, err := encoder.PreprocessImage(img)
+		if err != nil {
+			return nil, fmt.Errorf("preprocess image of %s: %w", p.ID, err)
+		}
+		in[i] = encoder.ProductInput{Pixels: pix, TextEmbedding: textVecs[i]}
+	}
+	vecs, err := a.prod.Embed(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]store.Attribute, len(vecs))
+	for i, v := range vecs {
+		out[i] = a.model.Assign(v, textVecs[i] != nil)
+	}
+	return out, nil
+}
+
+// Close releases the product tower.
+func (a *modelAssigner) Close() error { return a.prod.Close() }
 
 // embeddedTarget writes a generation's products into the embedded store.
 type embeddedTarget struct {

@@ -15,18 +15,31 @@ import (
 	"lander/indexer/extract"
 )
 
-// cmdExport runs "lander export trainset": it writes the dual encoder's
-// training set (see encoder/train/README.md).
+// cmdExport runs "lander export KIND". KIND "trainset" writes the dual
+// encoder's training set: DIR/trainset.parquet (id, text, image preprocessed
+// by encoder.PreprocessImage, MiniLM text_embedding, attributes "key:value"
+// from the merchant tags) and DIR/attributes.jsonl (every attribute with its
+// support and the MiniLM embedding of its phrase). encoder/train reads both.
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
-	if len(args) == 0 || args[0] != "trainset" {
+	kind := ""
+	if len(args) > 0 {
+		kind = args[0]
+	}
+	switch kind {
+	case "trainset":
+		return cmdExportTrainset(ctx, args[1:], stdout, stderr, environ)
+	default:
 		return usageError{fmt.Errorf("usage: lander export trainset --catalog PATH --out DIR")}
 	}
+}
+
+func cmdExportTrainset(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
 	f := newFlags("export trainset", stderr)
 	f.common()
 	f.str("catalog", "catalog `path`", func(c *config.Config) *string { return &c.Index.Catalog })
 	var out string
 	f.fs.StringVar(&out, "out", "", "output `dir` for trainset.parquet and attributes.jsonl")
-	cfg, err := f.load(args[1:], environ)
+	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
 	}
@@ -102,7 +115,9 @@ func exportTrainset(ctx context.Context, cfg config.Config, out string, stdout i
 		if err := w.Write(rows); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\r%d products", w.Rows())
+		if w.Rows()/len(batch)%20 == 0 {
+			fmt.Fprintf(stdout, "%d products\n", w.Rows())
+		}
 		return nil
 	}, func(catalog.Rejection) { rejected++ })
 	if cerr := w.Close(); err == nil {
@@ -144,6 +159,6 @@ func exportTrainset(ctx context.Context, cfg config.Config, out string, stdout i
 	if err := af.Close(); err != nil {
 		return fmt.Errorf("export trainset: %w", err)
 	}
-	fmt.Fprintf(stdout, "\rwrote %d products (%d rejected) and %d attributes to %s\n", w.Rows(), rejected, len(keys), out)
+	fmt.Fprintf(stdout, "wrote %d products (%d rejected) and %d attributes to %s\n", w.Rows(), rejected, len(keys), out)
 	return nil
 }

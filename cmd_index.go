@@ -62,6 +62,15 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	if err := modelOptions(cfg, log, &opts); err != nil {
 		return err
 	}
+	asg, err := openAssigner(cfg)
+	if err != nil {
+		return err
+	}
+	if asg != nil {
+		defer asg.Close()
+		opts.Assigner = asg
+		opts.Model = modelName + "+" + asg.Version()
+	}
 	if cfg.Index.Shard != "" {
 		opts.Shard, opts.ShardCount, _ = config.ParseShard(cfg.Index.Shard)
 	}

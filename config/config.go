@@ -60,6 +60,9 @@ type Encoder struct {
 	BatchSize int `yaml:"batch_size"`
 	// MaxLength is the maximum number of tokens per text.
 	MaxLength int `yaml:"max_length"`
+	// Dual is the directory of the trained dual encoder (model.json, the
+	// product and attribute towers); empty turns model assignment off.
+	Dual string `yaml:"dual"`
 }
 
 // Index configures the offline pipeline.
@@ -138,6 +141,7 @@ func Default() Config {
 			Threads:   0,
 			BatchSize: 32,
 			MaxLength: 128,
+			Dual:      "encoder/weights",
 		},
 		Index: Index{
 			BatchSize:        256,

@@ -3,9 +3,9 @@ package encoder
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/jpeg"
-	"encoding/json"
 	"math"
 	"os"
 	"sync"

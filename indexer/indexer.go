@@ -108,6 +108,10 @@ type Options struct {
 	// SearchLog is an optional query<TAB>count file for the offline judge
 	// and intent mining.
 	SearchLog string
+	// Assigner, when set, assigns the shipped dual encoder's vocabulary to
+	// every product (source "model"), so a catalog with only images and
+	// titles still gets the attributes it was trained on.
+	Assigner Assigner
 	// Topics configures topic generation, feeds and the publish rule; its
 	// Logger defaults to Logger.
 	Topics topics.Options
@@ -116,6 +120,16 @@ type Options struct {
 	// Progress, when set, is called after each written batch.
 	Progress func(Progress)
 }
+
+// Assigner assigns vocabulary attributes to products from their images
+// and the text embeddings of stage A; textVecs[i] is nil for a product
+// without text.
+type Assigner interface {
+	Assign(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error)
+}
+
+// SourceModel marks attributes assigned by the dual encoder.
+const SourceModel = "model"
 
 // Progress is a running count of a run.
 type Progress struct {
@@ -235,7 +249,8 @@ const brandRecurrence = 2
 type item struct {
 	product store.Product // id, title, price, vector
 	desc    string
-	raw     []extract.Attr // tags and model attributes; text ones join in stage B
+	raw     []extract.Attr // tags and VLM attributes; text ones join in stage B
+	model   []extract.Attr // assigned by the dual encoder
 }
 
 type extracted struct {
@@ -400,6 +415,25 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 				its[i].product.Vector = vecs[i]
 			}
 			timed("encode", t1)
+			if ix.opts.Assigner != nil {
+				t2 := time.Now()
+				tv := make([][]float32, len(vecs))
+				for i := range vecs {
+					if texts[i] != "" {
+						tv[i] = vecs[i]
+					}
+				}
+				assigned, err := ix.opts.Assigner.Assign(gctx, batch, tv)
+				if err != nil {
+					return fmt.Errorf("assign attributes: %w", err)
+				}
+				for i, as := range assigned {
+					for _, a := range as {
+						its[i].model = append(its[i].model, extract.Attr{Key: a.Key, Value: a.Value, Surface: a.Value, Source: SourceModel, Confidence: a.Score})
+					}
+				}
+				timed("assign", t2)
+			}
 			select {
 			case encCh <- extracted{products: batch, items: its}:
 			case <-gctx.Done():
@@ -447,14 +481,21 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	learned := brands.Brands(brandRecurrence)
 	sum.Extraction.BrandsLearned = learned.Len()
 	text := extract.NewText(nil, learned)
+	// Curation sees the model's attributes beside the extracted ones, so
+	// that the vocabulary holds what the model assigns; the contract's
+	// "raw" mean counts extraction alone.
 	raw := make([][]extract.Attr, len(items))
 	rawAttrs := 0
 	for i := range items {
 		items[i].raw = extract.Merge(items[i].raw, text.Of(items[i].product.Title, items[i].desc))
-		raw[i] = items[i].raw
-		rawAttrs += len(raw[i])
-		for _, a := range raw[i] {
+		rawAttrs += len(items[i].raw)
+		for _, a := range items[i].raw {
 			sum.Extraction.Attributes[a.Source]++
+		}
+		raw[i] = items[i].raw
+		if len(items[i].model) > 0 {
+			raw[i] = append(append([]extract.Attr{}, items[i].raw...), items[i].model...)
+			sum.Extraction.Attributes[SourceModel] += len(items[i].model)
 		}
 	}
 	for _, x := range ix.opts.Extractors {
@@ -483,10 +524,11 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	durs["judge"] += time.Since(t0)
 
 	t0 = time.Now()
-	curatedAttrs := 0
+	curatedAttrs, assignedAttrs := 0, 0
 	for i := range items {
-		items[i].product.Attributes = cur.Apply(items[i].raw)
-		curatedAttrs += len(items[i].product.Attributes)
+		curatedAttrs += len(cur.Apply(items[i].raw))
+		items[i].product.Attributes = cur.Apply(raw[i])
+		assignedAttrs += len(items[i].product.Attributes)
 	}
 	voc := cur.Vocabulary("")
 	voc.Version = vocabVersion(voc)
@@ -507,6 +549,9 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	n := float64(len(items))
 	sum.AttributesPerProduct.Raw = float64(rawAttrs) / n
 	sum.AttributesPerProduct.Curated = float64(curatedAttrs) / n
+	if ix.opts.Assigner != nil {
+		sum.AttributesPerProduct.Assigned = float64(assignedAttrs) / n
+	}
 	report := cur.Report()
 	sum.Curation = report.Steps
 	if err := voc.Save(filepath.Join(b.Path(), VocabularyFile)); err != nil {

@@ -231,3 +231,74 @@ func TestRunWithModelExtractorAndJudge(t *testing.T) {
 		t.Errorf("vocabulary = %+v, curation = %+v", sum.Vocabulary, sum.Curation)
 	}
 }
+
+// titleAssigner plays the dual encoder: it assigns category=shirts to
+// every product, and color=green only to products without text, so the
+// test can tell the image-only path was taken.
+type titleAssigner struct{ calls, withoutText int }
+
+func (a *titleAssigner) Assign(_ context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error) {
+	a.calls++
+	out := make([][]store.Attribute, len(products))
+	for i := range products {
+		out[i] = []store.Attribute{{Key: "category", Value: "shirts", Score: 0.9, Source: "model"}}
+		if textVecs[i] == nil {
+			a.withoutText++
+			out[i] = append(out[i], store.Attribute{Key: "color", Value: "green", Score: 0.7, Source: "model"})
+		}
+	}
+	return out, nil
+}
+
+func TestAssignerAddsModelAttributes(t *testing.T) {
+	ctx := context.Background()
+	cat := writeCatalog(t, t.TempDir())
+	dir, _ := datadir.Open(t.TempDir())
+	asg := &titleAssigner{}
+	sum, err := indexer.New(dir, &constEncoder{}, openTarget, indexer.Options{Catalog: cat, MinVocabularyCount: 1, Assigner: asg}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asg.calls == 0 || asg.withoutText != 1 {
+		t.Fatalf("assigner calls %d, image-only products %d; want >0 and 1 (product 3)", asg.calls, asg.withoutText)
+	}
+	a := sum.AttributesPerProduct
+	if a.Assigned <= a.Curated {
+		t.Errorf("attributes per product %+v: assigned should exceed curated", a)
+	}
+	_, path, _ := dir.Current()
+	st, err := store.OpenEmbedded(ctx, filepath.Join(path, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Get(ctx, []string{"3"})
+	if len(got) != 1 {
+		t.Fatal("product 3 not stored")
+	}
+	var cat3, green bool
+	for _, at := range got[0].Attributes {
+		cat3 = cat3 || (at.Key == "category" && at.Value == "shirts" && at.Source == "model")
+		green = green || (at.Key == "color" && at.Value == "green" && at.Source == "model")
+	}
+	if !cat3 || !green {
+		t.Errorf("image-only product 3 attributes = %+v, want model category and color", got[0].Attributes)
+	}
+	// A tag and the model naming the same value keep the tag.
+	got, _ = st.Get(ctx, []string{"1"})
+	for _, at := range got[0].Attributes {
+		if at.Key == "category" && at.Source != "tag" {
+			t.Errorf("product 1 category source = %q, want tag", at.Source)
+		}
+	}
+	v, _ := vocab.Load(filepath.Join(path, indexer.VocabularyFile))
+	if len(v.Keys["color"]) == 0 {
+		t.Fatal("no colours in the vocabulary")
+	}
+	found := false
+	for _, val := range v.Keys["color"] {
+		found = found || val.Value == "green"
+	}
+	if !found {
+		t.Errorf("vocabulary colours %+v lack the model's green", v.Keys["color"])
+	}
+}

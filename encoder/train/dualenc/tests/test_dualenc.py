@@ -90,6 +90,15 @@ class TestMetrics(unittest.TestCase):
         self.assertTrue(((a[:, :3].sum(1)) <= 1).all())
 
 
+class TestSchedule(unittest.TestCase):
+    def test_lr_at(self):
+        from dualenc.train import lr_at
+        self.assertAlmostEqual(lr_at(1.0, 100, 100, 0, 10), 0.0)
+        self.assertAlmostEqual(lr_at(1.0, 5, 100, 0, 10), 1.0)       # end of warm-up
+        self.assertAlmostEqual(lr_at(1.0, 5, 100, 10, 10), 0.0)      # out of time
+        self.assertLess(lr_at(1.0, 1, 100, 0, 10), 0.5)              # warming up
+
+
 class TestData(unittest.TestCase):
     def test_fnv_matches_go(self):
         # catalog.InShard's FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c.
