@@ -36,7 +36,8 @@ commands:
   index    read a catalog and build a new index generation
   serve    serve the current index over HTTP
   demo     generate a synthetic catalog, index it and serve it
-  eval     print a development report (eval queries --labelled FILE)
+  eval     quality reports: eval queries | collections | report
+  export   export trainset: the dual encoder's training data as Parquet
   bench    "bench store": measure the vector stores (recall, QPS, p99)
   version  print the version
 
