@@ -159,11 +159,24 @@ func (s *Server) cacheKey(ix *Index, kind string, params ...string) string {
 // cache: a hit is written as stored; a miss is computed once for all the
 // requests that wait on the same key, stored, and written.
 func (s *Server) serveCached(c *gin.Context, key string, compute func(ctx context.Context) (any, error)) {
-	ctx := c.Request.Context()
-	if b, ok := s.cache.get(ctx, key); ok {
-		c.Header("X-Cache", "hit")
-		c.Data(http.StatusOK, jsonContentType, b)
+	b, hit, err := s.cachedBytes(c.Request.Context(), key, compute)
+	if err != nil {
+		s.fail(c, err)
 		return
+	}
+	if hit {
+		c.Header("X-Cache", "hit")
+	} else {
+		c.Header("X-Cache", "miss")
+	}
+	c.Data(http.StatusOK, jsonContentType, b)
+}
+
+// cachedBytes returns the rendered JSON stored under key, or computes and
+// renders it once for all the callers waiting on key, and stores it.
+func (s *Server) cachedBytes(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) ([]byte, bool, error) {
+	if b, ok := s.cache.get(ctx, key); ok {
+		return b, true, nil
 	}
 	v, err, _ := s.cache.flight.Do(key, func() (any, error) {
 		// The computation is shared: it must not die with the first caller.
@@ -181,11 +194,9 @@ func (s *Server) serveCached(c *gin.Context, key string, compute func(ctx contex
 		return b, nil
 	})
 	if err != nil {
-		s.fail(c, err)
-		return
+		return nil, false, err
 	}
-	c.Header("X-Cache", "miss")
-	c.Data(http.StatusOK, jsonContentType, v.([]byte))
+	return v.([]byte), false, nil
 }
 
 const jsonContentType = "application/json; charset=utf-8"

@@ -268,26 +268,9 @@ func (s *Server) pageIndex(c *gin.Context) (*Index, bool) {
 // it once for all the callers waiting on key, stores it and decodes it: the
 // pages share the API's entries and its single flight.
 func (s *Server) cachedJSON(ctx context.Context, key string, into any, compute func(ctx context.Context) (any, error)) error {
-	b, ok := s.cache.get(ctx, key)
-	if !ok {
-		v, err, _ := s.cache.flight.Do(key, func() (any, error) {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.RequestTimeout)
-			defer cancel()
-			body, err := compute(fctx)
-			if err != nil {
-				return nil, err
-			}
-			b, err := json.Marshal(body)
-			if err != nil {
-				return nil, fmt.Errorf("render: %w", err)
-			}
-			s.cache.set(fctx, key, b)
-			return b, nil
-		})
-		if err != nil {
-			return err
-		}
-		b = v.([]byte)
+	b, _, err := s.cachedBytes(ctx, key, compute)
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(b, into); err != nil {
 		return fmt.Errorf("decode cached response: %w", err)
