@@ -63,6 +63,8 @@ func plural(s string) string {
 	ws := strings.Fields(s)
 	last := ws[len(ws)-1]
 	switch {
+	case strings.HasSuffix(last, "ss"):
+		last += "es" // dress, glass
 	case strings.HasSuffix(last, "s"):
 		return s
 	case strings.HasSuffix(last, "sh"), strings.HasSuffix(last, "ch"), strings.HasSuffix(last, "x"):

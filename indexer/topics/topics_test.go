@@ -39,6 +39,7 @@ func TestTitleAndSlug(t *testing.T) {
 		{kv("category", "backpacks", "gender", "unisex", "color", "black"), "Unisex Black Backpacks", "black-backpacks-unisex"},
 		{kv("category", "watch"), "Watches", "watch"},
 		{kv("category", "nail polish"), "Nail Polishes", "nail-polish"},
+		{kv("category", "dress", "color", "red"), "Red Dresses", "red-dress"},
 		{kv("category", "perfume and body mist", "gender", "men"), "Perfume and Body Mist for Men", "perfume-and-body-mist-men"},
 		{kv("color", "black", "gender", "men"), "Black for Men", "black-men"},
 	} {
