@@ -305,3 +305,18 @@ func (r *reloader) load(ctx context.Context) error {
 	}
 	return nil
 }
+
+// storePinger checks the vector store of the generation being served, for
+// /readyz: with --milvus, the index is only ready while Milvus answers.
+type storePinger struct{ srv *server.Server }
+
+func (p storePinger) Ping(ctx context.Context) error {
+	ix := p.srv.Current()
+	if ix == nil {
+		return errors.New("no index loaded")
+	}
+	if pg, ok := ix.Store.(server.Pinger); ok {
+		return pg.Ping(ctx)
+	}
+	return nil
+}

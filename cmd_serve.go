@@ -68,6 +68,9 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 		Logger: log, Embedder: enc, Backends: backends,
 		Cache: tiers, Overrides: overrides, MerchToken: cfg.Serve.MerchToken,
 	})
+	if cfg.Milvus != "" {
+		backends["milvus"] = storePinger{srv: srv}
+	}
 	rl := &reloader{cfg: cfg, dir: dir, srv: srv, log: log, interval: 2 * time.Second}
 	if err := rl.load(ctx); err != nil {
 		if !errors.Is(err, datadir.ErrNoIndex) {

@@ -315,6 +315,18 @@ func (s *Store) Dim() int { return s.dim }
 // Collection returns the name of the store's collection.
 func (s *Store) Collection() string { return s.coll }
 
+// Ping checks that the server answers and still holds the collection.
+func (s *Store) Ping(ctx context.Context) error {
+	has, err := s.cli.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.coll))
+	if err != nil {
+		return fmt.Errorf("ping milvus: %w", err)
+	}
+	if !has {
+		return fmt.Errorf("ping milvus: collection %q is gone", s.coll)
+	}
+	return nil
+}
+
 // Close closes the connection to Milvus. The collection stays.
 func (s *Store) Close(ctx context.Context) error {
 	if err := s.cli.Close(ctx); err != nil {

@@ -162,3 +162,17 @@ func TestMilvusVectorsContract(t *testing.T) {
 		return v
 	})
 }
+
+func TestMilvusPing(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, 4)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping of a live collection: %v", err)
+	}
+	if err := s.Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("Ping after Drop = %v, want a collection-gone error", err)
+	}
+}
