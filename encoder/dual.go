@@ -236,6 +236,13 @@ type ProductInput struct {
 // embedding to a unit vector in the attribute space. It is safe for
 // concurrent use.
 type Product struct {
+	*tower
+}
+
+// tower is what both towers share: the model's description, one session
+// and its reference on the ONNX Runtime environment.
+type tower struct {
+	name  string
 	info  *ModelInfo
 	sess  *session
 	batch int
@@ -243,9 +250,8 @@ type Product struct {
 	err   error
 }
 
-// NewProduct loads dir/model.json and the product tower. The caller must
-// Close it.
-func NewProduct(opts DualOptions) (*Product, error) {
+// openTower loads dir/model.json and the ONNX file that file picks from it.
+func openTower(name string, opts DualOptions, file func(*ModelInfo) string, inputs []string) (*tower, error) {
 	opts = opts.withDefaults()
 	info, err := LoadModelInfo(opts.Dir)
 	if err != nil {
@@ -254,12 +260,37 @@ func NewProduct(opts DualOptions) (*Product, error) {
 	if err := acquireRuntime(opts.LibraryPath); err != nil {
 		return nil, err
 	}
-	s, err := openSession(filepath.Join(opts.Dir, info.ProductModel), []string{"image", "text_embedding", "text_present"}, opts.Threads)
+	s, err := openSession(filepath.Join(opts.Dir, file(info)), inputs, opts.Threads)
 	if err != nil {
 		releaseRuntime()
 		return nil, err
 	}
-	return &Product{info: info, sess: s, batch: opts.BatchSize}, nil
+	return &tower{name: name, info: info, sess: s, batch: opts.BatchSize}, nil
+}
+
+// Close releases the session and the reference on the ONNX Runtime
+// environment. Close is idempotent.
+func (t *tower) Close() error {
+	t.once.Do(func() {
+		if err := t.sess.close(); err != nil {
+			t.err = fmt.Errorf("close %s encoder: %w", t.name, err)
+		}
+		if err := releaseRuntime(); err != nil && t.err == nil {
+			t.err = err
+		}
+	})
+	return t.err
+}
+
+// NewProduct loads dir/model.json and the product tower. The caller must
+// Close it.
+func NewProduct(opts DualOptions) (*Product, error) {
+	t, err := openTower("product", opts, func(m *ModelInfo) string { return m.ProductModel },
+		[]string{"image", "text_embedding", "text_present"})
+	if err != nil {
+		return nil, err
+	}
+	return &Product{tower: t}, nil
 }
 
 // Info returns the model's model.json.
@@ -342,48 +373,23 @@ func (p *Product) EmbedItems(ctx context.Context, text *Text, items []ProductIte
 	return p.Embed(ctx, in)
 }
 
-// Close releases the session and the reference on the ONNX Runtime
-// environment. Close is idempotent.
-func (p *Product) Close() error {
-	p.once.Do(func() {
-		if err := p.sess.close(); err != nil {
-			p.err = fmt.Errorf("close product encoder: %w", err)
-		}
-		if err := releaseRuntime(); err != nil && p.err == nil {
-			p.err = err
-		}
-	})
-	return p.err
-}
-
 // Attribute is the attribute tower: the text encoder's embedding of an
 // attribute phrase (AttributePhrase) through the trained projection. It is
 // safe for concurrent use.
 type Attribute struct {
-	info  *ModelInfo
-	sess  *session
-	batch int
-	once  sync.Once
-	err   error
+	*tower
 }
 
 // NewAttribute loads dir/model.json and the attribute projection. The
 // caller must Close it.
 func NewAttribute(opts DualOptions) (*Attribute, error) {
-	opts = opts.withDefaults()
-	info, err := LoadModelInfo(opts.Dir)
+	t, err := openTower("attribute", opts, func(m *ModelInfo) string { return m.AttributeModel },
+		[]string{"text_embedding"})
 	if err != nil {
 		return nil, err
 	}
-	if err := acquireRuntime(opts.LibraryPath); err != nil {
-		return nil, err
-	}
-	s, err := openSession(filepath.Join(opts.Dir, info.AttributeModel), []string{"text_embedding"}, opts.Threads)
-	if err != nil {
-		releaseRuntime()
-		return nil, err
-	}
-	return &Attribute{info: info, sess: s, batch: max(opts.BatchSize, 256)}, nil
+	t.batch = max(t.batch, 256)
+	return &Attribute{tower: t}, nil
 }
 
 // Embed projects text-encoder embeddings of attribute phrases into the
@@ -416,20 +422,6 @@ func (a *Attribute) EmbedPhrases(ctx context.Context, text *Text, phrases []stri
 		return nil, err
 	}
 	return a.Embed(ctx, embs)
-}
-
-// Close releases the session and the reference on the ONNX Runtime
-// environment. Close is idempotent.
-func (a *Attribute) Close() error {
-	a.once.Do(func() {
-		if err := a.sess.close(); err != nil {
-			a.err = fmt.Errorf("close attribute encoder: %w", err)
-		}
-		if err := releaseRuntime(); err != nil && a.err == nil {
-			a.err = err
-		}
-	})
-	return a.err
 }
 
 // rows2 splits a flat [n, dim] buffer into n capped slices.

@@ -526,9 +526,13 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	t0 = time.Now()
 	curatedAttrs, assignedAttrs := 0, 0
 	for i := range items {
-		curatedAttrs += len(cur.Apply(items[i].raw))
 		items[i].product.Attributes = cur.Apply(raw[i])
 		assignedAttrs += len(items[i].product.Attributes)
+		if len(items[i].model) == 0 {
+			curatedAttrs += len(items[i].product.Attributes) // raw[i] is the extraction alone
+		} else {
+			curatedAttrs += len(cur.Apply(items[i].raw))
+		}
 	}
 	voc := cur.Vocabulary("")
 	voc.Version = vocabVersion(voc)
