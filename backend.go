@@ -67,6 +67,20 @@ func (a *modelAssigner) Version() string { return a.prod.Info().Version }
 // Assign runs the product tower on each product's image and text
 // embedding and applies the calibrated assignment rule.
 func (a *modelAssigner) Assign(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error) {
+	vecs, err := a.EmbedProducts(ctx, products, textVecs)
+	if err != nil {
+		return nil, err
+	}
+	hasText := make([]bool, len(textVecs))
+	for i, v := range textVecs {
+		hasText[i] = v != nil
+	}
+	return a.AssignVectors(vecs, hasText), nil
+}
+
+// EmbedProducts runs the product tower on each product's image and text
+// embedding (nil: no text).
+func (a *modelAssigner) EmbedProducts(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]float32, error) {
 	in := make([]encoder.ProductInput, len(products))
 	for i, p := range products {
 		img, err := catalog.DecodeImage(p.Image)
@@ -79,16 +93,20 @@ func (a *modelAssigner) Assign(ctx context.Context, products []catalog.Product, 
 		}
 		in[i] = encoder.ProductInput{Pixels: pix, TextEmbedding: textVecs[i]}
 	}
-	vecs, err := a.prod.Embed(ctx, in)
-	if err != nil {
-		return nil, err
-	}
+	return a.prod.Embed(ctx, in)
+}
+
+// AssignVectors applies the calibrated assignment rule to product vectors.
+func (a *modelAssigner) AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribute {
 	out := make([][]store.Attribute, len(vecs))
 	for i, v := range vecs {
-		out[i] = a.model.Assign(v, textVecs[i] != nil)
+		out[i] = a.model.Assign(v, hasText[i])
 	}
-	return out, nil
+	return out
 }
+
+// ProductDim is the length of the product tower's vectors.
+func (a *modelAssigner) ProductDim() int { return a.prod.Dim() }
 
 // Close releases the product tower.
 func (a *modelAssigner) Close() error { return a.prod.Close() }

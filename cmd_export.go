@@ -15,7 +15,8 @@ import (
 	"lander/indexer/extract"
 )
 
-// cmdExport runs "lander export KIND". KIND "trainset" writes the dual
+// cmdExport runs "lander export KIND": "embeddings" and "attributes" (see
+// cmd_export_embeddings.go) export the current generation. KIND "trainset" writes the dual
 // encoder's training set: DIR/trainset.parquet (id, text, image preprocessed
 // by encoder.PreprocessImage, MiniLM text_embedding, attributes "key:value"
 // from the merchant tags) and DIR/attributes.jsonl (every attribute with its
@@ -28,8 +29,12 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	switch kind {
 	case "trainset":
 		return cmdExportTrainset(ctx, args[1:], stdout, stderr, environ)
+	case "embeddings":
+		return cmdExportEmbeddings(ctx, args[1:], stdout, stderr, environ)
+	case "attributes":
+		return cmdExportAttributes(ctx, args[1:], stdout, stderr, environ)
 	default:
-		return usageError{fmt.Errorf("usage: lander export trainset --catalog PATH --out DIR")}
+		return usageError{fmt.Errorf("usage: lander export embeddings --data DIR --out DIR2 | attributes --data DIR --out FILE.parquet | trainset --catalog PATH --out DIR")}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	f.str("search-log", "query<TAB>count `file` for intent mining", func(c *config.Config) *string { return &c.Index.SearchLog })
 	f.str("shard", "index only slice `I/N` of the catalog (0 <= I < N), by a hash of the id", func(c *config.Config) *string { return &c.Index.Shard })
 	f.str("summary", "also write the summary as JSON to `file`", func(c *config.Config) *string { return &c.Index.Summary })
+	f.str("embeddings", "use the precomputed embeddings in `dir` (products-*.parquet, attributes.parquet) instead of encoding", func(c *config.Config) *string { return &c.Index.Embeddings })
 	f.integer("workers", "image decoding workers (default one per CPU)", func(c *config.Config) *int { return &c.Index.Workers })
 	f.integer("batch-size", "rows per pipeline batch", func(c *config.Config) *int { return &c.Index.BatchSize })
 	f.integer("min-support", "products a vocabulary value needs (default 5)", func(c *config.Config) *int { return &c.Index.MinSupport })
@@ -74,8 +76,27 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	if cfg.Index.Shard != "" {
 		opts.Shard, opts.ShardCount, _ = config.ParseShard(cfg.Index.Shard)
 	}
+	emeta, err := embeddingsMeta(cfg, enc, asg)
+	if err != nil {
+		return err
+	}
+	opts.EmbeddingsModel = emeta.Model
+	var loadSeconds float64
+	if cfg.Index.Embeddings != "" {
+		t0 := time.Now()
+		set, err := loadEmbeddings(ctx, cfg, emeta)
+		if err != nil {
+			return err
+		}
+		loadSeconds = time.Since(t0).Seconds()
+		log.Info("precomputed embeddings loaded", "dir", cfg.Index.Embeddings, "products", set.Len(), "files", set.Files(), "seconds", loadSeconds)
+		opts.Precomputed = set
+	}
 	opts.Progress = progress(stderr, log)
 	sum, runErr := indexer.New(dir, enc, open, opts).Run(ctx)
+	if cfg.Index.Embeddings != "" {
+		sum.Seconds["embeddings"] = math.Round(loadSeconds*100) / 100
+	}
 	if isTerminal(stderr) {
 		fmt.Fprintln(stderr)
 	}

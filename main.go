@@ -37,7 +37,7 @@ commands:
   serve    serve the current index over HTTP
   demo     generate a synthetic catalog, index it and serve it
   eval     quality reports: eval queries | collections | report
-  export   export trainset: the dual encoder's training data as Parquet
+  export   export embeddings|attributes|trainset: the index's embeddings, the enriched catalog, training data
   bench    "bench store": measure the vector stores (recall, QPS, p99)
   version  print the version
 

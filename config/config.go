@@ -77,6 +77,10 @@ type Index struct {
 	Shard string `yaml:"shard"`
 	// Summary is an optional path for the JSON summary.
 	Summary string `yaml:"summary"`
+	// Embeddings is an optional folder of precomputed embeddings (the GPU
+	// embed job's output, or "lander export embeddings"), used instead of
+	// running the encoders.
+	Embeddings string `yaml:"embeddings"`
 	// BatchSize is the number of catalog rows per pipeline batch.
 	BatchSize int `yaml:"batch_size"`
 	// MinSupport is the number of products a vocabulary value needs.

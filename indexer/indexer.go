@@ -35,6 +35,7 @@ import (
 
 	"lander/catalog"
 	"lander/datadir"
+	"lander/embeddings"
 	"lander/imagepack"
 	"lander/indexer/curate"
 	"lander/indexer/extract"
@@ -112,6 +113,16 @@ type Options struct {
 	// every product (source "model"), so a catalog with only images and
 	// titles still gets the attributes it was trained on.
 	Assigner Assigner
+	// Precomputed, when set, supplies every product's embeddings (lander
+	// index --embeddings): stage A looks them up by id instead of running
+	// the encoders. A catalog product without one fails the run, as does
+	// an embedding whose product is not in the catalog (or this shard of
+	// it), before anything is written to the store.
+	Precomputed Precomputed
+	// EmbeddingsModel, when set, makes the run keep its embeddings in the
+	// generation (EmbeddingsDir, the layout of package embeddings) under
+	// this model string, for "lander export embeddings".
+	EmbeddingsModel string
 	// Topics configures topic generation, feeds and the publish rule; its
 	// Logger defaults to Logger.
 	Topics topics.Options
@@ -127,6 +138,32 @@ type Options struct {
 type Assigner interface {
 	Assign(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error)
 }
+
+// ProductEmbedder is an Assigner whose two steps can run apart: the
+// product tower, then the assignment rule over its vectors. The indexer
+// uses them to keep the product vectors and to assign from precomputed
+// ones.
+type ProductEmbedder interface {
+	Assigner
+	// EmbedProducts runs the product tower (textVecs[i] nil: no text).
+	EmbedProducts(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]float32, error)
+	// AssignVectors applies the assignment rule to product vectors.
+	AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribute
+	// ProductDim is the length of the product vectors.
+	ProductDim() int
+}
+
+// Precomputed supplies embeddings computed before the run, by id.
+type Precomputed interface {
+	// Lookup returns a product's text vector and product-tower vector (nil
+	// when there is none).
+	Lookup(id string) (vector, product []float32, ok bool)
+	// IDs lists every product that has embeddings.
+	IDs() []string
+}
+
+// EmbeddingsDir is the folder of a generation that keeps its embeddings.
+const EmbeddingsDir = "embeddings"
 
 // SourceModel marks attributes assigned by the dual encoder.
 const SourceModel = "model"
@@ -332,6 +369,21 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		mu.Unlock()
 	}
 
+	// Kept embeddings: the text dimension is the encoder's; the product
+	// dimension the assigner's, when it exposes its product tower.
+	var embw *embeddings.Writer
+	if ix.opts.EmbeddingsModel != "" {
+		m := embeddings.Meta{Model: ix.opts.EmbeddingsModel, Dim: ix.enc.Dim()}
+		if pe, ok := ix.opts.Assigner.(ProductEmbedder); ok {
+			m.ProductDim = pe.ProductDim()
+		}
+		if embw, err = embeddings.NewWriter(filepath.Join(b.Path(), EmbeddingsDir), m, 0); err != nil {
+			return sum, fmt.Errorf("index: %w", err)
+		}
+	}
+	seen := map[string]bool{}        // ids looked up in Precomputed; touched by one goroutine
+	rejectedIDs := map[string]bool{} // guarded by mu until stage A ends
+
 	// Stage A: read, extract and encode, pack images; overlapped.
 	g, gctx := errgroup.WithContext(ctx)
 	readCh := make(chan []catalog.Product, 2)
@@ -370,6 +422,9 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			}
 			sum.Products.Read++
 			sum.Products.Rejected[rj.Reason]++
+			if rj.ID != "" {
+				rejectedIDs[rj.ID] = true
+			}
 			rec := Rejected{Row: rj.Row, ID: rj.ID, Reason: rj.Reason, Detail: rj.Detail}
 			sum.Rejections = append(sum.Rejections, rec)
 			rejEnc.Encode(rec)
@@ -407,9 +462,9 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			}
 			timed("extract", t0)
 			t1 := time.Now()
-			vecs, err := ix.enc.Embed(gctx, texts)
+			vecs, pvecs, err := ix.vectors(gctx, batch, texts, seen)
 			if err != nil {
-				return fmt.Errorf("encode products: %w", err)
+				return err
 			}
 			for i := range its {
 				its[i].product.Vector = vecs[i]
@@ -417,14 +472,22 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			timed("encode", t1)
 			if ix.opts.Assigner != nil {
 				t2 := time.Now()
+				hasText := make([]bool, len(vecs))
 				tv := make([][]float32, len(vecs))
 				for i := range vecs {
 					if texts[i] != "" {
-						tv[i] = vecs[i]
+						hasText[i], tv[i] = true, vecs[i]
 					}
 				}
-				assigned, err := ix.opts.Assigner.Assign(gctx, batch, tv)
-				if err != nil {
+				var assigned [][]store.Attribute
+				if pe, ok := ix.opts.Assigner.(ProductEmbedder); ok {
+					if pvecs == nil {
+						if pvecs, err = pe.EmbedProducts(gctx, batch, tv); err != nil {
+							return fmt.Errorf("assign attributes: %w", err)
+						}
+					}
+					assigned = pe.AssignVectors(pvecs, hasText)
+				} else if assigned, err = ix.opts.Assigner.Assign(gctx, batch, tv); err != nil {
 					return fmt.Errorf("assign attributes: %w", err)
 				}
 				for i, as := range assigned {
@@ -433,6 +496,18 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 					}
 				}
 				timed("assign", t2)
+			}
+			if embw != nil {
+				rows := make([]embeddings.Product, len(its))
+				for i := range its {
+					rows[i] = embeddings.Product{ID: its[i].product.ID, Vector: vecs[i]}
+					if pvecs != nil {
+						rows[i].ProductVector = pvecs[i]
+					}
+				}
+				if err := embw.Write(rows); err != nil {
+					return err
+				}
 			}
 			select {
 			case encCh <- extracted{products: batch, items: its}:
@@ -464,6 +539,16 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	})
 
 	if err := g.Wait(); err != nil {
+		pack.Close()
+		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	}
+	if embw != nil {
+		if err := embw.Close(); err != nil {
+			pack.Close()
+			return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		}
+	}
+	if err := ix.unmatched(seen, rejectedIDs); err != nil {
 		pack.Close()
 		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
 	}
@@ -612,6 +697,72 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	ix.log.Info("index committed", "generation", sum.Generation, "indexed", sum.Products.Indexed, "rejected", len(sum.Rejections),
 		"raw_values", sum.Vocabulary.RawValues, "curated_values", sum.Vocabulary.CuratedValues)
 	return sum, nil
+}
+
+// vectors returns a batch's text vectors, and its product vectors when
+// they were precomputed (nil otherwise): from Precomputed when set, else
+// from the encoder.
+func (ix *Indexer) vectors(ctx context.Context, batch []catalog.Product, texts []string, seen map[string]bool) ([][]float32, [][]float32, error) {
+	pre := ix.opts.Precomputed
+	if pre == nil {
+		vecs, err := ix.enc.Embed(ctx, texts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode products: %w", err)
+		}
+		return vecs, nil, nil
+	}
+	vecs := make([][]float32, len(batch))
+	var pvecs [][]float32
+	for i, p := range batch {
+		v, pv, ok := pre.Lookup(p.ID)
+		if !ok {
+			return nil, nil, fmt.Errorf("precomputed embeddings: catalog product %q has none; embed this catalog again, or index without --embeddings", p.ID)
+		}
+		if len(v) != ix.enc.Dim() {
+			return nil, nil, fmt.Errorf("precomputed embeddings: product %q has %d values, the text encoder %d", p.ID, len(v), ix.enc.Dim())
+		}
+		seen[p.ID] = true
+		vecs[i] = v
+		if pv != nil {
+			if pvecs == nil {
+				pvecs = make([][]float32, len(batch))
+			}
+			pvecs[i] = pv
+		}
+	}
+	if pvecs != nil {
+		for i := range pvecs {
+			if pvecs[i] == nil {
+				return nil, nil, fmt.Errorf("precomputed embeddings: product %q has no product vector", batch[i].ID)
+			}
+		}
+	}
+	if _, ok := ix.opts.Assigner.(ProductEmbedder); ok && pvecs == nil && ix.opts.Assigner != nil {
+		return nil, nil, errors.New("precomputed embeddings have no product vectors, and the dual encoder in use needs them")
+	}
+	return vecs, pvecs, nil
+}
+
+// unmatched reports precomputed embeddings of products that this run did
+// not read (nor reject): they come from another catalog.
+func (ix *Indexer) unmatched(seen, rejected map[string]bool) error {
+	if ix.opts.Precomputed == nil {
+		return nil
+	}
+	var extra []string
+	for _, id := range ix.opts.Precomputed.IDs() {
+		if ix.opts.ShardCount > 1 && !catalog.InShard(id, ix.opts.Shard, ix.opts.ShardCount) {
+			continue
+		}
+		if !seen[id] && !rejected[id] {
+			extra = append(extra, id)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	show := extra[:min(5, len(extra))]
+	return fmt.Errorf("precomputed embeddings: %d products are not in the catalog, e.g. %q; they were embedded from another catalog", len(extra), show)
 }
 
 // buildTopics mines the search log, builds topics, feeds and the
