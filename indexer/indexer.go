@@ -13,9 +13,16 @@
 //     topics.json;
 //   - stage C writes the products, with their curated attributes, to the
 //     store in batches.
+//
+// Run does all three over the catalog. To scale out, Run with
+// Options.ShardCount set runs stage A over one slice of the catalog and
+// writes it as a shard (see shard.go), and Finalize merges the shards and
+// runs stages B and C over the whole catalog; both paths share collect
+// (stage A) and finish (stages B and C) and build the same generation.
 package indexer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -80,7 +87,10 @@ type Options struct {
 	Workers int
 	// BatchSize is the number of rows per batch.
 	BatchSize int
-	// Shard, when ShardCount > 1, indexes only ids in slice Shard of ShardCount.
+	// Shard and ShardCount, when ShardCount > 0, make Run read only the
+	// ids in slice Shard of ShardCount (catalog.InShard) and write that
+	// slice, after stage A, to ShardPath instead of committing a
+	// generation; Finalize merges the shards.
 	Shard, ShardCount int
 	// Model names the encoder, recorded in the manifest.
 	Model string
@@ -146,10 +156,15 @@ type Rejected struct {
 
 // Summary reports a run, in the JSON shape of the contract.
 type Summary struct {
-	Generation           int                  `json:"generation"`
-	Catalog              string               `json:"catalog"`
-	Format               string               `json:"format"`
-	Shard                string               `json:"shard,omitempty"`
+	Generation int    `json:"generation"`
+	Catalog    string `json:"catalog"`
+	Format     string `json:"format"`
+	// Shard is "I/N" for a shard run, which writes its slice to Output
+	// and commits no generation (Generation is 0).
+	Shard  string `json:"shard,omitempty"`
+	Output string `json:"output,omitempty"`
+	// Shards is the number of shards Finalize merged.
+	Shards               int                  `json:"shards,omitempty"`
 	Products             ProductCounts        `json:"products"`
 	Vocabulary           VocabularyCounts     `json:"vocabulary"`
 	AttributesPerProduct AttributesPerProduct `json:"attributes_per_product"`
@@ -231,9 +246,6 @@ func New(dir *datadir.Dir, enc Encoder, open OpenTarget, opts Options) *Indexer 
 	if opts.MinVocabularyCount <= 0 {
 		opts.MinVocabularyCount = curate.DefaultMinSupport
 	}
-	if opts.ShardCount <= 0 {
-		opts.ShardCount = 1
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -245,9 +257,11 @@ func New(dir *datadir.Dir, enc Encoder, open OpenTarget, opts Options) *Indexer 
 // learned as a brand.
 const brandRecurrence = 2
 
-// item is one product kept in memory between stage A and stage C.
+// item is one product kept in memory between stage A and stage C; a shard
+// keeps its items in its folder until Finalize.
 type item struct {
 	product store.Product // id, title, price, vector
+	row     int           // catalog row: every path orders the products by it
 	desc    string
 	raw     []extract.Attr // tags and VLM attributes; text ones join in stage B
 	model   []extract.Attr // assigned by the dual encoder
@@ -258,79 +272,171 @@ type extracted struct {
 	items    []item
 }
 
-// Run reads the catalog and commits a new generation. The summary is
+// run is the state of one Run or Finalize: the summary so far and the
+// time spent per stage.
+type run struct {
+	mu    sync.Mutex // guards sum and durs while stage A's goroutines run
+	sum   Summary
+	durs  map[string]time.Duration
+	start time.Time
+}
+
+func newRun() *run {
+	return &run{
+		sum: Summary{
+			Products:   ProductCounts{Rejected: map[string]int{}},
+			Vocabulary: VocabularyCounts{PerKey: map[string]KeyCounts{}},
+			Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}},
+			Curation:   []curate.StepCount{},
+			Intents:    topics.IntentReport{Keys: map[string]int{}, Categories: map[string]int{}, Bands: []topics.Band{}, Thin: []topics.Gap{}, Unresolved: []topics.Intent{}},
+			Seconds:    map[string]float64{},
+			Rejections: []Rejected{},
+		},
+		durs:  map[string]time.Duration{},
+		start: time.Now(),
+	}
+}
+
+func (r *run) timed(stage string, since time.Time) {
+	r.mu.Lock()
+	r.durs[stage] += time.Since(since)
+	r.mu.Unlock()
+}
+
+// summary returns the summary with the seconds per stage so far and the
+// rejections in catalog order.
+func (r *run) summary() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, d := range r.durs {
+		r.sum.Seconds[k] = d.Seconds()
+	}
+	r.sum.Seconds["total"] = time.Since(r.start).Seconds()
+	sortRejected(r.sum.Rejections)
+	return r.sum
+}
+
+func sortRejected(rs []Rejected) {
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Row < rs[j].Row })
+}
+
+// Run reads the catalog and commits a new generation. With
+// Options.ShardCount > 0 it reads only its slice of the catalog and writes
+// it as a shard instead, for Finalize (see ShardPath). The summary is
 // returned also when Run fails, with what was done so far.
 func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
-	sum := Summary{
-		Catalog:    ix.opts.Catalog,
-		Products:   ProductCounts{Rejected: map[string]int{}},
-		Vocabulary: VocabularyCounts{PerKey: map[string]KeyCounts{}},
-		Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}},
-		Curation:   []curate.StepCount{},
-		Intents:    topics.IntentReport{Keys: map[string]int{}, Categories: map[string]int{}, Bands: []topics.Band{}, Thin: []topics.Gap{}, Unresolved: []topics.Intent{}},
-		Seconds:    map[string]float64{},
-		Rejections: []Rejected{},
+	if ix.opts.ShardCount > 0 {
+		return ix.runShard(ctx)
 	}
-	if ix.opts.ShardCount > 1 {
-		sum.Shard = fmt.Sprintf("%d/%d", ix.opts.Shard, ix.opts.ShardCount)
+	r := newRun()
+	searchLog, err := ix.readSearchLog()
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
 	}
-	start := time.Now()
-	var searchLog []judge.LogQuery
-	if ix.opts.SearchLog != "" {
-		f, err := os.Open(ix.opts.SearchLog)
-		if err != nil {
-			return sum, fmt.Errorf("index: %w", err)
-		}
-		searchLog, err = judge.ReadSearchLog(f)
-		f.Close()
-		if err != nil {
-			return sum, fmt.Errorf("index: %w", err)
-		}
+	rd, err := ix.openCatalog(r)
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
 	}
-	r, err := catalog.Open(ix.opts.Catalog, catalog.Options{BatchSize: ix.opts.BatchSize, Workers: ix.opts.Workers})
+	g, err := ix.newGeneration(ctx, r)
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
+	}
+	defer g.abort()
+	pack, err := imagepack.Create(filepath.Join(g.b.Path(), ImagesFile))
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
+	}
+	items, err := ix.collect(ctx, r, rd, pack)
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
+	}
+	sum, err := ix.finish(ctx, r, g, items, searchLog, ix.encoding())
 	if err != nil {
 		return sum, fmt.Errorf("index: %w", err)
 	}
-	sum.Format = r.Format()
+	return sum, nil
+}
+
+// encoding says how this indexer encodes products; shards record it and
+// Finalize checks that they agree.
+type encoding struct {
+	// Model names the encoder (and the dual encoder, when one assigns).
+	Model string `json:"model"`
+	// Dim is the vector dimension.
+	Dim int `json:"dim"`
+	// Assigned is true when the dual encoder assigned attributes.
+	Assigned bool `json:"assigned"`
+}
+
+func (ix *Indexer) encoding() encoding {
+	return encoding{Model: ix.opts.Model, Dim: ix.enc.Dim(), Assigned: ix.opts.Assigner != nil}
+}
+
+// readSearchLog reads Options.SearchLog, if set.
+func (ix *Indexer) readSearchLog() ([]judge.LogQuery, error) {
+	if ix.opts.SearchLog == "" {
+		return nil, nil
+	}
+	f, err := os.Open(ix.opts.SearchLog)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return judge.ReadSearchLog(f)
+}
+
+// openCatalog opens Options.Catalog, reading only this run's shard.
+func (ix *Indexer) openCatalog(r *run) (*catalog.Reader, error) {
+	r.sum.Catalog = ix.opts.Catalog
+	rd, err := catalog.Open(ix.opts.Catalog, catalog.Options{
+		BatchSize: ix.opts.BatchSize, Workers: ix.opts.Workers, Shard: ix.opts.Shard, Shards: ix.opts.ShardCount,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.sum.Format = rd.Format()
+	return rd, nil
+}
+
+// generation is a generation under construction and its vector store.
+type generation struct {
+	b      *datadir.Builder
+	name   string
+	target Target
+	done   bool
+}
+
+// newGeneration starts a generation and opens its store, before the long
+// stages, so that a store that cannot be reached fails the run early.
+func (ix *Indexer) newGeneration(ctx context.Context, r *run) (*generation, error) {
 	b, err := ix.dir.NewGeneration()
 	if err != nil {
-		return sum, fmt.Errorf("index: %w", err)
+		return nil, err
 	}
-	sum.Generation = b.Generation()
-	committed := false
-	defer func() {
-		if !committed {
-			b.Abort()
-		}
-	}()
+	r.sum.Generation = b.Generation()
 	name := fmt.Sprintf("gen-%06d", b.Generation())
 	target, err := ix.open(ctx, b.Path(), name, ix.enc.Dim())
 	if err != nil {
-		return sum, fmt.Errorf("index: open store: %w", err)
+		b.Abort()
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	pack, err := imagepack.Create(filepath.Join(b.Path(), ImagesFile))
-	if err != nil {
-		return sum, fmt.Errorf("index: %w", err)
-	}
-	rejFile, err := os.Create(filepath.Join(b.Path(), RejectedFile))
-	if err != nil {
-		pack.Close()
-		return sum, fmt.Errorf("index: %w", err)
-	}
-	defer rejFile.Close()
-	rejEnc := json.NewEncoder(rejFile)
+	return &generation{b: b, name: name, target: target}, nil
+}
 
-	var (
-		mu     sync.Mutex // guards sum counters touched by the reader and the writer
-		durs   = map[string]time.Duration{}
-		items  []item
-		brands = extract.NewBrandLearner(nil)
-	)
-	timed := func(stage string, since time.Time) {
-		mu.Lock()
-		durs[stage] += time.Since(since)
-		mu.Unlock()
+// abort removes the generation unless it was committed.
+func (g *generation) abort() {
+	if !g.done {
+		g.b.Abort()
 	}
+}
+
+// collect runs stage A over the catalog: it reads the rows (rejections go
+// into the summary), extracts merchant tags and model attributes, encodes
+// and assigns, and adds the images to pack, which it closes. The items
+// come in catalog order.
+func (ix *Indexer) collect(ctx context.Context, r *run, rd *catalog.Reader, pack *imagepack.Writer) ([]item, error) {
+	var items []item
+	timed := r.timed
 
 	// Stage A: read, extract and encode, pack images; overlapped.
 	g, gctx := errgroup.WithContext(ctx)
@@ -340,41 +446,27 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	g.Go(func() error {
 		defer close(readCh)
 		t0 := time.Now()
-		err := r.Read(gctx, func(batch []catalog.Product) error {
-			var keep []catalog.Product
-			mu.Lock()
-			for _, p := range batch {
-				if ix.opts.ShardCount > 1 && !catalog.InShard(p.ID, ix.opts.Shard, ix.opts.ShardCount) {
-					sum.Products.Skipped++
-					continue
-				}
-				sum.Products.Read++
-				keep = append(keep, p)
-			}
-			mu.Unlock()
-			if len(keep) == 0 {
-				return nil
-			}
+		err := rd.Read(gctx, func(batch []catalog.Product) error {
+			r.mu.Lock()
+			r.sum.Products.Read += len(batch)
+			r.mu.Unlock()
 			select {
-			case readCh <- keep:
+			case readCh <- batch:
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
 			}
 		}, func(rj catalog.Rejection) {
-			mu.Lock()
-			defer mu.Unlock()
-			if ix.opts.ShardCount > 1 && rj.ID != "" && !catalog.InShard(rj.ID, ix.opts.Shard, ix.opts.ShardCount) {
-				sum.Products.Skipped++
-				return
-			}
-			sum.Products.Read++
-			sum.Products.Rejected[rj.Reason]++
-			rec := Rejected{Row: rj.Row, ID: rj.ID, Reason: rj.Reason, Detail: rj.Detail}
-			sum.Rejections = append(sum.Rejections, rec)
-			rejEnc.Encode(rec)
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.sum.Products.Read++
+			r.sum.Products.Rejected[rj.Reason]++
+			r.sum.Rejections = append(r.sum.Rejections, Rejected{Row: rj.Row, ID: rj.ID, Reason: rj.Reason, Detail: rj.Detail})
 		})
 		timed("read", t0)
+		r.mu.Lock()
+		r.sum.Products.Skipped = rd.Skipped()
+		r.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("read catalog: %w", err)
 		}
@@ -401,9 +493,8 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 				for j := range lists {
 					per[j] = lists[j][i]
 				}
-				its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, desc: p.Description, raw: extract.Merge(per...)}
+				its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, row: p.Row, desc: p.Description, raw: extract.Merge(per...)}
 				texts[i] = extract.Text(p)
-				brands.Observe(p.Title)
 			}
 			timed("extract", t0)
 			t1 := time.Now()
@@ -453,9 +544,9 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			}
 			items = append(items, e.items...)
 			timed("images", t0)
-			mu.Lock()
-			p := Progress{Read: sum.Products.Read, Indexed: len(items), Rejected: len(sum.Rejections)}
-			mu.Unlock()
+			r.mu.Lock()
+			p := Progress{Read: r.sum.Products.Read, Indexed: len(items), Rejected: len(r.sum.Rejections)}
+			r.mu.Unlock()
 			if ix.opts.Progress != nil {
 				ix.opts.Progress(p)
 			}
@@ -465,19 +556,38 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 
 	if err := g.Wait(); err != nil {
 		pack.Close()
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return nil, err
 	}
 	if err := pack.Close(); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return nil, err
 	}
+	for _, x := range ix.opts.Extractors {
+		if st, ok := x.(interface{ Stats() extract.VLMStats }); ok {
+			r.sum.Extraction.Models[x.Source()] = st.Stats()
+		}
+	}
+	return items, nil
+}
+
+// finish runs stages B and C over the items of the whole catalog, in
+// catalog order, and commits g: brands learned from the titles, text
+// attributes, curation, judge, topics and feeds, then the products into
+// the store, rejected.jsonl, summary.json and the manifest. enc says how
+// the items were encoded.
+func (ix *Indexer) finish(ctx context.Context, r *run, g *generation, items []item, searchLog []judge.LogQuery, enc encoding) (Summary, error) {
+	sum, durs := &r.sum, r.durs
 	if len(items) == 0 {
-		return ix.finish(sum, durs, start), errors.New("index: no product could be indexed")
+		return r.summary(), errors.New("no product could be indexed")
 	}
 
 	// Stage B: text attributes with learned brands, then curation.
 	t0 := time.Now()
 	// Brands are learned from prefixes that recur at all; the frequency
 	// filter then keeps those with enough support, like any value.
+	brands := extract.NewBrandLearner(nil)
+	for i := range items {
+		brands.Observe(items[i].product.Title)
+	}
 	learned := brands.Brands(brandRecurrence)
 	sum.Extraction.BrandsLearned = learned.Len()
 	text := extract.NewText(nil, learned)
@@ -498,25 +608,20 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			sum.Extraction.Attributes[SourceModel] += len(items[i].model)
 		}
 	}
-	for _, x := range ix.opts.Extractors {
-		if st, ok := x.(interface{ Stats() extract.VLMStats }); ok {
-			sum.Extraction.Models[x.Source()] = st.Stats()
-		}
-	}
 	durs["extract"] += time.Since(t0)
 
 	t0 = time.Now()
 	cur := curate.New(raw, curate.Options{MinSupport: ix.opts.MinVocabularyCount, Threshold: ix.opts.ClusterThreshold, Embedder: ix.enc})
 	cur.Frequency()
 	if err := cur.Cluster(ctx); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return r.summary(), err
 	}
 	durs["curate"] += time.Since(t0)
 
 	t0 = time.Now()
 	scores, err := ix.judgeValues(ctx, cur, searchLog)
 	if err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return r.summary(), err
 	}
 	if on, ok := ix.opts.Judge.(interface{ Rejected() map[string]int }); ok {
 		sum.Extraction.JudgeRejected = on.Rejected()
@@ -553,24 +658,24 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	n := float64(len(items))
 	sum.AttributesPerProduct.Raw = float64(rawAttrs) / n
 	sum.AttributesPerProduct.Curated = float64(curatedAttrs) / n
-	if ix.opts.Assigner != nil {
+	if enc.Assigned {
 		sum.AttributesPerProduct.Assigned = float64(assignedAttrs) / n
 	}
 	report := cur.Report()
 	sum.Curation = report.Steps
-	if err := voc.Save(filepath.Join(b.Path(), VocabularyFile)); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	if err := voc.Save(filepath.Join(g.b.Path(), VocabularyFile)); err != nil {
+		return r.summary(), err
 	}
-	if err := writeJSON(filepath.Join(b.Path(), CurationFile), curationFile{Version: voc.Version, Report: report, Judged: scores}); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	if err := writeJSON(filepath.Join(g.b.Path(), CurationFile), curationFile{Version: voc.Version, Report: report, Judged: scores}); err != nil {
+		return r.summary(), err
 	}
 	durs["curate"] += time.Since(t0)
 
 	// Topics and feeds, from whatever attributes (with scores) the products
 	// carry by now, and their vectors.
 	t0 = time.Now()
-	if err := ix.buildTopics(ctx, b.Path(), items, voc, searchLog, &sum); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	if err := ix.buildTopics(ctx, g.b.Path(), items, voc, searchLog, sum); err != nil {
+		return r.summary(), err
 	}
 	durs["topics"] += time.Since(t0)
 
@@ -582,36 +687,52 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		for i := range batch {
 			batch[i] = items[lo+i].product
 		}
-		if err := target.Upsert(ctx, batch); err != nil {
-			return ix.finish(sum, durs, start), fmt.Errorf("index: store products: %w", err)
+		if err := g.target.Upsert(ctx, batch); err != nil {
+			return r.summary(), fmt.Errorf("store products: %w", err)
 		}
 		sum.Products.Indexed += len(batch)
 	}
 	durs["store"] += time.Since(t0)
 	t0 = time.Now()
-	if err := target.Commit(ctx); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: commit store: %w", err)
+	if err := g.target.Commit(ctx); err != nil {
+		return r.summary(), fmt.Errorf("commit store: %w", err)
 	}
-	if err := rejFile.Close(); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	sortRejected(sum.Rejections)
+	if err := writeRejected(filepath.Join(g.b.Path(), RejectedFile), sum.Rejections); err != nil {
+		return r.summary(), err
 	}
 	durs["commit"] += time.Since(t0)
-	sum = ix.finish(sum, durs, start)
-	if err := writeJSON(filepath.Join(b.Path(), SummaryFile), sum); err != nil {
-		return sum, fmt.Errorf("index: %w", err)
+	final := r.summary()
+	if err := writeJSON(filepath.Join(g.b.Path(), SummaryFile), final); err != nil {
+		return final, err
 	}
-	counts := map[string]int{"products": sum.Products.Indexed, "rejected": len(sum.Rejections), "vocabulary": voc.Size(),
-		"topics": sum.Topics.Generated, "published": sum.Topics.Published}
-	if _, err := b.Commit(datadir.Manifest{
-		Model: ix.opts.Model, Vocabulary: voc.Version, Backend: ix.opts.Backend,
-		MilvusCollection: milvusName(ix.opts.Backend, name), Dim: ix.enc.Dim(), Counts: counts,
+	counts := map[string]int{"products": final.Products.Indexed, "rejected": len(final.Rejections), "vocabulary": voc.Size(),
+		"topics": final.Topics.Generated, "published": final.Topics.Published}
+	if _, err := g.b.Commit(datadir.Manifest{
+		Model: enc.Model, Vocabulary: voc.Version, Backend: ix.opts.Backend,
+		MilvusCollection: milvusName(ix.opts.Backend, g.name), Dim: ix.enc.Dim(), Counts: counts,
 	}); err != nil {
-		return sum, fmt.Errorf("index: %w", err)
+		return final, err
 	}
-	committed = true
-	ix.log.Info("index committed", "generation", sum.Generation, "indexed", sum.Products.Indexed, "rejected", len(sum.Rejections),
-		"raw_values", sum.Vocabulary.RawValues, "curated_values", sum.Vocabulary.CuratedValues)
-	return sum, nil
+	g.done = true
+	ix.log.Info("index committed", "generation", final.Generation, "indexed", final.Products.Indexed, "rejected", len(final.Rejections),
+		"raw_values", final.Vocabulary.RawValues, "curated_values", final.Vocabulary.CuratedValues)
+	return final, nil
+}
+
+// writeRejected writes the rejected rows as JSON Lines.
+func writeRejected(path string, rs []Rejected) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, rj := range rs {
+		if err := enc.Encode(rj); err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		}
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
 }
 
 // buildTopics mines the search log, builds topics, feeds and the
@@ -777,13 +898,4 @@ func CollectionName(generation string) string {
 		}
 	}
 	return string(b)
-}
-
-func (ix *Indexer) finish(sum Summary, durs map[string]time.Duration, start time.Time) Summary {
-	for k, d := range durs {
-		sum.Seconds[k] = d.Seconds()
-	}
-	sum.Seconds["total"] = time.Since(start).Seconds()
-	sort.Slice(sum.Rejections, func(i, j int) bool { return sum.Rejections[i].Row < sum.Rejections[j].Row })
-	return sum
 }
