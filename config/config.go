@@ -73,8 +73,14 @@ type Index struct {
 	SearchLog string `yaml:"search_log"`
 	// Workers is the number of CPU workers for decoding and preprocessing.
 	Workers int `yaml:"workers"`
-	// Shard is "I/N" to index only slice I of N, or empty for all.
+	// Shard is "I/N" to run stage A over slice I of N only and write it
+	// to DATA/shards/I-of-N, or empty for the whole catalog.
 	Shard string `yaml:"shard"`
+	// Finalize merges the shards 0..Shards-1 of Shards written by shard
+	// runs and builds the generation; no catalog is read.
+	Finalize bool `yaml:"finalize"`
+	// Shards is the number of shards Finalize merges.
+	Shards int `yaml:"shards"`
 	// Summary is an optional path for the JSON summary.
 	Summary string `yaml:"summary"`
 	// BatchSize is the number of catalog rows per pipeline batch.
@@ -316,6 +322,15 @@ func (c Config) Validate() error {
 		if _, _, err := ParseShard(c.Index.Shard); err != nil {
 			bad("index.shard", "%v", err)
 		}
+	}
+	switch {
+	case c.Index.Finalize && c.Index.Shards < 1:
+		bad("index.shards", "must be >= 1 with index.finalize, got %d", c.Index.Shards)
+	case !c.Index.Finalize && c.Index.Shards != 0:
+		bad("index.shards", "is read only with index.finalize (a shard run takes index.shard I/N)")
+	}
+	if c.Index.Finalize && c.Index.Shard != "" {
+		bad("index.shard", "cannot be set with index.finalize (finalize merges every shard)")
 	}
 	if c.Index.MinSupport < 1 {
 		bad("index.min_support", "must be >= 1, got %d", c.Index.MinSupport)
