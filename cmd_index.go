@@ -37,9 +37,7 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	f.common()
 	f.str("catalog", "catalog `path`: a Fashion Product Images folder, a .parquet or a .jsonl file", func(c *config.Config) *string { return &c.Index.Catalog })
 	f.str("search-log", "query<TAB>count `file` for intent mining", func(c *config.Config) *string { return &c.Index.SearchLog })
-	f.str("shard", "run stage A over slice `I/N` of the catalog only (0 <= I < N, by a hash of the id) and write it to DATA/shards/I-of-N for --finalize", func(c *config.Config) *string { return &c.Index.Shard })
-	f.boolean("finalize", "merge the shards 0..N-1 of N (--shards) in DATA/shards and build the generation; no catalog is read", func(c *config.Config) *bool { return &c.Index.Finalize })
-	f.integer("shards", "the number of shards `N` that --finalize merges", func(c *config.Config) *int { return &c.Index.Shards })
+	f.str("shard", "index only slice `I/N` of the catalog (0 <= I < N), by a hash of the id", func(c *config.Config) *string { return &c.Index.Shard })
 	f.str("summary", "also write the summary as JSON to `file`", func(c *config.Config) *string { return &c.Index.Summary })
 	f.integer("workers", "image decoding workers (default one per CPU)", func(c *config.Config) *int { return &c.Index.Workers })
 	f.integer("batch-size", "rows per pipeline batch", func(c *config.Config) *int { return &c.Index.BatchSize })
@@ -48,6 +46,9 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	f.str("vlm-model", "vision-language model `name`", func(c *config.Config) *string { return &c.Index.VLM.Model })
 	f.str("judge-url", "OpenAI-compatible API `root` of a chat model judging the vocabulary (offline judge when empty)", func(c *config.Config) *string { return &c.Index.Judge.URL })
 	f.str("judge-model", "judge model `name`", func(c *config.Config) *string { return &c.Index.Judge.Model })
+	// Scale-out: --shard I/N (above) writes DATA/shards/I-of-N; these merge them.
+	f.boolean("finalize", "merge the shards 0..N-1 of N (--shards) in DATA/shards, written by --shard I/N, and build the generation; no catalog is read", func(c *config.Config) *bool { return &c.Index.Finalize })
+	f.integer("shards", "the number of shards `N` that --finalize merges", func(c *config.Config) *int { return &c.Index.Shards })
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err

@@ -73,14 +73,8 @@ type Index struct {
 	SearchLog string `yaml:"search_log"`
 	// Workers is the number of CPU workers for decoding and preprocessing.
 	Workers int `yaml:"workers"`
-	// Shard is "I/N" to run stage A over slice I of N only and write it
-	// to DATA/shards/I-of-N, or empty for the whole catalog.
+	// Shard is "I/N" to index only slice I of N, or empty for all.
 	Shard string `yaml:"shard"`
-	// Finalize merges the shards 0..Shards-1 of Shards written by shard
-	// runs and builds the generation; no catalog is read.
-	Finalize bool `yaml:"finalize"`
-	// Shards is the number of shards Finalize merges.
-	Shards int `yaml:"shards"`
 	// Summary is an optional path for the JSON summary.
 	Summary string `yaml:"summary"`
 	// BatchSize is the number of catalog rows per pipeline batch.
@@ -99,6 +93,12 @@ type Index struct {
 	// Judge is the chat model judging candidates; empty URL means the
 	// offline judge.
 	Judge ModelEndpoint `yaml:"judge"`
+	// Finalize merges the shards 0..Shards-1 of Shards, each written by a
+	// run with Shard "I/N" into DATA/shards/I-of-N (stage A over its slice),
+	// and builds the generation; no catalog is read.
+	Finalize bool `yaml:"finalize"`
+	// Shards is the number of shards Finalize merges.
+	Shards int `yaml:"shards"`
 }
 
 // ModelEndpoint is an OpenAI-compatible chat-completions endpoint.
