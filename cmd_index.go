@@ -18,8 +18,23 @@ import (
 	"lander/llm"
 )
 
+const indexUsage = `usage:
+  lander index --catalog PATH [flags]
+      read the catalog and build a new index generation
+  lander index --catalog PATH --shard I/N [flags]
+      read, extract, encode and assign slice I of N only (by a hash of the id)
+      and write it to DATA/shards/I-of-N; no generation is built
+  lander index --finalize --shards N [flags]
+      check and merge shards 0..N-1 of N from DATA/shards, then curate, build
+      topics and feeds, store the vectors (embedded or --milvus) and commit the
+      generation, as one run over the whole catalog would; no catalog is read
+
+flags:
+`
+
 func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
 	f := newFlags("index", stderr)
+	f.synopsis(indexUsage)
 	f.common()
 	f.str("catalog", "catalog `path`: a Fashion Product Images folder, a .parquet or a .jsonl file", func(c *config.Config) *string { return &c.Index.Catalog })
 	f.str("search-log", "query<TAB>count `file` for intent mining", func(c *config.Config) *string { return &c.Index.SearchLog })
@@ -33,12 +48,15 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	f.str("vlm-model", "vision-language model `name`", func(c *config.Config) *string { return &c.Index.VLM.Model })
 	f.str("judge-url", "OpenAI-compatible API `root` of a chat model judging the vocabulary (offline judge when empty)", func(c *config.Config) *string { return &c.Index.Judge.URL })
 	f.str("judge-model", "judge model `name`", func(c *config.Config) *string { return &c.Index.Judge.Model })
+	// Scale-out: --shard I/N (above) writes DATA/shards/I-of-N; these merge them.
+	f.boolean("finalize", "merge the shards 0..N-1 of N (--shards) in DATA/shards, written by --shard I/N, and build the generation; no catalog is read", func(c *config.Config) *bool { return &c.Index.Finalize })
+	f.integer("shards", "the number of shards `N` that --finalize merges", func(c *config.Config) *int { return &c.Index.Shards })
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
 	}
-	if cfg.Index.Catalog == "" {
-		return usageError{fmt.Errorf("--catalog is required")}
+	if cfg.Index.Catalog == "" && !cfg.Index.Finalize {
+		return usageError{fmt.Errorf("--catalog is required (or --finalize --shards N to merge shards)")}
 	}
 	return runIndex(ctx, cfg, stdout, stderr)
 }
@@ -93,12 +111,24 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 		opts.Precomputed = set
 	}
 	opts.Progress = progress(stderr, log)
-	sum, runErr := indexer.New(dir, enc, open, opts).Run(ctx)
-	if cfg.Index.Embeddings != "" {
-		sum.Seconds["embeddings"] = math.Round(loadSeconds*100) / 100
+	ix := indexer.New(dir, enc, open, opts)
+	var (
+		sum    indexer.Summary
+		runErr error
+	)
+	if cfg.Index.Finalize {
+		sum, runErr = ix.Finalize(ctx, cfg.Index.Shards)
+	} else {
+		sum, runErr = ix.Run(ctx)
+	}
+	if cfg.Index.Embeddings != "" && sum.Seconds != nil {
+		sum.Seconds["load_embeddings"] = math.Round(loadSeconds*100) / 100
 	}
 	if isTerminal(stderr) {
 		fmt.Fprintln(stderr)
+	}
+	if runErr != nil && sum.Shards > 0 && sum.Generation == 0 {
+		return runErr // the shards did not check out: nothing to summarise
 	}
 	printSummary(stdout, sum)
 	if cfg.Index.Summary != "" {
@@ -108,6 +138,9 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	}
 	if runErr != nil {
 		return runErr
+	}
+	if sum.Shard != "" {
+		return nil // a shard commits no generation
 	}
 	if err := dir.Prune(3); err != nil {
 		log.Warn("prune old generations", "err", err)
@@ -172,11 +205,18 @@ func isTerminal(w io.Writer) bool {
 }
 
 func printSummary(w io.Writer, s indexer.Summary) {
-	fmt.Fprintf(w, "generation %d from %s (%s)", s.Generation, s.Catalog, s.Format)
-	if s.Shard != "" {
-		fmt.Fprintf(w, ", shard %s (%d rows of other shards skipped)", s.Shard, s.Products.Skipped)
+	switch {
+	case s.Shard != "":
+		out := s.Output
+		if out == "" {
+			out = "nothing (the shard is not complete)"
+		}
+		fmt.Fprintf(w, "shard %s of %s (%s) written to %s; %d rows of other shards skipped\n", s.Shard, s.Catalog, s.Format, out, s.Products.Skipped)
+	case s.Shards > 0:
+		fmt.Fprintf(w, "generation %d from %d shards of %s (%s)\n", s.Generation, s.Shards, s.Catalog, s.Format)
+	default:
+		fmt.Fprintf(w, "generation %d from %s (%s)\n", s.Generation, s.Catalog, s.Format)
 	}
-	fmt.Fprintln(w)
 	rej := 0
 	for _, n := range s.Products.Rejected {
 		rej += n
@@ -188,10 +228,17 @@ func printSummary(w io.Writer, s indexer.Summary) {
 	const maxShown = 20
 	for i, r := range s.Rejections {
 		if i == maxShown {
-			fmt.Fprintf(w, "  ... %d more (all in the --summary file and rejected.jsonl of the generation)\n", len(s.Rejections)-maxShown)
+			fmt.Fprintf(w, "  ... %d more (all in the --summary file and rejected.jsonl)\n", len(s.Rejections)-maxShown)
 			break
 		}
 		fmt.Fprintf(w, "  row %d id %q: %s: %s\n", r.Row, r.ID, r.Reason, r.Detail)
+	}
+	if s.Shard != "" {
+		_, n, _ := config.ParseShard(s.Shard)
+		fmt.Fprintf(w, "vocabulary, attributes and topics: none yet; lander index --finalize --shards %d builds them over the whole catalog once every shard is written\n", n)
+		printModels(w, s)
+		printSeconds(w, s)
+		return
 	}
 	fmt.Fprintf(w, "vocabulary: %d raw values, %d curated\n", s.Vocabulary.RawValues, s.Vocabulary.CuratedValues)
 	printCuration(w, s)
@@ -202,22 +249,34 @@ func printSummary(w io.Writer, s indexer.Summary) {
 		}
 		fmt.Fprintf(w, "raw attributes by source: %s; %d brands learned from titles\n", strings.Join(src, ", "), s.Extraction.BrandsLearned)
 	}
-	for _, name := range sortedKeys(s.Extraction.Models) {
-		m := s.Extraction.Models[name]
-		fmt.Fprintf(w, "%s: %d products, %d requests, %d cached, %d answers, %d attributes, rejected %v\n",
-			name, m.Products, m.Requests, m.CacheHits, m.Answers, m.Attributes, m.Rejected)
-	}
+	printModels(w, s)
 	if len(s.Extraction.JudgeRejected) > 0 {
 		fmt.Fprintf(w, "judge: rejected answers %v\n", s.Extraction.JudgeRejected)
 	}
 	a := s.AttributesPerProduct
 	fmt.Fprintf(w, "attributes per product: %.2f raw, %.2f curated, %.2f assigned\n", a.Raw, a.Curated, a.Assigned)
 	fmt.Fprintf(w, "topics: %d generated, %d published (search log alone: %d)\n", s.Topics.Generated, s.Topics.Published, s.Topics.BaselinePublished)
+	printSeconds(w, s)
+}
+
+func printModels(w io.Writer, s indexer.Summary) {
+	for _, name := range sortedKeys(s.Extraction.Models) {
+		m := s.Extraction.Models[name]
+		fmt.Fprintf(w, "%s: %d products, %d requests, %d cached, %d answers, %d attributes, rejected %v\n",
+			name, m.Products, m.Requests, m.CacheHits, m.Answers, m.Attributes, m.Rejected)
+	}
+}
+
+func printSeconds(w io.Writer, s indexer.Summary) {
 	var secs []string
 	for _, k := range sortedKeys(s.Seconds) {
 		secs = append(secs, fmt.Sprintf("%s %.1fs", k, s.Seconds[k]))
 	}
-	fmt.Fprintf(w, "seconds: %s\n", strings.Join(secs, ", "))
+	note := ""
+	if s.Shards > 0 {
+		note = " (read, extract, encode, assign, images, write: summed over the shards)"
+	}
+	fmt.Fprintf(w, "seconds: %s%s\n", strings.Join(secs, ", "), note)
 }
 
 // printCuration prints the vocabulary before and after each curation step,

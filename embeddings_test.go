@@ -102,7 +102,7 @@ func TestEmbeddingsRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Seconds["embeddings"]; !ok {
+	if _, ok := s.Seconds["load_embeddings"]; !ok {
 		t.Fatalf("summary has no embeddings load time: %v", s.Seconds)
 	}
 

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -33,7 +34,8 @@ func main() {
 const usage = `usage: lander <command> [flags]
 
 commands:
-  index    read a catalog and build a new index generation
+  index    read a catalog and build a new index generation (or one shard of
+           it with --shard I/N, merged by --finalize --shards N)
   serve    serve the current index over HTTP
   demo     generate a synthetic catalog, index it and serve it
   eval     quality reports: eval queries | collections | report
@@ -115,6 +117,27 @@ func newFlags(name string, stderr io.Writer) *flags {
 func (f *flags) str(name, usage string, dst func(*config.Config) *string) {
 	f.fs.String(name, "", usage)
 	f.bind(name, func(c *config.Config, v string) error { *dst(c) = v; return nil })
+}
+
+// boolean declares a bool flag that, when given, sets *dst.
+func (f *flags) boolean(name, usage string, dst func(*config.Config) *bool) {
+	f.fs.Bool(name, false, usage)
+	f.bind(name, func(c *config.Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("-%s: not a boolean: %q", name, v)
+		}
+		*dst(c) = b
+		return nil
+	})
+}
+
+// synopsis sets the text printed above the flags by -h.
+func (f *flags) synopsis(text string) {
+	f.fs.Usage = func() {
+		fmt.Fprint(f.fs.Output(), text)
+		f.fs.PrintDefaults()
+	}
 }
 
 // integer declares an int flag that, when given, sets *dst.

@@ -31,6 +31,11 @@ func TestVersionAndUsage(t *testing.T) {
 		{[]string{"serve", "--addr", "nonsense"}, exitUsage, "serve.addr"},
 		{[]string{"serve", "--config", "testdata/nope.yaml"}, exitUsage, "load config"},
 		{[]string{"index", "--catalog", "x", "stray"}, exitUsage, "unexpected arguments"},
+		{[]string{"index", "--finalize"}, exitUsage, "index.shards: must be >= 1"},
+		{[]string{"index", "--shards", "3", "--catalog", "x"}, exitUsage, "index.shards: is read only with index.finalize"},
+		{[]string{"index", "--finalize", "--shards", "3", "--shard", "1/3"}, exitUsage, "index.shard: cannot be set with index.finalize"},
+		{[]string{"index", "--finalize=maybe"}, exitUsage, "invalid boolean"},
+		{[]string{"index", "-h"}, 0, "lander index --finalize --shards N"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

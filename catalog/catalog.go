@@ -28,6 +28,9 @@ type Product struct {
 	Image []byte
 	// ImageFormat is the image format: "jpeg", "png" or "webp".
 	ImageFormat string
+	// Row locates the row in the catalog, numbered as Rejection.Row; it
+	// orders the products of several shards as one read would.
+	Row int
 }
 
 // Rejection says why a row was not accepted.

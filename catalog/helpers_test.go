@@ -72,6 +72,7 @@ type result struct {
 	products []Product
 	rejects  []Rejection
 	batches  []int
+	skipped  int
 }
 
 func (r result) ids() []string {
@@ -111,6 +112,7 @@ func readAll(t testing.TB, path string, opts Options) result {
 	if err != nil {
 		t.Fatalf("Read(%s): %v", path, err)
 	}
+	res.skipped = r.Skipped()
 	return res
 }
 

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,6 +49,8 @@ type Reader struct {
 	format string
 	opts   Options
 	open   func() (source, error)
+
+	skipped atomic.Int64 // rows of other shards passed over by the last Read
 }
 
 // Open detects the catalog layout at path and returns a Reader for it: a
@@ -136,6 +139,10 @@ func checkJSONL(path string) error {
 // Format returns the catalog layout: "fashion", "parquet" or "jsonl".
 func (r *Reader) Format() string { return r.format }
 
+// Skipped returns the number of rows the last Read passed over because
+// they belong to other shards (see Options.Shards).
+func (r *Reader) Skipped() int { return int(r.skipped.Load()) }
+
 // Path returns the path the Reader was opened with.
 func (r *Reader) Path() string { return r.path }
 
@@ -159,6 +166,7 @@ func (r *Reader) Read(ctx context.Context, batch func([]Product) error, reject f
 	if reject == nil {
 		reject = func(Rejection) {}
 	}
+	r.skipped.Store(0)
 	src, err := r.open()
 	if err != nil {
 		return err
@@ -188,6 +196,7 @@ func (r *Reader) Read(ctx context.Context, batch func([]Product) error, reject f
 				return
 			}
 			if r.opts.Shards > 1 && !InShard(raw.p.ID, r.opts.Shard, r.opts.Shards) {
+				r.skipped.Add(1)
 				continue
 			}
 			s := &slot{rawRow: raw, done: make(chan struct{})}
@@ -250,6 +259,7 @@ func (r *Reader) consume(ctx context.Context, order <-chan *slot, batch func([]P
 			continue
 		}
 		seen[s.p.ID] = struct{}{}
+		s.p.Row = s.row
 		out = append(out, s.p)
 		if len(out) == bs {
 			if err := batch(out); err != nil {

@@ -55,6 +55,14 @@ func TestShards(t *testing.T) {
 			seen[p.ID]++
 		}
 		rejected += len(res.rejects)
+		if got := len(res.products) + len(res.rejects) + res.skipped; got != len(all.products)+len(all.rejects) {
+			t.Errorf("shard %d: %d delivered + %d rejected + %d skipped, want %d rows", i, len(res.products), len(res.rejects), res.skipped, len(all.products)+len(all.rejects))
+		}
+		for _, p := range res.products {
+			if p.Row != all.byID(t, p.ID).Row || p.Row == 0 {
+				t.Errorf("shard %d: %s has row %d, full read %d", i, p.ID, p.Row, all.byID(t, p.ID).Row)
+			}
+		}
 	}
 	if len(seen) != len(all.products) {
 		t.Errorf("shards delivered %d ids, full read %d", len(seen), len(all.products))

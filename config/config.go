@@ -97,6 +97,12 @@ type Index struct {
 	// Judge is the chat model judging candidates; empty URL means the
 	// offline judge.
 	Judge ModelEndpoint `yaml:"judge"`
+	// Finalize merges the shards 0..Shards-1 of Shards, each written by a
+	// run with Shard "I/N" into DATA/shards/I-of-N (stage A over its slice),
+	// and builds the generation; no catalog is read.
+	Finalize bool `yaml:"finalize"`
+	// Shards is the number of shards Finalize merges.
+	Shards int `yaml:"shards"`
 }
 
 // ModelEndpoint is an OpenAI-compatible chat-completions endpoint.
@@ -320,6 +326,18 @@ func (c Config) Validate() error {
 		if _, _, err := ParseShard(c.Index.Shard); err != nil {
 			bad("index.shard", "%v", err)
 		}
+	}
+	switch {
+	case c.Index.Finalize && c.Index.Shards < 1:
+		bad("index.shards", "must be >= 1 with index.finalize, got %d", c.Index.Shards)
+	case !c.Index.Finalize && c.Index.Shards != 0:
+		bad("index.shards", "is read only with index.finalize (a shard run takes index.shard I/N)")
+	}
+	if c.Index.Finalize && c.Index.Shard != "" {
+		bad("index.shard", "cannot be set with index.finalize (finalize merges every shard)")
+	}
+	if c.Index.Finalize && c.Index.Embeddings != "" {
+		bad("index.embeddings", "cannot be set with index.finalize (the shards read the embeddings)")
 	}
 	if c.Index.MinSupport < 1 {
 		bad("index.min_support", "must be >= 1, got %d", c.Index.MinSupport)

@@ -38,6 +38,11 @@ func TestLoadGood(t *testing.T) {
 				t.Errorf("curation.yaml decoded to %+v", ix)
 			}
 		}},
+		{"finalize.yaml", func(t *testing.T, c Config) {
+			if !c.Index.Finalize || c.Index.Shards != 8 || c.Index.Shard != "" {
+				t.Errorf("finalize.yaml decoded to %+v", c.Index)
+			}
+		}},
 		{"empty.yaml", func(t *testing.T, c Config) {
 			if c != Default() {
 				t.Errorf("empty file changed defaults: %+v", c)
@@ -70,6 +75,9 @@ func TestLoadBad(t *testing.T) {
 		{"bad_curation.yaml", []string{"index.min_support:", "index.cluster_threshold:", "index.judge_min_score:",
 			"index.vlm.url:", "index.vlm.model:", "index.vlm.concurrency:", "index.vlm.retries:", "index.judge.model:"}},
 		{"bad_shard.yaml", []string{"index.shard:"}},
+		{"bad_finalize.yaml", []string{"index.shards: must be >= 1", "index.shard: cannot be set with index.finalize"}},
+		{"bad_finalize_embeddings.yaml", []string{"index.embeddings: cannot be set with index.finalize"}},
+		{"bad_shards.yaml", []string{"index.shards: is read only with index.finalize"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -116,6 +124,10 @@ func TestApplyEnv(t *testing.T) {
 			return c.Index.ClusterThreshold == 0.8 && c.Index.VLM.APIKey == "k"
 		}},
 		{"bad float", []string{"LANDER_INDEX_JUDGE_MIN_SCORE=high"}, "LANDER_INDEX_JUDGE_MIN_SCORE: not a number", nil},
+		{"bool", []string{"LANDER_INDEX_FINALIZE=true", "LANDER_INDEX_SHARDS=4"}, "", func(c Config) bool {
+			return c.Index.Finalize && c.Index.Shards == 4
+		}},
+		{"bad bool", []string{"LANDER_INDEX_FINALIZE=sure"}, "LANDER_INDEX_FINALIZE: not a boolean", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

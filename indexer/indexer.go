@@ -13,9 +13,16 @@
 //     topics.json;
 //   - stage C writes the products, with their curated attributes, to the
 //     store in batches.
+//
+// Run does all three over the catalog. To scale out, Run with
+// Options.ShardCount set runs stage A over one slice of the catalog and
+// writes it as a shard (see shard.go), and Finalize merges the shards and
+// runs stages B and C over the whole catalog; both paths share collect
+// (stage A) and finish (stages B and C) and build the same generation.
 package indexer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -81,7 +88,10 @@ type Options struct {
 	Workers int
 	// BatchSize is the number of rows per batch.
 	BatchSize int
-	// Shard, when ShardCount > 1, indexes only ids in slice Shard of ShardCount.
+	// Shard and ShardCount, when ShardCount > 0, make Run read only the
+	// ids in slice Shard of ShardCount (catalog.InShard) and write that
+	// slice, after stage A, to ShardPath instead of committing a
+	// generation; Finalize merges the shards.
 	Shard, ShardCount int
 	// Model names the encoder, recorded in the manifest.
 	Model string
@@ -183,10 +193,15 @@ type Rejected struct {
 
 // Summary reports a run, in the JSON shape of the contract.
 type Summary struct {
-	Generation           int                  `json:"generation"`
-	Catalog              string               `json:"catalog"`
-	Format               string               `json:"format"`
-	Shard                string               `json:"shard,omitempty"`
+	Generation int    `json:"generation"`
+	Catalog    string `json:"catalog"`
+	Format     string `json:"format"`
+	// Shard is "I/N" for a shard run, which writes its slice to Output
+	// and commits no generation (Generation is 0).
+	Shard  string `json:"shard,omitempty"`
+	Output string `json:"output,omitempty"`
+	// Shards is the number of shards Finalize merged.
+	Shards               int                  `json:"shards,omitempty"`
 	Products             ProductCounts        `json:"products"`
 	Vocabulary           VocabularyCounts     `json:"vocabulary"`
 	AttributesPerProduct AttributesPerProduct `json:"attributes_per_product"`
@@ -268,9 +283,6 @@ func New(dir *datadir.Dir, enc Encoder, open OpenTarget, opts Options) *Indexer 
 	if opts.MinVocabularyCount <= 0 {
 		opts.MinVocabularyCount = curate.DefaultMinSupport
 	}
-	if opts.ShardCount <= 0 {
-		opts.ShardCount = 1
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -282,12 +294,15 @@ func New(dir *datadir.Dir, enc Encoder, open OpenTarget, opts Options) *Indexer 
 // learned as a brand.
 const brandRecurrence = 2
 
-// item is one product kept in memory between stage A and stage C.
+// item is one product kept in memory between stage A and stage C; a shard
+// keeps its items in its folder until Finalize.
 type item struct {
 	product store.Product // id, title, price, vector
+	row     int           // catalog row: every path orders the products by it
 	desc    string
 	raw     []extract.Attr // tags and VLM attributes; text ones join in stage B
 	model   []extract.Attr // assigned by the dual encoder
+	pvec    []float32      // the product tower's vector, when it ran or was given
 }
 
 type extracted struct {
@@ -295,94 +310,174 @@ type extracted struct {
 	items    []item
 }
 
-// Run reads the catalog and commits a new generation. The summary is
+// run is the state of one Run or Finalize: the summary so far and the
+// time spent per stage.
+type run struct {
+	mu    sync.Mutex // guards sum and durs while stage A's goroutines run
+	sum   Summary
+	durs  map[string]time.Duration
+	start time.Time
+}
+
+func newRun() *run {
+	return &run{
+		sum: Summary{
+			Products:   ProductCounts{Rejected: map[string]int{}},
+			Vocabulary: VocabularyCounts{PerKey: map[string]KeyCounts{}},
+			Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}},
+			Curation:   []curate.StepCount{},
+			Intents:    topics.IntentReport{Keys: map[string]int{}, Categories: map[string]int{}, Bands: []topics.Band{}, Thin: []topics.Gap{}, Unresolved: []topics.Intent{}},
+			Seconds:    map[string]float64{},
+			Rejections: []Rejected{},
+		},
+		durs:  map[string]time.Duration{},
+		start: time.Now(),
+	}
+}
+
+func (r *run) timed(stage string, since time.Time) {
+	r.mu.Lock()
+	r.durs[stage] += time.Since(since)
+	r.mu.Unlock()
+}
+
+// summary returns the summary with the seconds per stage so far and the
+// rejections in catalog order.
+func (r *run) summary() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, d := range r.durs {
+		r.sum.Seconds[k] = d.Seconds()
+	}
+	r.sum.Seconds["total"] = time.Since(r.start).Seconds()
+	sortRejected(r.sum.Rejections)
+	return r.sum
+}
+
+func sortRejected(rs []Rejected) {
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Row < rs[j].Row })
+}
+
+// Run reads the catalog and commits a new generation. With
+// Options.ShardCount > 0 it reads only its slice of the catalog and writes
+// it as a shard instead, for Finalize (see ShardPath). The summary is
 // returned also when Run fails, with what was done so far.
 func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
-	sum := Summary{
-		Catalog:    ix.opts.Catalog,
-		Products:   ProductCounts{Rejected: map[string]int{}},
-		Vocabulary: VocabularyCounts{PerKey: map[string]KeyCounts{}},
-		Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}},
-		Curation:   []curate.StepCount{},
-		Intents:    topics.IntentReport{Keys: map[string]int{}, Categories: map[string]int{}, Bands: []topics.Band{}, Thin: []topics.Gap{}, Unresolved: []topics.Intent{}},
-		Seconds:    map[string]float64{},
-		Rejections: []Rejected{},
+	if ix.opts.ShardCount > 0 {
+		return ix.runShard(ctx)
 	}
-	if ix.opts.ShardCount > 1 {
-		sum.Shard = fmt.Sprintf("%d/%d", ix.opts.Shard, ix.opts.ShardCount)
+	r := newRun()
+	searchLog, err := ix.readSearchLog()
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
 	}
-	start := time.Now()
-	var searchLog []judge.LogQuery
-	if ix.opts.SearchLog != "" {
-		f, err := os.Open(ix.opts.SearchLog)
-		if err != nil {
-			return sum, fmt.Errorf("index: %w", err)
-		}
-		searchLog, err = judge.ReadSearchLog(f)
-		f.Close()
-		if err != nil {
-			return sum, fmt.Errorf("index: %w", err)
-		}
+	rd, err := ix.openCatalog(r)
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
 	}
-	r, err := catalog.Open(ix.opts.Catalog, catalog.Options{BatchSize: ix.opts.BatchSize, Workers: ix.opts.Workers})
+	g, err := ix.newGeneration(ctx, r)
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
+	}
+	defer g.abort()
+	pack, err := imagepack.Create(filepath.Join(g.b.Path(), ImagesFile))
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
+	}
+	items, err := ix.collect(ctx, r, rd, pack)
+	if err != nil {
+		return r.summary(), fmt.Errorf("index: %w", err)
+	}
+	sum, err := ix.finish(ctx, r, g, items, searchLog, ix.encoding())
 	if err != nil {
 		return sum, fmt.Errorf("index: %w", err)
 	}
-	sum.Format = r.Format()
+	return sum, nil
+}
+
+// encoding says how this indexer encodes products; shards record it and
+// Finalize checks that they agree.
+type encoding struct {
+	// Model names the encoder (and the dual encoder, when one assigns).
+	Model string `json:"model"`
+	// Dim is the vector dimension.
+	Dim int `json:"dim"`
+	// Assigned is true when the dual encoder assigned attributes.
+	Assigned bool `json:"assigned"`
+}
+
+func (ix *Indexer) encoding() encoding {
+	return encoding{Model: ix.opts.Model, Dim: ix.enc.Dim(), Assigned: ix.opts.Assigner != nil}
+}
+
+// readSearchLog reads Options.SearchLog, if set.
+func (ix *Indexer) readSearchLog() ([]judge.LogQuery, error) {
+	if ix.opts.SearchLog == "" {
+		return nil, nil
+	}
+	f, err := os.Open(ix.opts.SearchLog)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return judge.ReadSearchLog(f)
+}
+
+// openCatalog opens Options.Catalog, reading only this run's shard.
+func (ix *Indexer) openCatalog(r *run) (*catalog.Reader, error) {
+	r.sum.Catalog = ix.opts.Catalog
+	rd, err := catalog.Open(ix.opts.Catalog, catalog.Options{
+		BatchSize: ix.opts.BatchSize, Workers: ix.opts.Workers, Shard: ix.opts.Shard, Shards: ix.opts.ShardCount,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.sum.Format = rd.Format()
+	return rd, nil
+}
+
+// generation is a generation under construction and its vector store.
+type generation struct {
+	b      *datadir.Builder
+	name   string
+	target Target
+	done   bool
+}
+
+// newGeneration starts a generation and opens its store, before the long
+// stages, so that a store that cannot be reached fails the run early.
+func (ix *Indexer) newGeneration(ctx context.Context, r *run) (*generation, error) {
 	b, err := ix.dir.NewGeneration()
 	if err != nil {
-		return sum, fmt.Errorf("index: %w", err)
+		return nil, err
 	}
-	sum.Generation = b.Generation()
-	committed := false
-	defer func() {
-		if !committed {
-			b.Abort()
-		}
-	}()
+	r.sum.Generation = b.Generation()
 	name := fmt.Sprintf("gen-%06d", b.Generation())
 	target, err := ix.open(ctx, b.Path(), name, ix.enc.Dim())
 	if err != nil {
-		return sum, fmt.Errorf("index: open store: %w", err)
+		b.Abort()
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	pack, err := imagepack.Create(filepath.Join(b.Path(), ImagesFile))
-	if err != nil {
-		return sum, fmt.Errorf("index: %w", err)
-	}
-	rejFile, err := os.Create(filepath.Join(b.Path(), RejectedFile))
-	if err != nil {
-		pack.Close()
-		return sum, fmt.Errorf("index: %w", err)
-	}
-	defer rejFile.Close()
-	rejEnc := json.NewEncoder(rejFile)
+	return &generation{b: b, name: name, target: target}, nil
+}
 
-	var (
-		mu     sync.Mutex // guards sum counters touched by the reader and the writer
-		durs   = map[string]time.Duration{}
-		items  []item
-		brands = extract.NewBrandLearner(nil)
-	)
-	timed := func(stage string, since time.Time) {
-		mu.Lock()
-		durs[stage] += time.Since(since)
-		mu.Unlock()
+// abort removes the generation unless it was committed.
+func (g *generation) abort() {
+	if !g.done {
+		g.b.Abort()
 	}
+}
 
-	// Kept embeddings: the text dimension is the encoder's; the product
-	// dimension the assigner's, when it exposes its product tower.
-	var embw *embeddings.Writer
-	if ix.opts.EmbeddingsModel != "" {
-		m := embeddings.Meta{Model: ix.opts.EmbeddingsModel, Dim: ix.enc.Dim()}
-		if pe, ok := ix.opts.Assigner.(ProductEmbedder); ok {
-			m.ProductDim = pe.ProductDim()
-		}
-		if embw, err = embeddings.NewWriter(filepath.Join(b.Path(), EmbeddingsDir), m, 0); err != nil {
-			return sum, fmt.Errorf("index: %w", err)
-		}
-	}
+// collect runs stage A over the catalog: it reads the rows (rejections go
+// into the summary), extracts merchant tags and model attributes, encodes
+// and assigns, and adds the images to pack, which it closes. The items
+// come in catalog order.
+func (ix *Indexer) collect(ctx context.Context, r *run, rd *catalog.Reader, pack *imagepack.Writer) ([]item, error) {
+	var items []item
+	timed := r.timed
+
 	seen := map[string]bool{}        // ids looked up in Precomputed; touched by one goroutine
-	rejectedIDs := map[string]bool{} // guarded by mu until stage A ends
+	rejectedIDs := map[string]bool{} // guarded by r.mu until stage A ends
 
 	// Stage A: read, extract and encode, pack images; overlapped.
 	g, gctx := errgroup.WithContext(ctx)
@@ -392,44 +487,30 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	g.Go(func() error {
 		defer close(readCh)
 		t0 := time.Now()
-		err := r.Read(gctx, func(batch []catalog.Product) error {
-			var keep []catalog.Product
-			mu.Lock()
-			for _, p := range batch {
-				if ix.opts.ShardCount > 1 && !catalog.InShard(p.ID, ix.opts.Shard, ix.opts.ShardCount) {
-					sum.Products.Skipped++
-					continue
-				}
-				sum.Products.Read++
-				keep = append(keep, p)
-			}
-			mu.Unlock()
-			if len(keep) == 0 {
-				return nil
-			}
+		err := rd.Read(gctx, func(batch []catalog.Product) error {
+			r.mu.Lock()
+			r.sum.Products.Read += len(batch)
+			r.mu.Unlock()
 			select {
-			case readCh <- keep:
+			case readCh <- batch:
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
 			}
 		}, func(rj catalog.Rejection) {
-			mu.Lock()
-			defer mu.Unlock()
-			if ix.opts.ShardCount > 1 && rj.ID != "" && !catalog.InShard(rj.ID, ix.opts.Shard, ix.opts.ShardCount) {
-				sum.Products.Skipped++
-				return
-			}
-			sum.Products.Read++
-			sum.Products.Rejected[rj.Reason]++
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.sum.Products.Read++
+			r.sum.Products.Rejected[rj.Reason]++
+			r.sum.Rejections = append(r.sum.Rejections, Rejected{Row: rj.Row, ID: rj.ID, Reason: rj.Reason, Detail: rj.Detail})
 			if rj.ID != "" {
 				rejectedIDs[rj.ID] = true
 			}
-			rec := Rejected{Row: rj.Row, ID: rj.ID, Reason: rj.Reason, Detail: rj.Detail}
-			sum.Rejections = append(sum.Rejections, rec)
-			rejEnc.Encode(rec)
 		})
 		timed("read", t0)
+		r.mu.Lock()
+		r.sum.Products.Skipped = rd.Skipped()
+		r.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("read catalog: %w", err)
 		}
@@ -456,9 +537,8 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 				for j := range lists {
 					per[j] = lists[j][i]
 				}
-				its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, desc: p.Description, raw: extract.Merge(per...)}
+				its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, row: p.Row, desc: p.Description, raw: extract.Merge(per...)}
 				texts[i] = extract.Text(p)
-				brands.Observe(p.Title)
 			}
 			timed("extract", t0)
 			t1 := time.Now()
@@ -497,16 +577,9 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 				}
 				timed("assign", t2)
 			}
-			if embw != nil {
-				rows := make([]embeddings.Product, len(its))
+			if pvecs != nil {
 				for i := range its {
-					rows[i] = embeddings.Product{ID: its[i].product.ID, Vector: vecs[i]}
-					if pvecs != nil {
-						rows[i].ProductVector = pvecs[i]
-					}
-				}
-				if err := embw.Write(rows); err != nil {
-					return err
+					its[i].pvec = pvecs[i]
 				}
 			}
 			select {
@@ -528,9 +601,9 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			}
 			items = append(items, e.items...)
 			timed("images", t0)
-			mu.Lock()
-			p := Progress{Read: sum.Products.Read, Indexed: len(items), Rejected: len(sum.Rejections)}
-			mu.Unlock()
+			r.mu.Lock()
+			p := Progress{Read: r.sum.Products.Read, Indexed: len(items), Rejected: len(r.sum.Rejections)}
+			r.mu.Unlock()
 			if ix.opts.Progress != nil {
 				ix.opts.Progress(p)
 			}
@@ -540,29 +613,42 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 
 	if err := g.Wait(); err != nil {
 		pack.Close()
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
-	}
-	if embw != nil {
-		if err := embw.Close(); err != nil {
-			pack.Close()
-			return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
-		}
+		return nil, err
 	}
 	if err := ix.unmatched(seen, rejectedIDs); err != nil {
 		pack.Close()
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return nil, err
 	}
 	if err := pack.Close(); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return nil, err
 	}
+	for _, x := range ix.opts.Extractors {
+		if st, ok := x.(interface{ Stats() extract.VLMStats }); ok {
+			r.sum.Extraction.Models[x.Source()] = st.Stats()
+		}
+	}
+	return items, nil
+}
+
+// finish runs stages B and C over the items of the whole catalog, in
+// catalog order, and commits g: brands learned from the titles, text
+// attributes, curation, judge, topics and feeds, then the products into
+// the store, rejected.jsonl, summary.json and the manifest. enc says how
+// the items were encoded.
+func (ix *Indexer) finish(ctx context.Context, r *run, g *generation, items []item, searchLog []judge.LogQuery, enc encoding) (Summary, error) {
+	sum, durs := &r.sum, r.durs
 	if len(items) == 0 {
-		return ix.finish(sum, durs, start), errors.New("index: no product could be indexed")
+		return r.summary(), errors.New("no product could be indexed")
 	}
 
 	// Stage B: text attributes with learned brands, then curation.
 	t0 := time.Now()
 	// Brands are learned from prefixes that recur at all; the frequency
 	// filter then keeps those with enough support, like any value.
+	brands := extract.NewBrandLearner(nil)
+	for i := range items {
+		brands.Observe(items[i].product.Title)
+	}
 	learned := brands.Brands(brandRecurrence)
 	sum.Extraction.BrandsLearned = learned.Len()
 	text := extract.NewText(nil, learned)
@@ -583,25 +669,20 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 			sum.Extraction.Attributes[SourceModel] += len(items[i].model)
 		}
 	}
-	for _, x := range ix.opts.Extractors {
-		if st, ok := x.(interface{ Stats() extract.VLMStats }); ok {
-			sum.Extraction.Models[x.Source()] = st.Stats()
-		}
-	}
 	durs["extract"] += time.Since(t0)
 
 	t0 = time.Now()
 	cur := curate.New(raw, curate.Options{MinSupport: ix.opts.MinVocabularyCount, Threshold: ix.opts.ClusterThreshold, Embedder: ix.enc})
 	cur.Frequency()
 	if err := cur.Cluster(ctx); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return r.summary(), err
 	}
 	durs["curate"] += time.Since(t0)
 
 	t0 = time.Now()
 	scores, err := ix.judgeValues(ctx, cur, searchLog)
 	if err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+		return r.summary(), err
 	}
 	if on, ok := ix.opts.Judge.(interface{ Rejected() map[string]int }); ok {
 		sum.Extraction.JudgeRejected = on.Rejected()
@@ -638,24 +719,24 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	n := float64(len(items))
 	sum.AttributesPerProduct.Raw = float64(rawAttrs) / n
 	sum.AttributesPerProduct.Curated = float64(curatedAttrs) / n
-	if ix.opts.Assigner != nil {
+	if enc.Assigned {
 		sum.AttributesPerProduct.Assigned = float64(assignedAttrs) / n
 	}
 	report := cur.Report()
 	sum.Curation = report.Steps
-	if err := voc.Save(filepath.Join(b.Path(), VocabularyFile)); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	if err := voc.Save(filepath.Join(g.b.Path(), VocabularyFile)); err != nil {
+		return r.summary(), err
 	}
-	if err := writeJSON(filepath.Join(b.Path(), CurationFile), curationFile{Version: voc.Version, Report: report, Judged: scores}); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	if err := writeJSON(filepath.Join(g.b.Path(), CurationFile), curationFile{Version: voc.Version, Report: report, Judged: scores}); err != nil {
+		return r.summary(), err
 	}
 	durs["curate"] += time.Since(t0)
 
 	// Topics and feeds, from whatever attributes (with scores) the products
 	// carry by now, and their vectors.
 	t0 = time.Now()
-	if err := ix.buildTopics(ctx, b.Path(), items, voc, searchLog, &sum); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	if err := ix.buildTopics(ctx, g.b.Path(), items, voc, searchLog, sum); err != nil {
+		return r.summary(), err
 	}
 	durs["topics"] += time.Since(t0)
 
@@ -667,36 +748,59 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 		for i := range batch {
 			batch[i] = items[lo+i].product
 		}
-		if err := target.Upsert(ctx, batch); err != nil {
-			return ix.finish(sum, durs, start), fmt.Errorf("index: store products: %w", err)
+		if err := g.target.Upsert(ctx, batch); err != nil {
+			return r.summary(), fmt.Errorf("store products: %w", err)
 		}
 		sum.Products.Indexed += len(batch)
 	}
 	durs["store"] += time.Since(t0)
-	t0 = time.Now()
-	if err := target.Commit(ctx); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: commit store: %w", err)
+	if ix.opts.EmbeddingsModel != "" {
+		t0 = time.Now()
+		if err := keepEmbeddings(filepath.Join(g.b.Path(), EmbeddingsDir), ix.opts.EmbeddingsModel, enc.Dim, items); err != nil {
+			return r.summary(), err
+		}
+		durs["keep_embeddings"] += time.Since(t0)
 	}
-	if err := rejFile.Close(); err != nil {
-		return ix.finish(sum, durs, start), fmt.Errorf("index: %w", err)
+	t0 = time.Now()
+	if err := g.target.Commit(ctx); err != nil {
+		return r.summary(), fmt.Errorf("commit store: %w", err)
+	}
+	sortRejected(sum.Rejections)
+	if err := writeRejected(filepath.Join(g.b.Path(), RejectedFile), sum.Rejections); err != nil {
+		return r.summary(), err
 	}
 	durs["commit"] += time.Since(t0)
-	sum = ix.finish(sum, durs, start)
-	if err := writeJSON(filepath.Join(b.Path(), SummaryFile), sum); err != nil {
-		return sum, fmt.Errorf("index: %w", err)
+	final := r.summary()
+	if err := writeJSON(filepath.Join(g.b.Path(), SummaryFile), final); err != nil {
+		return final, err
 	}
-	counts := map[string]int{"products": sum.Products.Indexed, "rejected": len(sum.Rejections), "vocabulary": voc.Size(),
-		"topics": sum.Topics.Generated, "published": sum.Topics.Published}
-	if _, err := b.Commit(datadir.Manifest{
-		Model: ix.opts.Model, Vocabulary: voc.Version, Backend: ix.opts.Backend,
-		MilvusCollection: milvusName(ix.opts.Backend, name), Dim: ix.enc.Dim(), Counts: counts,
+	counts := map[string]int{"products": final.Products.Indexed, "rejected": len(final.Rejections), "vocabulary": voc.Size(),
+		"topics": final.Topics.Generated, "published": final.Topics.Published}
+	if _, err := g.b.Commit(datadir.Manifest{
+		Model: enc.Model, Vocabulary: voc.Version, Backend: ix.opts.Backend,
+		MilvusCollection: milvusName(ix.opts.Backend, g.name), Dim: ix.enc.Dim(), Counts: counts,
 	}); err != nil {
-		return sum, fmt.Errorf("index: %w", err)
+		return final, err
 	}
-	committed = true
-	ix.log.Info("index committed", "generation", sum.Generation, "indexed", sum.Products.Indexed, "rejected", len(sum.Rejections),
-		"raw_values", sum.Vocabulary.RawValues, "curated_values", sum.Vocabulary.CuratedValues)
-	return sum, nil
+	g.done = true
+	ix.log.Info("index committed", "generation", final.Generation, "indexed", final.Products.Indexed, "rejected", len(final.Rejections),
+		"raw_values", final.Vocabulary.RawValues, "curated_values", final.Vocabulary.CuratedValues)
+	return final, nil
+}
+
+// writeRejected writes the rejected rows as JSON Lines.
+func writeRejected(path string, rs []Rejected) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, rj := range rs {
+		if err := enc.Encode(rj); err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		}
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
 }
 
 // vectors returns a batch's text vectors, and its product vectors when
@@ -741,6 +845,35 @@ func (ix *Indexer) vectors(ctx context.Context, batch []catalog.Product, texts [
 		return nil, nil, errors.New("precomputed embeddings have no product vectors, and the dual encoder in use needs them")
 	}
 	return vecs, pvecs, nil
+}
+
+// keepEmbeddings writes the items' vectors into dir in the layout of
+// package embeddings, with product vectors when every item has one.
+func keepEmbeddings(dir, model string, dim int, items []item) error {
+	m := embeddings.Meta{Model: model, Dim: dim, ProductDim: len(items[0].pvec)}
+	for i := range items {
+		if len(items[i].pvec) != m.ProductDim {
+			m.ProductDim = 0 // mixed: keep the text vectors alone
+			break
+		}
+	}
+	w, err := embeddings.NewWriter(dir, m, 0)
+	if err != nil {
+		return fmt.Errorf("keep embeddings: %w", err)
+	}
+	for i := range items {
+		p := embeddings.Product{ID: items[i].product.ID, Vector: items[i].product.Vector}
+		if m.ProductDim > 0 {
+			p.ProductVector = items[i].pvec
+		}
+		if err := w.Write([]embeddings.Product{p}); err != nil {
+			return fmt.Errorf("keep embeddings: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("keep embeddings: %w", err)
+	}
+	return nil
 }
 
 // unmatched reports precomputed embeddings of products that this run did
@@ -928,13 +1061,4 @@ func CollectionName(generation string) string {
 		}
 	}
 	return string(b)
-}
-
-func (ix *Indexer) finish(sum Summary, durs map[string]time.Duration, start time.Time) Summary {
-	for k, d := range durs {
-		sum.Seconds[k] = d.Seconds()
-	}
-	sum.Seconds["total"] = time.Since(start).Seconds()
-	sort.Slice(sum.Rejections, func(i, j int) bool { return sum.Rejections[i].Row < sum.Rejections[j].Row })
-	return sum
 }

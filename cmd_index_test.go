@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lander/catalog/demo"
+)
+
+// TestShardsThenFinalizeServeAsOneRun indexes the demo catalog with the
+// real encoder twice, once in one run and once as three shards and a final
+// step, and checks that both serve the same answers.
+func TestShardsThenFinalizeServeAsOneRun(t *testing.T) {
+	env := models(t)
+	dir := t.TempDir()
+	cat, err := demo.Generate(filepath.Join(dir, "catalog"), 64, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(cat, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("{not json\n{\"id\":\"no-image\",\"title\":\"Lost\"}\n")
+	f.Close()
+	index := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		start := time.Now()
+		if code := run(context.Background(), append([]string{"index", "--log-level", "warn"}, args...), &out, &out, env); code != 0 {
+			t.Fatalf("index %v: exit %d\n%s", args, code, out.String())
+		}
+		t.Logf("index %s: %.1fs", strings.Join(args, " "), time.Since(start).Seconds())
+		return out.String()
+	}
+	one, sharded := filepath.Join(dir, "one"), filepath.Join(dir, "sharded")
+	index("--catalog", cat, "--data", one, "--summary", filepath.Join(dir, "one.json"))
+	for i := range 3 {
+		out := index("--catalog", cat, "--data", sharded, "--shard", fmt.Sprintf("%d/3", i))
+		if !strings.Contains(out, fmt.Sprintf("shard %d/3 of", i)) || !strings.Contains(out, "--finalize --shards 3") {
+			t.Errorf("shard %d summary:\n%s", i, out)
+		}
+	}
+	out := index("--finalize", "--shards", "3", "--data", sharded, "--summary", filepath.Join(dir, "sharded.json"))
+	if !strings.Contains(out, "from 3 shards of "+cat) {
+		t.Errorf("finalize summary:\n%s", out)
+	}
+
+	type counts struct {
+		Products struct {
+			Read, Indexed int
+			Rejected      map[string]int
+		}
+		Vocabulary struct {
+			RawValues     int `json:"raw_values"`
+			CuratedValues int `json:"curated_values"`
+		}
+		Topics struct{ Generated, Published int }
+	}
+	var sums [2]counts
+	for i, name := range []string{"one.json", "sharded.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(b, &sums[i])
+	}
+	if fmt.Sprint(sums[0]) != fmt.Sprint(sums[1]) || sums[0].Products.Indexed != 64 || sums[0].Products.Read != 66 {
+		t.Errorf("summaries differ:\none run  %+v\nsharded  %+v", sums[0], sums[1])
+	}
+
+	paths := []string{
+		"/api/v1/search?q=red+dress", "/api/v1/search?q=blue+shirt+under+%2450", "/api/v1/collections?limit=100",
+		"/api/v1/vocabulary", "/api/v1/products/" + firstID(t, cat),
+	}
+	a, b := serveAll(t, one, env, paths), serveAll(t, sharded, env, paths)
+	for _, p := range paths {
+		if a[p] != b[p] {
+			t.Errorf("GET %s differs:\none run  %s\nsharded  %s", p, a[p], b[p])
+		}
+	}
+}
+
+func firstID(t *testing.T, cat string) string {
+	b, err := os.ReadFile(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct{ ID string }
+	json.Unmarshal(b[:bytes.IndexByte(b, '\n')], &p)
+	return p.ID
+}
+
+// serveAll serves data and returns the bodies of paths.
+func serveAll(t *testing.T, data string, env, paths []string) map[string]string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", data, "--addr", addr, "--log-level", "warn"}, io.Discard, io.Discard, env)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out := map[string]string{}
+	for _, p := range paths {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d %s", p, resp.StatusCode, body)
+		}
+		out[p] = string(body)
+	}
+	return out
+}
