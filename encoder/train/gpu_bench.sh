@@ -42,6 +42,42 @@ timeout 240 "$PY" -m dualenc.embed --catalog "$SUBSET" --out "$WORK/gpu" --minil
 echo "rc $?"; cp "$WORK/gpu/embed.json" "$OUT/embed-gpu.json" 2>/dev/null
 grep -E '"(read|embedded|products_per_s|wall|text_model|product_tower|wait_workers|mean|median)"' "$OUT/embed-gpu.txt"
 
+step "encoder alone on the GPU (no decoding): synthetic tokens and pixels, batch $BATCH"
+timeout 120 "$PY" - "$MINILM" <<'PY' 2>&1 | tee "$OUT/encoder-only.txt"
+import collections, json, sys, time
+import numpy as np, torch
+from dualenc import embed as E, pipeline as P
+from dualenc.minilm import pad
+info = E.load_info("../weights")
+enc = E.TorchEncoder("../weights", sys.argv[1], info, device="cuda")
+rng = np.random.default_rng(1)
+n, b = 65536, 2048
+toks = [[101] + list(rng.integers(1000, 29000, rng.integers(8, 30))) + [102] for _ in range(n)]
+texts = ["x"] * n
+pix = rng.integers(0, 256, (b, 3, 64, 48), dtype=np.uint8)
+stats = collections.defaultdict(float)
+enc.products(toks[:b], texts[:b], [None] * b, pix, stats)  # warm-up
+torch.cuda.synchronize()
+stats.clear()
+t = time.perf_counter()
+for s in range(0, n, b):
+    enc.products(toks[s:s + b], texts[s:s + b], [None] * b, pix, stats)
+torch.cuda.synchronize()
+dt = time.perf_counter() - t
+# Where a MiniLM sub-batch of 512 spends its time.
+sub = toks[:512]
+t0 = time.perf_counter(); ids, mask = pad(sub); t1 = time.perf_counter()
+ids, mask = ids.cuda(), mask.cuda(); torch.cuda.synchronize(); t2 = time.perf_counter()
+with torch.inference_mode(), enc._ctx():
+    for _ in range(10):
+        v = enc.minilm(ids, mask)
+torch.cuda.synchronize(); t3 = time.perf_counter()
+print(json.dumps({"products": n, "seconds": round(dt, 3), "products_per_s": round(n / dt, 1),
+                  "stages": {k: round(v, 3) for k, v in stats.items()},
+                  "sub_batch_512_ms": {"pad": round((t1 - t0) * 1e3, 2), "h2d": round((t2 - t1) * 1e3, 2),
+                                       "minilm_forward": round((t3 - t2) * 100, 2)}}))
+PY
+
 step "CPU fp32, 2 threads, first 256 products"
 timeout 90 "$PY" -m dualenc.embed --catalog "$SUBSET" --out "$WORK/cpu" --minilm "$MINILM" --device cpu \
   --threads 2 --workers 1 --batch 256 --limit 256 > "$OUT/embed-cpu.txt" 2> "$OUT/embed-cpu.log"

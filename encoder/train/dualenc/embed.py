@@ -64,13 +64,17 @@ class TorchEncoder(P.Encoder):
         if self.dev.type == "cuda":
             self.torch.cuda.synchronize()
 
-    def text(self, tokens: list, sub: int = 512) -> np.ndarray:
-        """MiniLM on token ids, longest first in sub-batches (less padding);
-        rows come back in input order."""
+    def text(self, tokens: list, sub: int = 0) -> np.ndarray:
+        """MiniLM on token ids, longest first in sub-batches of `sub` rows
+        (0: on a GPU the whole batch in one call, whose Python overhead
+        costs more than the padding; on a CPU 512, where padding costs
+        compute); rows come back in input order."""
         torch = self.torch
         from .minilm import pad
         out = np.zeros((len(tokens), P.TEXT_DIM), dtype=np.float32)
         order = sorted(range(len(tokens)), key=lambda i: -len(tokens[i]))
+        if sub <= 0:
+            sub = max(1, len(tokens)) if self.dev.type == "cuda" else 512
         with torch.inference_mode(), self._ctx():
             for s in range(0, len(order), sub):
                 idx = order[s:s + sub]
@@ -141,6 +145,10 @@ def cmd_run(argv) -> int:
     enc = TorchEncoder(a.weights, a.minilm, info, a.device, a.threads, fp16=False if a.fp32 else None)
     opts = P.Options(catalog=a.catalog, out=a.out, weights=a.weights, batch=a.batch, workers=a.workers,
                      chunk=a.chunk, shard_size=a.shard_size, limit=a.limit, repeat=a.repeat, tokenizer_dir=a.minilm)
+    # The GPU thread needs the GIL back quickly between kernel launches while
+    # the main thread dispatches rows: a shorter switch interval than the
+    # default 5 ms keeps the GPU fed.
+    sys.setswitchinterval(0.0005)
     rep = P.run(opts, enc, info, log=lambda m: print(m, file=sys.stderr), gpu=enc.dev.type == "cuda")
     rep = dict(rep)
     rows = rep.pop("rejected_rows")

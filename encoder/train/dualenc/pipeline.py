@@ -54,11 +54,16 @@ def input_rows(path: str, limit: int = 0, repeat: int = 1) -> Iterator[C.RawRow]
     their row numbers)."""
     fmt = C.detect(path)
     for r in range(max(1, repeat)):
-        for i, raw in enumerate(C.raw_rows(path, fmt)):
+        # JSON Lines rows travel unparsed (C.LazyRow): the workers parse them.
+        rows = C._jsonl_lines(path) if fmt == C.FORMAT_JSONL else C.raw_rows(path, fmt)
+        for i, raw in enumerate(rows):
             if limit and i >= limit:
                 break
-            if r > 0 and raw.id:
-                raw.id = f"{raw.id}#{r}"
+            if r > 0:
+                if isinstance(raw, C.LazyRow):
+                    raw.suffix = f"#{r}"
+                elif raw.id:
+                    raw.id = f"{raw.id}#{r}"
             yield raw
 
 
@@ -79,7 +84,10 @@ def _worker_init(tokenizer_dir: Optional[str], known: frozenset, threads: int = 
 @dataclass
 class Chunk:
     """What a worker returns for a slice of rows."""
-    rows: list  # Loaded, pixels moved to `pixels`
+    # One tuple per row, (row, id, text, reason, detail, has_pixels,
+    # text_embedding): tuples pickle several times faster than objects,
+    # and the process feeding the GPU unpickles every one.
+    rows: list
     pixels: bytes  # accepted rows' preprocessed images, concatenated
     tokens: Optional[list]  # token ids per accepted row (None without tokenizer)
     seconds: dict
@@ -88,19 +96,18 @@ class Chunk:
 def work(raws: list) -> Chunk:
     t0 = time.perf_counter()
     known = _W.get("known", frozenset())
+    raws = [r.parse() if isinstance(r, C.LazyRow) else r for r in raws]
     rows = C.load_rows(raws, known)
     t1 = time.perf_counter()
-    ok = [r for r in rows if not r.reason and r.pixels]
-    pixels = b"".join(r.pixels for r in ok)
-    for r in rows:
-        r.pixels = None if r.reason else (b"" if not r.pixels else None)
+    pixels = b"".join(r.pixels for r in rows if not r.reason and r.pixels)
     tokens = None
     tok = _W.get("tok")
     if tok is not None:
         texts = [r.text for r in rows if not r.reason and r.text_embedding is None and r.id not in known]
         tokens = tok(texts) if texts else []
+    out = [(r.row, r.id, r.text, r.reason, r.detail, bool(not r.reason and r.pixels), r.text_embedding) for r in rows]
     t2 = time.perf_counter()
-    return Chunk(rows=rows, pixels=pixels, tokens=tokens, seconds={"load_preprocess": t1 - t0, "tokenize": t2 - t1})
+    return Chunk(rows=out, pixels=pixels, tokens=tokens, seconds={"load_preprocess": t1 - t0, "tokenize": t2 - t1})
 
 
 def worker_results(rows: Iterator[C.RawRow], workers: int, chunk: int, tokenizer_dir: Optional[str],
@@ -123,6 +130,11 @@ def worker_results(rows: Iterator[C.RawRow], workers: int, chunk: int, tokenizer
         return
     import multiprocessing as mp
     ctx = mp.get_context("spawn")  # no forked torch/CUDA state in the workers
+    # One BLAS thread per worker: the workers already fill the cores, and
+    # N workers x N BLAS threads thrash (spawned workers read this at
+    # import; the parent's own pools are set up already).
+    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[v] = "1"
     with ctx.Pool(workers, initializer=_worker_init, initargs=(tokenizer_dir, known)) as pool:
         pending = collections.deque()
         it = chunks()
@@ -309,24 +321,48 @@ def run(opts: Options, enc: Encoder, info: dict, log=print, gpu: bool = False) -
     rejected_by = collections.Counter()
     rejected = []
     seen = set()
-    shard_ids, shard_vec, shard_pvec = [], [], []
+    shard_ids = []
     written, skipped = [], []
     pend = []  # (id, text, text_embedding, pixel row index in pend_pix)
     pend_tokens, pend_pix = [], []
+
+    # The GPU and the shard writer run on their own threads (torch and
+    # pyarrow release the GIL), so encoding overlaps the dispatch of rows
+    # to the workers and the writing of finished shards.
+    from concurrent.futures import ThreadPoolExecutor
+    gpu_pool = ThreadPoolExecutor(1, thread_name_prefix="gpu")
+    write_pool = ThreadPoolExecutor(1, thread_name_prefix="write")
+    inflight = collections.deque()  # encoder batches not known to be done
+    writes = collections.deque()    # shard writes not known to be done
+    shard_futs = []
 
     def flush_batch():
         nonlocal embedded
         if not pend:
             return
         pix = np.frombuffer(bytearray(b"".join(pend_pix)), dtype=np.uint8).reshape(len(pend), C.IMAGE_C, C.IMAGE_H, C.IMAGE_W)
-        vec, pvec = enc.products(pend_tokens if opts.tokenizer_dir else None, [p[1] for p in pend],
-                                 [p[2] for p in pend], pix, stats)
-        shard_vec.append(vec)
-        shard_pvec.append(pvec)
+        fut = gpu_pool.submit(enc.products, list(pend_tokens) if opts.tokenizer_dir else None,
+                              [p[1] for p in pend], [p[2] for p in pend], pix, stats)
+        shard_futs.append(fut)
+        inflight.append(fut)
+        t = time.perf_counter()
+        while len(inflight) > 3 or (inflight and inflight[0].done()):
+            inflight.popleft().result()  # raises the encoder's error here
+        stats["wait_encoder"] += time.perf_counter() - t
         embedded += len(pend)
         pend.clear()
         pend_tokens.clear()
         pend_pix.clear()
+
+    def write_shard(k: int, ids: list, futs: list):
+        res = [f.result() for f in futs]
+        t = time.perf_counter()
+        write_parquet_atomic(os.path.join(opts.out, shard_name(k)),
+                             products_table(ids, np.concatenate([r[0] for r in res]),
+                                            np.concatenate([r[1] for r in res]), model))
+        stats["write"] += time.perf_counter() - t
+        written.append(k)
+        log(f"embed: wrote {shard_name(k)} ({len(ids)} products, {time.perf_counter() - t_start:.1f}s)")
 
     def close_shard(k: int):
         nonlocal skipped_rows
@@ -338,57 +374,59 @@ def run(opts: Options, enc: Encoder, info: dict, log=print, gpu: bool = False) -
             skipped.append(k)
             skipped_rows += len(shard_ids)
         else:
+            writes.append(write_pool.submit(write_shard, k, list(shard_ids), list(shard_futs)))
             t = time.perf_counter()
-            write_parquet_atomic(os.path.join(opts.out, shard_name(k)),
-                                 products_table(shard_ids, np.concatenate(shard_vec), np.concatenate(shard_pvec), model))
-            stats["write"] += time.perf_counter() - t
-            written.append(k)
-            log(f"embed: wrote {shard_name(k)} ({len(shard_ids)} products, {embedded} embedded, "
-                f"{time.perf_counter() - t_start:.1f}s)")
+            while len(writes) > 2 or (writes and writes[0].done()):
+                writes.popleft().result()
+            stats["wait_writer"] += time.perf_counter() - t
         shard_ids.clear()
-        shard_vec.clear()
-        shard_pvec.clear()
+        shard_futs.clear()
 
     accepted = 0
-    rows = input_rows(opts.catalog, opts.limit, opts.repeat)
-    for ch in worker_results(rows, opts.workers, opts.chunk, opts.tokenizer_dir, known, stats):
-        for s, v in ch.seconds.items():
-            stats["workers_cpu_" + s] += v
-        off = 0
-        ti = 0
-        for r in ch.rows:
-            read += 1
-            has_pix = not r.reason and r.pixels is None
-            pix = None
-            if has_pix:
-                pix = ch.pixels[off:off + C.IMAGE_SIZE]
-                off += C.IMAGE_SIZE
-            tok = None
-            if not r.reason and ch.tokens is not None and r.text_embedding is None and r.id not in known:
-                tok = ch.tokens[ti]
-                ti += 1
-            reason, detail = r.reason, r.detail
-            if not reason and r.id in seen:
-                reason, detail = C.DUPLICATE_ID, f"id {r.id} already read"
-            if reason:
-                rejected_by[reason] += 1
-                if len(rejected) < opts.max_rejected_listed:
-                    rejected.append({"row": r.row, "id": r.id, "reason": reason, "detail": detail})
-                continue
-            seen.add(r.id)
-            k = accepted // opts.shard_size
-            accepted += 1
-            shard_ids.append(r.id)
-            if k not in have:
-                pend.append((r.id, r.text, r.text_embedding))
-                pend_pix.append(pix)
-                pend_tokens.append(tok)
-                if len(pend) >= opts.batch:
-                    flush_batch()
-            if len(shard_ids) == opts.shard_size:
-                close_shard(k)
-    if shard_ids:
-        close_shard((accepted - 1) // opts.shard_size)
+    try:
+        rows = input_rows(opts.catalog, opts.limit, opts.repeat)
+        for ch in worker_results(rows, opts.workers, opts.chunk, opts.tokenizer_dir, known, stats):
+            for s, v in ch.seconds.items():
+                stats["workers_cpu_" + s] += v
+            off = 0
+            ti = 0
+            for row, rid, text, reason, detail, has_pix, temb in ch.rows:
+                read += 1
+                pix = None
+                if has_pix:
+                    pix = ch.pixels[off:off + C.IMAGE_SIZE]
+                    off += C.IMAGE_SIZE
+                tok = None
+                if not reason and ch.tokens is not None and temb is None and rid not in known:
+                    tok = ch.tokens[ti]
+                    ti += 1
+                if not reason and rid in seen:
+                    reason, detail = C.DUPLICATE_ID, f"id {rid} already read"
+                if reason:
+                    rejected_by[reason] += 1
+                    if len(rejected) < opts.max_rejected_listed:
+                        rejected.append({"row": row, "id": rid, "reason": reason, "detail": detail})
+                    continue
+                seen.add(rid)
+                k = accepted // opts.shard_size
+                accepted += 1
+                shard_ids.append(rid)
+                if k not in have:
+                    pend.append((rid, text, temb))
+                    pend_pix.append(pix)
+                    pend_tokens.append(tok)
+                    if len(pend) >= opts.batch:
+                        flush_batch()
+                if len(shard_ids) == opts.shard_size:
+                    close_shard(k)
+        if shard_ids:
+            close_shard((accepted - 1) // opts.shard_size)
+        while writes:
+            writes.popleft().result()
+    finally:
+        gpu_pool.shutdown(wait=True, cancel_futures=True)
+        write_pool.shutdown(wait=True, cancel_futures=True)
+    written.sort()
     n_shards = (accepted + opts.shard_size - 1) // opts.shard_size
     stale = sorted(k for k in have if k >= n_shards)
     wall = time.perf_counter() - t_start
