@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,4 +144,51 @@ func serveAll(t *testing.T, data string, env, paths []string) map[string]string 
 		out[p] = string(body)
 	}
 	return out
+}
+
+// TestShardsFinalizeIntoMilvus runs three shards and the final step with
+// --milvus (the Milvus Lite that make test starts): the finalize step
+// writes the collection, and searches return what a single embedded run
+// returns.
+func TestShardsFinalizeIntoMilvus(t *testing.T) {
+	env := models(t)
+	addr := os.Getenv("LANDER_TEST_MILVUS")
+	if addr == "" {
+		if os.Getenv("LANDER_REQUIRE_SERVICES") == "1" {
+			t.Fatal("LANDER_TEST_MILVUS is not set; run under scripts/with-services.sh")
+		}
+		t.Skip("LANDER_TEST_MILVUS is not set")
+	}
+	dir := t.TempDir()
+	cat, err := demo.Generate(filepath.Join(dir, "catalog"), 48, 13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, sharded := filepath.Join(dir, "one"), filepath.Join(dir, "sharded")
+	runOK(t, env, "index", "--catalog", cat, "--data", one)
+	for i := range 3 {
+		runOK(t, env, "index", "--catalog", cat, "--data", sharded, "--shard", fmt.Sprintf("%d/3", i), "--milvus", addr)
+	}
+	runOK(t, env, "index", "--finalize", "--shards", "3", "--data", sharded, "--milvus", addr)
+	a, b := serveData(t, env, "--data", one), serveData(t, env, "--data", sharded, "--milvus", addr)
+	type page struct {
+		Total   int
+		Results []struct{ ID string }
+	}
+	found := 0
+	for _, q := range []string{"red dress", "blue shirt for men", "black shoes", "green", "bag"} {
+		var x, y page
+		p := "/api/v1/search?limit=50&q=" + url.QueryEscape(q)
+		json.Unmarshal(getBody(t, a+p), &x)
+		json.Unmarshal(getBody(t, b+p), &y)
+		if x.Total != y.Total || fmt.Sprint(x.Results) != fmt.Sprint(y.Results) {
+			t.Errorf("%q: one embedded run %d %v, sharded into Milvus %d %v", q, x.Total, x.Results, y.Total, y.Results)
+		}
+		if x.Total > 0 {
+			found++
+		}
+	}
+	if found < 3 {
+		t.Fatalf("only %d queries found products: the comparison proves little", found)
+	}
 }
