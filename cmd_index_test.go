@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -101,47 +99,10 @@ func firstID(t *testing.T, cat string) string {
 // serveAll serves data and returns the bodies of paths.
 func serveAll(t *testing.T, data string, env, paths []string) map[string]string {
 	t.Helper()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--data", data, "--addr", addr, "--log-level", "warn"}, io.Discard, io.Discard, env)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base := serveData(t, env, "--data", data)
 	out := map[string]string{}
 	for _, p := range paths {
-		resp, err := http.Get(base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("GET %s: %d %s", p, resp.StatusCode, body)
-		}
-		out[p] = string(body)
+		out[p] = string(getBody(t, base+p))
 	}
 	return out
 }

@@ -30,7 +30,10 @@ func serveData(t *testing.T, env []string, args ...string) string {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exit %d after shutdown", code)
+			}
 		case <-time.After(15 * time.Second):
 			t.Error("serve did not shut down")
 		}

@@ -94,33 +94,23 @@ type vectorColumn struct {
 }
 
 func newVectorColumn(name string, a arrow.Array) (vectorColumn, error) {
-	switch l := a.(type) {
-	case *array.FixedSizeList:
-		vals, ok := l.ListValues().(*array.Float32)
-		if !ok {
-			return vectorColumn{}, fmt.Errorf("column %s holds %s, want float32 values", name, l.DataType())
-		}
-		return vectorColumn{name: name, get: func(i int) ([]float32, bool) {
-			if l.IsNull(i) {
-				return nil, false
-			}
-			s, e := l.ValueOffsets(i)
-			return append([]float32(nil), vals.Float32Values()[s:e]...), true
-		}}, nil
-	case array.ListLike:
-		vals, ok := l.ListValues().(*array.Float32)
-		if !ok {
-			return vectorColumn{}, fmt.Errorf("column %s holds %s, want float32 values", name, l.DataType())
-		}
-		return vectorColumn{name: name, get: func(i int) ([]float32, bool) {
-			if l.IsNull(i) {
-				return nil, false
-			}
-			s, e := l.ValueOffsets(i)
-			return append([]float32(nil), vals.Float32Values()[s:e]...), true
-		}}, nil
+	// Fixed-size lists (the layout) and plain lists (what Spark writes)
+	// both expose their values and each row's offsets.
+	l, ok := a.(array.ListLike)
+	if !ok {
+		return vectorColumn{}, fmt.Errorf("column %s has type %s, want fixed_size_list<float32>", name, a.DataType())
 	}
-	return vectorColumn{}, fmt.Errorf("column %s has type %s, want fixed_size_list<float32>", name, a.DataType())
+	vals, ok := l.ListValues().(*array.Float32)
+	if !ok {
+		return vectorColumn{}, fmt.Errorf("column %s holds %s, want float32 values", name, l.DataType())
+	}
+	return vectorColumn{name: name, get: func(i int) ([]float32, bool) {
+		if l.IsNull(i) {
+			return nil, false
+		}
+		s, e := l.ValueOffsets(i)
+		return append([]float32(nil), vals.Float32Values()[s:e]...), true
+	}}, nil
 }
 
 // stringColumn reads row i of a string column.

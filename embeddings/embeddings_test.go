@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -307,4 +309,37 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("%d products", s.Len())
 		}
 	})
+}
+
+// TestLoadPlainLists reads vectors stored as list<float32>, as Spark and
+// other writers without fixed-size lists store them.
+func TestLoadPlainLists(t *testing.T) {
+	dir := t.TempDir()
+	m := Meta{Model: "text", Dim: 8}
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: ColID, Type: arrow.BinaryTypes.String},
+		{Name: ColVector, Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)},
+		{Name: ColModel, Type: arrow.BinaryTypes.String},
+	}, nil)
+	ps := products(3, 8)
+	err := writeFile(filepath.Join(dir, "products-00000.parquet"), sc, func(rb *array.RecordBuilder) {
+		lb := rb.Field(1).(*array.ListBuilder)
+		vb := lb.ValueBuilder().(*array.Float32Builder)
+		for _, p := range ps {
+			rb.Field(0).(*array.StringBuilder).Append(p.ID)
+			lb.Append(true)
+			vb.AppendValues(p.Vector, nil)
+			rb.Field(2).(*array.StringBuilder).Append(m.Model)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(context.Background(), dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, ok := s.Lookup("p2"); !ok || !cmp.Equal(v, ps[2].Vector) {
+		t.Fatalf("p2 = %v, %v", v, ok)
+	}
 }

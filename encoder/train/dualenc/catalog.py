@@ -699,30 +699,8 @@ def decode_image(b: bytes):
     (rgb float64 HxWx3 array composited over white, format) or raises
     ValueError. JPEG colour conversion follows Go's color.YCbCrToRGB (the
     decoders' chroma upsampling still differs by about one level)."""
-    from PIL import Image
-    Image.MAX_IMAGE_PIXELS = None
-    if len(b) == 0:
-        raise ValueError("image is empty")
-    if len(b) > MAX_IMAGE_BYTES:
-        raise ValueError(f"image is {len(b)} bytes, more than {MAX_IMAGE_BYTES}")
-    try:
-        im = Image.open(io.BytesIO(b))
-        fmt = _FORMATS.get(im.format or "")
-        if fmt is None:
-            raise ValueError(f"decode image header: image: unknown format {im.format}")
-        w, h = im.size
-        if w <= 0 or h <= 0:
-            raise ValueError(f"image has size {w}x{h}")
-        if w * h > MAX_IMAGE_PIXELS:
-            raise ValueError(f"image of {w}x{h} pixels is too large")
-        if fmt == "jpeg" and im.mode == "RGB":
-            im.draft("YCbCr", im.size)  # raw YCbCr: convert with Go's formula
-        im.load()
-    except ValueError:
-        raise
-    except Exception as e:  # PIL raises many types for broken data
-        raise ValueError(f"decode image: {e}") from None
-    return to_rgb(im), fmt
+    a, mode, fmt = decode_image_array(b)
+    return stack_to_rgb(a[None], mode)[0].transpose(1, 2, 0), fmt
 
 
 def _ycbcr_to_rgb(a: np.ndarray) -> np.ndarray:
