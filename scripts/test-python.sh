@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Python tests of encoder/train in the export virtualenv (set up by
 # scripts/models.sh), after adding the small pinned packages of
-# encoder/train/requirements-test.txt (pillow, pyarrow; no torch: tests that
+# encoder/train/requirements-test.txt (pillow, pyarrow, simplejpeg; no torch: tests that
 # need torch skip). Idempotent: a stamp skips pip when nothing changed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

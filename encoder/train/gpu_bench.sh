@@ -20,14 +20,24 @@ WORKERS="${WORKERS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}"
 BATCH="${BATCH:-2048}"
 DEVICE="${DEVICE:-cuda}"  # DEVICE=cpu REPEAT=1 for a local dry run
 PY="${PYTHON:-python3}"
+# Wheels the machine lacks (simplejpeg), carried in .whl/ when needed.
+SITE=""
+if compgen -G "$ROOT/.whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$ROOT"/.whl/*.whl && SITE=":/tmp/site"
+fi
 cd "$ROOT/encoder/train"
-export PYTHONPATH=. TOKENIZERS_PARALLELISM=false
+export PYTHONPATH=".$SITE" TOKENIZERS_PARALLELISM=false
 embed() { "$PY" -m dualenc.embed "$@"; }
 step() { echo; echo "== $* ($(date +%T))"; }
 
 step "environment"
 "$PY" - <<'PY' 2>&1 | tee "$OUT/env.txt"
 import os, torch, sys
+try:
+    import simplejpeg
+    print("simplejpeg", simplejpeg.__version__)
+except ImportError:
+    print("simplejpeg missing: JPEGs decode through PIL")
 print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda,
       "available", torch.cuda.is_available(), "cpus", os.cpu_count())
 if torch.cuda.is_available():

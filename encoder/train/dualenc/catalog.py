@@ -783,6 +783,26 @@ def _go_round(v: float) -> float:
     return math.floor(v + 0.5) if v >= 0 else math.ceil(v - 0.5)
 
 
+try:
+    import simplejpeg as _simplejpeg
+except ImportError:  # PIL decodes instead
+    _simplejpeg = None
+
+
+def _decode_jpeg_fast(b: bytes):
+    """A colour JPEG through libjpeg-turbo (simplejpeg) with box chroma
+    upsampling, which is what Go's decoder does: an RGB uint8 array, or
+    None for what it does not handle (grey, CMYK, damaged or oversized
+    files go through PIL, which reports the error)."""
+    try:
+        h, w, cs, _ = _simplejpeg.decode_jpeg_header(b)
+        if cs not in ("YCbCr", "RGB") or w <= 0 or h <= 0 or w * h > MAX_IMAGE_PIXELS:
+            return None
+        return _simplejpeg.decode_jpeg(b, colorspace="RGB", fastupsample=True)
+    except ValueError:
+        return None
+
+
 def decode_image_array(b: bytes):
     """decode_image without the colour conversion: (array, mode, format),
     mode "YCbCr", "L" or "RGB" for a uint8 array, or "rgb" for an image
@@ -793,6 +813,10 @@ def decode_image_array(b: bytes):
         raise ValueError("image is empty")
     if len(b) > MAX_IMAGE_BYTES:
         raise ValueError(f"image is {len(b)} bytes, more than {MAX_IMAGE_BYTES}")
+    if b[:3] == b"\xff\xd8\xff" and _simplejpeg is not None:
+        a = _decode_jpeg_fast(b)
+        if a is not None:
+            return a, "RGB", "jpeg"
     try:
         # A JPEG signature skips probing the other formats' plugins.
         im = Image.open(io.BytesIO(b), formats=("JPEG",) if b[:3] == b"\xff\xd8\xff" else None)
@@ -842,9 +866,9 @@ def stack_to_rgb(a: np.ndarray, mode: str) -> np.ndarray:
         return out.astype(np.float64)
     if mode == "L":
         return np.repeat(a[:, None].astype(np.float64), 3, axis=1)
-    if mode == "RGB":
-        return a.astype(np.float64).transpose(0, 3, 1, 2)
-    return a.transpose(0, 3, 1, 2)  # "rgb": converted by to_rgb already
+    if mode == "RGB":  # transpose the bytes, then widen: one float64 copy
+        return np.ascontiguousarray(a.transpose(0, 3, 1, 2)).astype(np.float64)
+    return np.ascontiguousarray(a.transpose(0, 3, 1, 2))  # "rgb": converted by to_rgb already
 
 
 _DENSE: dict = {}
