@@ -273,12 +273,13 @@ func (tc *topicCollections) Feed(_ context.Context, slug string) (server.Topic, 
 // committed generation. A generation that fails to load is logged and the
 // previous one keeps serving.
 type reloader struct {
-	cfg      config.Config
-	dir      *datadir.Dir
-	srv      *server.Server
-	log      *slog.Logger
-	interval time.Duration
-	cur      *loaded
+	cfg       config.Config
+	dir       *datadir.Dir
+	srv       *server.Server
+	overrides *server.Overrides // refreshed each tick: other replicas write it too
+	log       *slog.Logger
+	interval  time.Duration
+	cur       *loaded
 }
 
 // Run polls until ctx is cancelled.
@@ -293,6 +294,9 @@ func (r *reloader) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-t.C:
+		}
+		if err := r.overrides.Refresh(); err != nil {
+			r.log.Warn("refresh overrides; still serving the previous ones", "err", err)
 		}
 		m, _, err := r.dir.Current()
 		if err != nil || (r.cur != nil && m.Generation == r.cur.index.Manifest.Generation) {

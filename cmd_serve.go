@@ -71,7 +71,7 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	if cfg.Milvus != "" {
 		backends["milvus"] = storePinger{srv: srv}
 	}
-	rl := &reloader{cfg: cfg, dir: dir, srv: srv, log: log, interval: 2 * time.Second}
+	rl := &reloader{cfg: cfg, dir: dir, srv: srv, overrides: overrides, log: log, interval: 2 * time.Second}
 	if err := rl.load(ctx); err != nil {
 		if !errors.Is(err, datadir.ErrNoIndex) {
 			return fmt.Errorf("load index: %w", err)

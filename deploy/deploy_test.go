@@ -16,7 +16,7 @@ import (
 
 // composeEnv is what a user exports before "docker compose": the token is
 // required by compose.yaml, the rest has defaults.
-var composeEnv = map[string]string{"LANDER_MERCH_TOKEN": "test-token"}
+var composeEnv = map[string]string{"MERCH_TOKEN": "test-token"}
 
 func report(t *testing.T, errs []error) {
 	t.Helper()
@@ -155,7 +155,7 @@ func TestCompose(t *testing.T) {
 		}
 	}
 	if tok := serve.Environment["LANDER_SERVE_MERCH_TOKEN"]; tok == nil || *tok != "test-token" {
-		t.Errorf("serve's LANDER_SERVE_MERCH_TOKEN is not taken from LANDER_MERCH_TOKEN: %v", tok)
+		t.Errorf("serve's LANDER_SERVE_MERCH_TOKEN is not taken from MERCH_TOKEN: %v", tok)
 	}
 	if hc := strings.Join(serve.HealthCheck.Test, " "); !strings.Contains(hc, "/readyz") || !strings.Contains(hc, "8080") {
 		t.Errorf("serve's healthcheck does not ask /readyz on 8080: %s", hc)
@@ -166,12 +166,12 @@ func TestCompose(t *testing.T) {
 	}
 }
 
-// The token is never in the file: without LANDER_MERCH_TOKEN compose
+// The token is never in the file: without MERCH_TOKEN compose
 // refuses to start.
 func TestComposeRequiresToken(t *testing.T) {
 	_, err := LoadCompose("compose.yaml", map[string]string{})
-	if err == nil || !strings.Contains(err.Error(), "LANDER_MERCH_TOKEN") {
-		t.Fatalf("compose.yaml loads without LANDER_MERCH_TOKEN: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "MERCH_TOKEN") {
+		t.Fatalf("compose.yaml loads without MERCH_TOKEN: %v", err)
 	}
 }
 

@@ -72,17 +72,27 @@ type overridesFile struct {
 // empty path keeps overrides in memory only.
 func OpenOverrides(path string) (*Overrides, error) {
 	o := &Overrides{path: path}
+	set, err := o.read()
+	if err != nil {
+		return nil, err
+	}
+	o.cur.Store(set)
+	return o, nil
+}
+
+// read loads the file's current content (none when it is missing).
+func (o *Overrides) read() (*overrideSet, error) {
 	f := overridesFile{Collections: map[string]Override{}}
 	var data []byte
-	if path != "" {
-		b, err := os.ReadFile(path)
+	if o.path != "" {
+		b, err := os.ReadFile(o.path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
 			return nil, fmt.Errorf("read overrides: %w", err)
 		default:
 			if err := json.Unmarshal(b, &f); err != nil {
-				return nil, fmt.Errorf("read overrides %s: %w", path, err)
+				return nil, fmt.Errorf("read overrides %s: %w", o.path, err)
 			}
 			if f.Collections == nil {
 				f.Collections = map[string]Override{}
@@ -90,8 +100,26 @@ func OpenOverrides(path string) (*Overrides, error) {
 			data = b
 		}
 	}
-	o.cur.Store(&overrideSet{bySlug: f.Collections, version: overridesVersion(data)})
-	return o, nil
+	return &overrideSet{bySlug: f.Collections, version: overridesVersion(data)}, nil
+}
+
+// Refresh picks up what other servers sharing the file wrote: several
+// replicas serve one data directory, and a merchandiser's change lands on
+// one of them. It is cheap when nothing changed (one read of a small file).
+func (o *Overrides) Refresh() error {
+	if o == nil || o.path == "" {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	set, err := o.read()
+	if err != nil {
+		return err
+	}
+	if set.version != o.cur.Load().version {
+		o.cur.Store(set)
+	}
+	return nil
 }
 
 // overridesVersion names a content of the overrides file in cache keys. It
@@ -127,7 +155,21 @@ func (o *Overrides) Version() string {
 func (o *Overrides) Put(slug string, ov Override) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	next := maps.Clone(o.cur.Load().bySlug)
+	base := o.cur.Load()
+	if o.path != "" {
+		// Other servers write the same file: hold its lock and start from
+		// what is on disk, so that concurrent changes to other collections
+		// are kept rather than overwritten.
+		unlock, err := lockFile(o.path + ".lock")
+		if err != nil {
+			return fmt.Errorf("write overrides: %w", err)
+		}
+		defer unlock()
+		if base, err = o.read(); err != nil {
+			return err
+		}
+	}
+	next := maps.Clone(base.bySlug)
 	if ov.empty() {
 		delete(next, slug)
 	} else {
