@@ -125,14 +125,47 @@ func (t *embeddedTarget) Commit(ctx context.Context) error {
 	return t.st.Save(ctx, filepath.Join(t.dir, storeDir))
 }
 
-// milvusTarget writes a generation's products into its own collection.
-type milvusTarget struct{ st *milvus.Store }
+// milvusTarget writes a generation's products into its own collection,
+// and its attribute embeddings into a second one beside it.
+type milvusTarget struct {
+	st    *milvus.Store
+	addr  string
+	attrs *milvus.Vectors // opened by the first UpsertNamed
+}
 
 func (t *milvusTarget) Upsert(ctx context.Context, p []store.Product) error {
 	return t.st.Upsert(ctx, p)
 }
 
-func (t *milvusTarget) Commit(ctx context.Context) error { return t.st.Close(ctx) }
+// UpsertNamed stores attribute embeddings in the collection
+// AttributesCollection(products collection).
+func (t *milvusTarget) UpsertNamed(ctx context.Context, vs []store.NamedVector) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	if t.attrs == nil {
+		v, err := milvus.OpenVectors(ctx, milvus.Options{Addr: t.addr, Collection: attributesCollection(t.st.Collection()), Dim: len(vs[0].Vector)})
+		if err != nil {
+			return err
+		}
+		t.attrs = v
+	}
+	return t.attrs.Upsert(ctx, vs)
+}
+
+func (t *milvusTarget) Commit(ctx context.Context) error {
+	if t.attrs != nil {
+		if err := t.attrs.Close(ctx); err != nil {
+			t.st.Close(ctx)
+			return err
+		}
+	}
+	return t.st.Close(ctx)
+}
+
+// attributesCollection names the Milvus collection of a generation's
+// attribute embeddings.
+func attributesCollection(products string) string { return products + "_attributes" }
 
 func openTarget(c config.Config) (indexer.OpenTarget, string) {
 	if c.Milvus == "" {
@@ -145,7 +178,7 @@ func openTarget(c config.Config) (indexer.OpenTarget, string) {
 		if err != nil {
 			return nil, err
 		}
-		return &milvusTarget{st: st}, nil
+		return &milvusTarget{st: st, addr: c.Milvus}, nil
 	}, "milvus"
 }
 

@@ -81,3 +81,13 @@ func cosine(a, b []float32) float64 {
 	}
 	return ab / math.Sqrt(aa*bb)
 }
+
+// attributeEmbeddings returns the shipped vocabulary's attribute vectors.
+func (a *modelAssigner) attributeEmbeddings() []embeddings.Attribute {
+	voc := a.prod.Info().Vocabulary
+	out := make([]embeddings.Attribute, len(voc))
+	for i, v := range voc {
+		out[i] = embeddings.Attribute{Key: v.Key, Value: v.Value, Vector: v.Vector}
+	}
+	return out
+}

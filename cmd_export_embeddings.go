@@ -61,7 +61,8 @@ func keptEmbeddings(ctx context.Context, cfg config.Config) (datadir.Manifest, s
 
 // cmdExportEmbeddings writes the current generation's embeddings in the
 // layout "lander index --embeddings" reads: the product shards and, with a
-// dual encoder, attributes.parquet from the shipped model.
+// dual encoder, attributes.parquet (kept with the generation, or, for a
+// generation that kept none, from the shipped model).
 func cmdExportEmbeddings(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
 	cfg, out, err := exportFlags("embeddings", "output `dir` for products-*.parquet and attributes.parquet", args, stderr, environ)
 	if err != nil {
@@ -75,8 +76,8 @@ func cmdExportEmbeddings(ctx context.Context, args []string, stdout, stderr io.W
 		return fmt.Errorf("export embeddings: %w", err)
 	}
 	meta := set.Meta()
-	var attrs []embeddings.Attribute
-	if meta.ProductDim > 0 {
+	attrs := set.Attributes // kept with the generation since it keeps attributes
+	if meta.ProductDim > 0 && attrs == nil {
 		// The attribute vectors come from the model that made the product
 		// vectors; refuse another one.
 		id, err := encoder.ModelID(cfg.Encoder.Dual)
@@ -107,7 +108,8 @@ func cmdExportEmbeddings(ctx context.Context, args []string, stdout, stderr io.W
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("export embeddings: %w", err)
 	}
-	if attrs != nil {
+	if len(attrs) > 0 {
+		meta.AttributeDim = len(attrs[0].Vector)
 		if err := embeddings.WriteAttributes(out, meta, attrs); err != nil {
 			return fmt.Errorf("export embeddings: %w", err)
 		}

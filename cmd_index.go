@@ -109,6 +109,10 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 		loadSeconds = time.Since(t0).Seconds()
 		log.Info("precomputed embeddings loaded", "dir", cfg.Index.Embeddings, "products", set.Len(), "files", set.Files(), "seconds", loadSeconds)
 		opts.Precomputed = set
+		opts.Attributes = set.Attributes
+	}
+	if opts.Attributes == nil && asg != nil {
+		opts.Attributes = asg.attributeEmbeddings()
 	}
 	opts.Progress = progress(stderr, log)
 	ix := indexer.New(dir, enc, open, opts)

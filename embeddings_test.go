@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"lander/catalog/demo"
+	"lander/datadir"
 	"lander/embeddings"
+	"lander/store/milvus"
 )
 
 // serveData runs "lander serve" on data and returns its base URL; the
@@ -263,9 +267,42 @@ func TestEmbeddingsIntoMilvus(t *testing.T) {
 			}
 		}
 	}
+	// The attribute embeddings went into their own collection.
+	m, err := datadir.Open(d2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, _, err := m.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, err := milvus.OpenVectors(context.Background(), milvus.Options{Addr: addr, Collection: attributesCollection(man.MilvusCollection), Dim: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer av.Close(context.Background())
+	exp, err := embeddings.Load(context.Background(), emb, mustMeta(t, emb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a0 := exp.Attributes[0]
+	got, err := av.Get(context.Background(), []string{a0.Key + "=" + a0.Value})
+	if err != nil || len(got) != 1 || !cmp.Equal(got[0].Vector, a0.Vector) {
+		t.Fatalf("attribute %s=%s in Milvus: %v, %v", a0.Key, a0.Value, got, err)
+	}
+
 	// The enriched catalog reads back from Milvus.
 	out := filepath.Join(dir, "enriched.parquet")
 	if msg := runOK(t, env, "export", "attributes", "--data", d2, "--milvus", addr, "--out", out); !strings.Contains(msg, "exported 60 products") {
 		t.Fatalf("export attributes: %s", msg)
 	}
+}
+
+func mustMeta(t *testing.T, dir string) embeddings.Meta {
+	t.Helper()
+	m, err := embeddings.ReadMeta(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -76,6 +76,13 @@ type Target interface {
 	Commit(ctx context.Context) error
 }
 
+// NamedTarget is a Target that also stores named vectors, the attribute
+// embeddings.
+type NamedTarget interface {
+	Target
+	UpsertNamed(ctx context.Context, vs []store.NamedVector) error
+}
+
 // OpenTarget opens the vector store of a new generation. dir is the
 // generation's folder, name its final name.
 type OpenTarget func(ctx context.Context, dir, name string, dim int) (Target, error)
@@ -133,6 +140,11 @@ type Options struct {
 	// generation (EmbeddingsDir, the layout of package embeddings) under
 	// this model string, for "lander export embeddings".
 	EmbeddingsModel string
+	// Attributes are the dual encoder's attribute embeddings (its
+	// vocabulary through the attribute tower). They are kept beside the
+	// product embeddings and pushed to a target that takes named vectors
+	// (NamedTarget: Milvus), under the name "key=value".
+	Attributes []embeddings.Attribute
 	// Topics configures topic generation, feeds and the publish rule; its
 	// Logger defaults to Logger.
 	Topics topics.Options
@@ -753,10 +765,19 @@ func (ix *Indexer) finish(ctx context.Context, r *run, g *generation, items []it
 		}
 		sum.Products.Indexed += len(batch)
 	}
+	if nt, ok := g.target.(NamedTarget); ok && len(ix.opts.Attributes) > 0 {
+		named := make([]store.NamedVector, len(ix.opts.Attributes))
+		for i, a := range ix.opts.Attributes {
+			named[i] = store.NamedVector{Name: a.Key + "=" + a.Value, Vector: a.Vector}
+		}
+		if err := nt.UpsertNamed(ctx, named); err != nil {
+			return r.summary(), fmt.Errorf("store attribute embeddings: %w", err)
+		}
+	}
 	durs["store"] += time.Since(t0)
 	if ix.opts.EmbeddingsModel != "" {
 		t0 = time.Now()
-		if err := keepEmbeddings(filepath.Join(g.b.Path(), EmbeddingsDir), ix.opts.EmbeddingsModel, enc.Dim, items); err != nil {
+		if err := keepEmbeddings(filepath.Join(g.b.Path(), EmbeddingsDir), ix.opts.EmbeddingsModel, enc.Dim, items, ix.opts.Attributes); err != nil {
 			return r.summary(), err
 		}
 		durs["keep_embeddings"] += time.Since(t0)
@@ -848,8 +869,9 @@ func (ix *Indexer) vectors(ctx context.Context, batch []catalog.Product, texts [
 }
 
 // keepEmbeddings writes the items' vectors into dir in the layout of
-// package embeddings, with product vectors when every item has one.
-func keepEmbeddings(dir, model string, dim int, items []item) error {
+// package embeddings, with product vectors when every item has one, and
+// the attribute embeddings as attributes.parquet.
+func keepEmbeddings(dir, model string, dim int, items []item, attrs []embeddings.Attribute) error {
 	m := embeddings.Meta{Model: model, Dim: dim, ProductDim: len(items[0].pvec)}
 	for i := range items {
 		if len(items[i].pvec) != m.ProductDim {
@@ -872,6 +894,12 @@ func keepEmbeddings(dir, model string, dim int, items []item) error {
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("keep embeddings: %w", err)
+	}
+	if len(attrs) > 0 {
+		m.AttributeDim = len(attrs[0].Vector)
+		if err := embeddings.WriteAttributes(dir, m, attrs); err != nil {
+			return fmt.Errorf("keep embeddings: %w", err)
+		}
 	}
 	return nil
 }
