@@ -112,6 +112,19 @@ func eachBatch(ctx context.Context, path string, fn func(rec arrow.RecordBatch, 
 		return err
 	}
 	defer pf.Close()
+	// The layout's types are fixed, so the Arrow schema that writers store
+	// in the footer is not needed, and a damaged one can make arrow-go
+	// allocate without bound before any check runs: read the Parquet
+	// schema alone.
+	if md := pf.MetaData(); md != nil && md.FileMetaData != nil {
+		kept := md.FileMetaData.KeyValueMetadata[:0:0]
+		for _, kv := range md.FileMetaData.KeyValueMetadata {
+			if kv != nil && kv.Key != "ARROW:schema" {
+				kept = append(kept, kv)
+			}
+		}
+		md.FileMetaData.KeyValueMetadata = kept
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchRows}, memory.DefaultAllocator)
 	if err != nil {
 		return err
