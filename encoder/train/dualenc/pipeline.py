@@ -159,9 +159,10 @@ def worker_results(rows: Iterator[C.RawRow], workers: int, chunk: int, tokenizer
 
 # ---------------------------------------------------------------- shards
 
-def existing_shards(out: str) -> dict:
+def existing_shards(out: str, model: Optional[str] = None) -> dict:
     """Complete shards already in out: {k: [ids]}. Temporary files of a
-    killed run are removed."""
+    killed run are removed. A shard written by another model than `model`
+    is an error: resuming would mix two models' vectors in one folder."""
     import pyarrow.parquet as pq
     have = {}
     for p in glob.glob(os.path.join(out, ".products-*.tmp")):
@@ -171,10 +172,13 @@ def existing_shards(out: str) -> dict:
         if not m:
             continue
         try:
-            t = pq.read_table(os.path.join(out, name), columns=["id"])
+            t = pq.read_table(os.path.join(out, name), columns=["id", "model"])
         except Exception:  # unreadable: rewrite it
             os.remove(os.path.join(out, name))
             continue
+        if model is not None and t.num_rows and set(t.column("model").to_pylist()) != {model}:
+            raise RuntimeError(f"{name} in {out} was written by model {t.column('model')[0].as_py()!r}, "
+                               f"this job embeds with {model!r}: use an empty --out")
         have[int(m.group(1))] = t.column("id").to_pylist()
     return have
 
@@ -302,8 +306,10 @@ def run(opts: Options, enc: Encoder, info: dict, log=print, gpu: bool = False) -
     os.makedirs(opts.out, exist_ok=True)
     model = model_string(opts.weights, info)
     stats = collections.defaultdict(float)
-    have = existing_shards(opts.out)
-    known = frozenset(i for ids in have.values() for i in ids)
+    have = existing_shards(opts.out, model)
+    # Rows of finished shards are still read and checked (the same rows
+    # must land in the same shards), only not encoded again.
+    known = frozenset()
     sampler = GPUSampler().start() if gpu else None
 
     # Attributes: the shipped vocabulary through the attribute tower.
@@ -428,7 +434,11 @@ def run(opts: Options, enc: Encoder, info: dict, log=print, gpu: bool = False) -
         write_pool.shutdown(wait=True, cancel_futures=True)
     written.sort()
     n_shards = (accepted + opts.shard_size - 1) // opts.shard_size
+    # Shards past the end came from a longer input: they would be read as
+    # part of this one, so they go.
     stale = sorted(k for k in have if k >= n_shards)
+    for k in stale:
+        os.remove(os.path.join(opts.out, shard_name(k)))
     wall = time.perf_counter() - t_start
     report = {
         "catalog": opts.catalog,
@@ -438,7 +448,7 @@ def run(opts: Options, enc: Encoder, info: dict, log=print, gpu: bool = False) -
                      "rejected": dict(sorted(rejected_by.items())), "rejected_total": sum(rejected_by.values())},
         "rejected_rows": rejected,
         "shards": {"count": n_shards, "size": opts.shard_size, "written": written, "skipped": skipped,
-                   "stale": [shard_name(k) for k in stale]},
+                   "stale_removed": [shard_name(k) for k in stale]},
         "attributes": {"count": len(voc), "cosine_vs_model_json": {
             "min": float(attr_cos.min()) if len(voc) else None,
             "median": float(np.median(attr_cos)) if len(voc) else None}},

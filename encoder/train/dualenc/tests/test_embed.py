@@ -220,6 +220,25 @@ class TestShards(unittest.TestCase):
         self.assertEqual(a.num_rows, 225)
         del fresh
 
+    def test_restart_refuses_another_model_and_drops_stale_shards(self):
+        out = tempfile.mkdtemp()
+        run(out, batch=4, shard_size=4)  # 14 rows: shards 0-3
+        # Another model's shard in the folder: resuming would mix models.
+        t = pq.read_table(os.path.join(out, "products-00001.parquet"))
+        t = t.set_column(t.schema.get_field_index("model"), "model", pa.array(["other"] * t.num_rows))
+        pq.write_table(t, os.path.join(out, "products-00001.parquet"))
+        with self.assertRaisesRegex(RuntimeError, "written by model 'other'"):
+            run(out, batch=4, shard_size=4)
+        # A shorter input (--limit) leaves shards past its end: they go.
+        limit = next(n for n in range(1, 40)  # a prefix that fills whole shards 0 and 1
+                     if run(tempfile.mkdtemp(), batch=4, shard_size=4, limit=n)[0]["products"]["accepted"] == 8)
+        out2 = tempfile.mkdtemp()
+        run(out2, batch=4, shard_size=4)
+        rep, _ = run(out2, batch=4, shard_size=4, limit=limit)
+        self.assertEqual(rep["shards"]["skipped"], [0, 1])
+        self.assertEqual(rep["shards"]["stale_removed"], ["products-00002.parquet", "products-00003.parquet"])
+        self.assertNotIn("products-00003.parquet", os.listdir(out2))
+
     def test_repeat_limit_and_compare(self):
         a, b = tempfile.mkdtemp(), tempfile.mkdtemp()
         rep, _ = run(a, batch=5, shard_size=100, limit=3, repeat=3)
@@ -234,10 +253,6 @@ class TestShards(unittest.TestCase):
         self.assertAlmostEqual(res["product_vector"]["min"], 1.0)
         with self.assertRaises(RuntimeError):  # other input into the same out
             run(a, batch=5, shard_size=100, limit=4)
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class BatchedLoading(unittest.TestCase):
@@ -260,3 +275,20 @@ class BatchedLoading(unittest.TestCase):
                 self.assertEqual(g.pixels, gp[g.id], g.id)
                 checked += 1
         self.assertGreater(checked, 0)
+
+    def test_stack_equals_per_image_on_large_images(self):
+        """Reductions beyond 2:1 sum in Go's tap order (BLAS order rounds
+        some exact halves the other way: 35 bytes of a 1440x1080 image
+        did before)."""
+        rng = np.random.default_rng(3)
+        for h, w in [(1440, 1080), (1800, 2400), (80, 60), (333, 250)]:
+            img = rng.integers(0, 256, (h, w, 3)).astype(np.float64)
+            want = np.frombuffer(C.preprocess_rgb(img), np.uint8)
+            got = C.preprocess_stack(np.ascontiguousarray(img.transpose(2, 0, 1))[None])[0].reshape(-1)
+            self.assertEqual(int((want != got).sum()), 0, f"{h}x{w}")
+
+
+
+if __name__ == "__main__":
+    unittest.main()
+
