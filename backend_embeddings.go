@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"lander/catalog"
 	"lander/config"
 	"lander/embeddings"
 	"lander/encoder"
@@ -32,7 +33,13 @@ const minAttributeCosine = 0.999
 // when present, against the shipped vocabulary: the same attributes, each
 // within minAttributeCosine of the model's own vector.
 func loadEmbeddings(ctx context.Context, cfg config.Config, want embeddings.Meta) (*embeddings.Set, error) {
-	set, err := embeddings.Load(ctx, cfg.Index.Embeddings, want)
+	var keep func(string) bool
+	if cfg.Index.Shard != "" {
+		// A shard holds only its slice of the embeddings, not the catalog's.
+		i, n, _ := config.ParseShard(cfg.Index.Shard)
+		keep = func(id string) bool { return catalog.InShard(id, i, n) }
+	}
+	set, err := embeddings.Load(ctx, cfg.Index.Embeddings, want, keep)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func keptEmbeddings(ctx context.Context, cfg config.Config) (datadir.Manifest, s
 	if err != nil {
 		return m, "", nil, err
 	}
-	set, err := embeddings.Load(ctx, src, meta)
+	set, err := embeddings.Load(ctx, src, meta, nil)
 	if err != nil {
 		return m, "", nil, err
 	}
@@ -68,8 +68,8 @@ func cmdExportEmbeddings(ctx context.Context, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	if old, _ := filepath.Glob(filepath.Join(out, embeddings.ProductsGlob)); len(old) > 0 {
-		return fmt.Errorf("export embeddings: %s already holds %d product shards; choose an empty folder", out, len(old))
+	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+		return fmt.Errorf("export embeddings: %s is not empty; choose a new or empty folder", out)
 	}
 	m, _, set, err := keptEmbeddings(ctx, cfg)
 	if err != nil {
@@ -95,7 +95,17 @@ func cmdExportEmbeddings(ctx context.Context, args []string, stdout, stderr io.W
 			attrs = append(attrs, embeddings.Attribute{Key: v.Key, Value: v.Value, Vector: v.Vector})
 		}
 	}
-	w, err := embeddings.NewWriter(out, meta, 0)
+	// Everything goes into a sibling folder renamed to out at the end, so an
+	// interrupted export never looks like a smaller, complete one.
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(out)), 0o755); err != nil {
+		return fmt.Errorf("export embeddings: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), "."+filepath.Base(filepath.Clean(out))+".tmp-")
+	if err != nil {
+		return fmt.Errorf("export embeddings: %w", err)
+	}
+	defer os.RemoveAll(tmp) // finds nothing after the rename
+	w, err := embeddings.NewWriter(tmp, meta, 0)
 	if err != nil {
 		return fmt.Errorf("export embeddings: %w", err)
 	}
@@ -110,9 +120,13 @@ func cmdExportEmbeddings(ctx context.Context, args []string, stdout, stderr io.W
 	}
 	if len(attrs) > 0 {
 		meta.AttributeDim = len(attrs[0].Vector)
-		if err := embeddings.WriteAttributes(out, meta, attrs); err != nil {
+		if err := embeddings.WriteAttributes(tmp, meta, attrs); err != nil {
 			return fmt.Errorf("export embeddings: %w", err)
 		}
+	}
+	os.Remove(out) // an empty folder, if any (checked above)
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("export embeddings: %w", err)
 	}
 	fmt.Fprintf(stdout, "exported %d products and %d attributes of generation %s (model %s) to %s\n", w.Rows(), len(attrs), m.Name, meta.Model, out)
 	return nil

@@ -100,6 +100,14 @@ func TestEmbeddingsRoundTrip(t *testing.T) {
 	emb := filepath.Join(dir, "emb")
 	runOK(t, env, "index", "--catalog", cat, "--data", d1)
 	runOK(t, env, "export", "embeddings", "--data", d1, "--out", emb)
+	// A second export into the same folder is refused, not mixed in.
+	var again bytes.Buffer
+	if code := run(context.Background(), []string{"export", "embeddings", "--data", d1, "--out", emb}, &again, &again, env); code == 0 || !strings.Contains(again.String(), "not empty") {
+		t.Fatalf("export into a full folder: exit %d\n%s", code, again.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".emb.tmp-*")); len(left) != 0 {
+		t.Fatalf("temporary folders left: %v", left)
+	}
 	sum2 := filepath.Join(dir, "s2.json")
 	runOK(t, env, "index", "--catalog", cat, "--data", d2, "--embeddings", emb, "--summary", sum2)
 
@@ -118,7 +126,7 @@ func TestEmbeddingsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := embeddings.Load(context.Background(), emb, meta)
+	set, err := embeddings.Load(context.Background(), emb, meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +181,7 @@ func TestIndexEmbeddingsRefusesMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := embeddings.Load(context.Background(), emb, meta)
+	set, err := embeddings.Load(context.Background(), emb, meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +289,7 @@ func TestEmbeddingsIntoMilvus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer av.Close(context.Background())
-	exp, err := embeddings.Load(context.Background(), emb, mustMeta(t, emb))
+	exp, err := embeddings.Load(context.Background(), emb, mustMeta(t, emb), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

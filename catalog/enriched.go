@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -14,15 +15,20 @@ import (
 
 // EnrichedAttribute is one attribute of an enriched product.
 type EnrichedAttribute struct {
+	// Key and Value name the attribute.
 	Key, Value string
-	Score      float32
-	Source     string
+	// Score is the confidence of the assignment.
+	Score float32
+	// Source says where it came from: "tag", "text", "model", ...
+	Source string
 }
 
 // EnrichedRow is one product of the enriched catalog: the attributes the
 // index assigned to it.
 type EnrichedRow struct {
-	ID, Title  string
+	// ID and Title are the product's.
+	ID, Title string
+	// Attributes are those the index assigned.
 	Attributes []EnrichedAttribute
 }
 
@@ -51,12 +57,12 @@ type EnrichedWriter struct {
 
 // NewEnrichedWriter starts the file at path.
 func NewEnrichedWriter(path string) (*EnrichedWriter, error) {
-	f, err := os.Create(path + ".tmp")
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("new enriched writer: %w", err)
 	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd))
-	w, err := pqarrow.NewFileWriter(EnrichedSchema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	w, err := pqarrow.NewFileWriter(EnrichedSchema, syncCloser{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -120,4 +126,17 @@ func (e *EnrichedWriter) Close() error {
 func (e *EnrichedWriter) Abort() {
 	e.w.Close()
 	os.Remove(e.f.Name())
+}
+
+// syncCloser flushes the file to disk before closing it, so that the
+// rename that follows never publishes a file whose data is not durable.
+type syncCloser struct{ *os.File }
+
+// Close syncs and closes the file.
+func (s syncCloser) Close() error {
+	if err := s.File.Sync(); err != nil {
+		s.File.Close()
+		return err
+	}
+	return s.File.Close()
 }

@@ -52,6 +52,7 @@ type Product struct {
 
 // Attribute is one vocabulary attribute's embedding.
 type Attribute struct {
+	// Key and Value name the attribute.
 	Key, Value string
 	// Vector is the unit attribute-tower embedding of the attribute.
 	Vector []float32

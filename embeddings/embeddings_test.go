@@ -66,7 +66,7 @@ func TestRoundTrip(t *testing.T) {
 	if len(files) != 3 {
 		t.Fatalf("%d shard files, want 3 (25 rows by 10)", len(files))
 	}
-	s, err := Load(context.Background(), dir, meta)
+	s, err := Load(context.Background(), dir, meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestWithoutProductVectors(t *testing.T) {
 		ps[i].ProductVector = nil
 	}
 	write(t, dir, m, ps, 0)
-	s, err := Load(context.Background(), dir, m)
+	s, err := Load(context.Background(), dir, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestWithoutProductVectors(t *testing.T) {
 		t.Fatalf("lookup: %v %v", pv, ok)
 	}
 	// A dual encoder needs the product vectors.
-	if _, err := Load(context.Background(), dir, meta); err == nil || !strings.Contains(err.Error(), "product_vector") {
+	if _, err := Load(context.Background(), dir, meta, nil); err == nil || !strings.Contains(err.Error(), "product_vector") {
 		t.Fatalf("err = %v, want missing product_vector", err)
 	}
 }
@@ -125,7 +125,7 @@ func TestNearUnitIsRenormalised(t *testing.T) {
 		ps[0].Vector[i] *= 1.003 // an fp16 GPU's rounding
 	}
 	write(t, dir, meta, ps, 0)
-	s, err := Load(context.Background(), dir, meta)
+	s, err := Load(context.Background(), dir, meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestLoadRefuses(t *testing.T) {
 				ps = tc.edit(ps)
 			}
 			write(t, dir, tc.meta, ps, 0)
-			_, err := Load(context.Background(), dir, tc.want)
+			_, err := Load(context.Background(), dir, tc.want, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.error) {
 				t.Fatalf("err = %v, want %q", err, tc.error)
 			}
@@ -190,10 +190,10 @@ func TestLoadRefuses(t *testing.T) {
 }
 
 func TestLoadMissing(t *testing.T) {
-	if _, err := Load(context.Background(), filepath.Join(t.TempDir(), "none"), meta); err == nil {
+	if _, err := Load(context.Background(), filepath.Join(t.TempDir(), "none"), meta, nil); err == nil {
 		t.Fatal("missing dir loaded")
 	}
-	if _, err := Load(context.Background(), t.TempDir(), meta); err == nil || !strings.Contains(err.Error(), "no products-") {
+	if _, err := Load(context.Background(), t.TempDir(), meta, nil); err == nil || !strings.Contains(err.Error(), "no products-") {
 		t.Fatalf("empty dir: %v", err)
 	}
 }
@@ -208,7 +208,7 @@ func TestKilledWriterLeavesWholeShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No Close: the process "dies" here.
-	s, err := Load(context.Background(), dir, meta)
+	s, err := Load(context.Background(), dir, meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestCorruptShardIsAnError(t *testing.T) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Load(context.Background(), d, meta)
+		s, err := Load(context.Background(), d, meta, nil)
 		if err != nil {
 			bad++
 			continue
@@ -299,7 +299,7 @@ func FuzzLoad(f *testing.F) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Load(context.Background(), dir, meta)
+		s, err := Load(context.Background(), dir, meta, nil)
 		var ss float64
 		for _, v := range ps[1].Vector {
 			ss += float64(v) * float64(v)
@@ -339,7 +339,7 @@ func TestLoadPlainLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Load(context.Background(), dir, m)
+	s, err := Load(context.Background(), dir, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,12 +370,28 @@ func TestRandomCorruption(t *testing.T) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if s, err := Load(context.Background(), d, meta); err == nil {
+		if s, err := Load(context.Background(), d, meta, nil); err == nil {
 			for _, id := range s.IDs() {
 				if v, pv, ok := s.Lookup(id); !ok || len(v) != meta.Dim || len(pv) != meta.ProductDim {
 					t.Fatalf("inconsistent set for %q", id)
 				}
 			}
 		}
+	}
+}
+
+// TestLoadKeep holds only the ids a shard asks for.
+func TestLoadKeep(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, meta, products(10, 9), 0)
+	s, err := Load(context.Background(), dir, meta, func(id string) bool { return id == "p3" || id == "p7" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"p3", "p7"}, s.IDs()); diff != "" {
+		t.Fatalf("ids (-want +got):\n%s", diff)
+	}
+	if _, _, ok := s.Lookup("p3"); !ok {
+		t.Fatal("p3 missing")
 	}
 }

@@ -63,8 +63,10 @@ const batchRows = 4096
 // streaming each as Arrow record batches, and checks every row against
 // want: the model string, the dimensions (want.ProductDim > 0 requires
 // product vectors), non-empty unique ids, and finite, unit-length vectors.
-// The first mismatch is an error naming the file and row.
-func Load(ctx context.Context, dir string, want Meta) (*Set, error) {
+// The first mismatch is an error naming the file and row. keep, when not
+// nil, selects the ids to hold (a shard of the catalog holds only its
+// slice); the others are skipped unchecked.
+func Load(ctx context.Context, dir string, want Meta, keep func(id string) bool) (*Set, error) {
 	if want.Model == "" || want.Dim <= 0 {
 		return nil, fmt.Errorf("load embeddings: invalid expectation %+v", want)
 	}
@@ -81,7 +83,7 @@ func Load(ctx context.Context, dir string, want Meta) (*Set, error) {
 	sort.Strings(files)
 	s := &Set{meta: want, byID: map[string]int{}, files: len(files)}
 	for _, path := range files {
-		if err := s.readProducts(ctx, path); err != nil {
+		if err := s.readProducts(ctx, path, keep); err != nil {
 			return nil, fmt.Errorf("load embeddings %s: %w", filepath.Base(path), err)
 		}
 	}
@@ -162,7 +164,7 @@ func column(rec arrow.RecordBatch, name string) arrow.Array {
 	return rec.Column(idx[0])
 }
 
-func (s *Set) readProducts(ctx context.Context, path string) error {
+func (s *Set) readProducts(ctx context.Context, path string, keep func(string) bool) error {
 	d, pd := s.meta.Dim, s.meta.ProductDim
 	return eachBatch(ctx, path, func(rec arrow.RecordBatch, row0 int) error {
 		idA, vecA, modelA := column(rec, ColID), column(rec, ColVector), column(rec, ColModel)
@@ -201,6 +203,9 @@ func (s *Set) readProducts(ctx context.Context, path string) error {
 			id, ok := ids(i)
 			if !ok || id == "" {
 				return fmt.Errorf("row %d: empty id", row)
+			}
+			if keep != nil && !keep(id) {
+				continue
 			}
 			if m, _ := models(i); m != s.meta.Model {
 				return fmt.Errorf("row %d (id %q): model %q, but this index uses %q: embeddings from another model cannot be mixed in", row, id, m, s.meta.Model)

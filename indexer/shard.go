@@ -131,12 +131,12 @@ func (ix *Indexer) writeShard(ctx context.Context, r *run, i, n int) error {
 	}
 	root := filepath.Join(ix.dir.Root(), ShardsDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
+		return fmt.Errorf("create shards folder: %w", err)
 	}
 	name := shardName(i, n)
 	tmp, err := os.MkdirTemp(root, ".tmp-"+name+"-")
 	if err != nil {
-		return err
+		return fmt.Errorf("create shard folder: %w", err)
 	}
 	done := false
 	defer func() {
@@ -146,7 +146,7 @@ func (ix *Indexer) writeShard(ctx context.Context, r *run, i, n int) error {
 	}()
 	pack, err := imagepack.Create(filepath.Join(tmp, ImagesFile))
 	if err != nil {
-		return err
+		return fmt.Errorf("create shard images: %w", err)
 	}
 	items, err := ix.collect(ctx, r, rd, pack)
 	if err != nil {
@@ -167,7 +167,7 @@ func (ix *Indexer) writeShard(ctx context.Context, r *run, i, n int) error {
 	for _, f := range []string{shardProductsFile, RejectedFile, ImagesFile} {
 		s, err := sumFile(filepath.Join(tmp, f))
 		if err != nil {
-			return err
+			return fmt.Errorf("checksum %s: %w", f, err)
 		}
 		files[f] = s
 	}
@@ -196,17 +196,24 @@ func (ix *Indexer) writeShard(ctx context.Context, r *run, i, n int) error {
 	return nil
 }
 
-// replaceDir renames tmp to final, replacing a previous final.
+// replaceDir renames tmp to final, replacing a previous final, which is
+// put back if the rename fails and removed only once tmp is in place.
 func replaceDir(tmp, final string) error {
+	old := ""
 	if _, err := os.Stat(final); err == nil {
-		old := filepath.Join(filepath.Dir(final), fmt.Sprintf(".old-%s-%d", filepath.Base(final), time.Now().UnixNano()))
+		old = filepath.Join(filepath.Dir(final), fmt.Sprintf(".old-%s-%d", filepath.Base(final), time.Now().UnixNano()))
 		if err := os.Rename(final, old); err != nil {
 			return err
 		}
-		defer os.RemoveAll(old)
 	}
 	if err := os.Rename(tmp, final); err != nil {
+		if old != "" {
+			os.Rename(old, final)
+		}
 		return err
+	}
+	if old != "" {
+		os.RemoveAll(old)
 	}
 	d, err := os.Open(filepath.Dir(final))
 	if err != nil {

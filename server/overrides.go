@@ -106,18 +106,21 @@ func (o *Overrides) read() (*overrideSet, error) {
 // Refresh picks up what other servers sharing the file wrote: several
 // replicas serve one data directory, and a merchandiser's change lands on
 // one of them. It is cheap when nothing changed (one read of a small file).
+//
+// It takes no lock, so a write waiting for the file lock never holds it
+// up: it swaps in what it read only if no write of this server landed in
+// the meantime (a later Refresh catches up).
 func (o *Overrides) Refresh() error {
 	if o == nil || o.path == "" {
 		return nil
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
+	before := o.cur.Load()
 	set, err := o.read()
 	if err != nil {
 		return err
 	}
-	if set.version != o.cur.Load().version {
-		o.cur.Store(set)
+	if set.version != before.version {
+		o.cur.CompareAndSwap(before, set)
 	}
 	return nil
 }
@@ -152,7 +155,7 @@ func (o *Overrides) Version() string {
 
 // Put replaces the override of slug (an empty one removes it), persists the
 // whole set atomically and only then makes it visible.
-func (o *Overrides) Put(slug string, ov Override) error {
+func (o *Overrides) Put(ctx context.Context, slug string, ov Override) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	base := o.cur.Load()
@@ -160,7 +163,7 @@ func (o *Overrides) Put(slug string, ov Override) error {
 		// Other servers write the same file: hold its lock and start from
 		// what is on disk, so that concurrent changes to other collections
 		// are kept rather than overwritten.
-		unlock, err := lockFile(o.path + ".lock")
+		unlock, err := lockFile(ctx, o.path+".lock")
 		if err != nil {
 			return fmt.Errorf("write overrides: %w", err)
 		}
@@ -301,7 +304,7 @@ func (s *Server) putOverrides(c *gin.Context) {
 		return
 	}
 	ov := Override{Pins: req.Pins, Excludes: req.Excludes, Published: req.Published, UpdatedAt: time.Now().UTC()}
-	if err := s.overrides.Put(slug, ov); err != nil {
+	if err := s.overrides.Put(c.Request.Context(), slug, ov); err != nil {
 		s.fail(c, err)
 		return
 	}

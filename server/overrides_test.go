@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestOverridesShareAFile plays two replicas on one data directory: a
@@ -20,7 +23,7 @@ func TestOverridesShareAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Put("red-dresses", Override{Pins: []string{"1"}}); err != nil {
+	if err := a.Put(context.Background(), "red-dresses", Override{Pins: []string{"1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := b.Get("red-dresses"); ok {
@@ -44,7 +47,7 @@ func TestOverridesShareAFile(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 20 {
-				if err := o.Put(fmt.Sprintf("c-%d-%d", r, i), Override{Excludes: []string{"x"}}); err != nil {
+				if err := o.Put(context.Background(), fmt.Sprintf("c-%d-%d", r, i), Override{Excludes: []string{"x"}}); err != nil {
 					t.Error(err)
 				}
 			}
@@ -64,5 +67,31 @@ func TestOverridesShareAFile(t *testing.T) {
 	}
 	if _, ok := c.Get("red-dresses"); !ok {
 		t.Error("red-dresses lost")
+	}
+}
+
+// TestOverridesLockTimesOut holds the file lock elsewhere: a write waits
+// no longer than its context allows, and serving is not held up.
+func TestOverridesLockTimesOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "overrides.json")
+	o, err := OpenOverrides(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockFile(context.Background(), path+".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := o.Put(ctx, "c", Override{Pins: []string{"1"}}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Put with the lock held elsewhere: %v", err)
+	}
+	if err := o.Refresh(); err != nil {
+		t.Fatalf("Refresh while a write waits: %v", err)
+	}
+	if _, ok := o.Get("c"); ok {
+		t.Fatal("a failed write became visible")
 	}
 }
