@@ -113,13 +113,7 @@ func serveAll(t *testing.T, data string, env, paths []string) map[string]string 
 // returns.
 func TestShardsFinalizeIntoMilvus(t *testing.T) {
 	env := models(t)
-	addr := os.Getenv("LANDER_TEST_MILVUS")
-	if addr == "" {
-		if os.Getenv("LANDER_REQUIRE_SERVICES") == "1" {
-			t.Fatal("LANDER_TEST_MILVUS is not set; run under scripts/with-services.sh")
-		}
-		t.Skip("LANDER_TEST_MILVUS is not set")
-	}
+	addr := milvusAddr(t)
 	dir := t.TempDir()
 	cat, err := demo.Generate(filepath.Join(dir, "catalog"), 48, 13)
 	if err != nil {

@@ -237,13 +237,7 @@ func TestIndexEmbeddingsRefusesMismatch(t *testing.T) {
 // same products as the embedded index they came from.
 func TestEmbeddingsIntoMilvus(t *testing.T) {
 	env := models(t)
-	addr := os.Getenv("LANDER_TEST_MILVUS")
-	if addr == "" {
-		if os.Getenv("LANDER_REQUIRE_SERVICES") == "1" {
-			t.Fatal("LANDER_TEST_MILVUS is not set; run under scripts/with-services.sh")
-		}
-		t.Skip("LANDER_TEST_MILVUS is not set")
-	}
+	addr := milvusAddr(t)
 	dir := t.TempDir()
 	cat, err := demo.Generate(filepath.Join(dir, "catalog"), 60, 5)
 	if err != nil {
@@ -313,4 +307,18 @@ func mustMeta(t *testing.T, dir string) embeddings.Meta {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// milvusAddr returns the Milvus Lite that make test starts
+// (LANDER_TEST_MILVUS), skipping without one unless services are required.
+func milvusAddr(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("LANDER_TEST_MILVUS")
+	if addr == "" {
+		if os.Getenv("LANDER_REQUIRE_SERVICES") == "1" {
+			t.Fatal("LANDER_TEST_MILVUS is not set; run under scripts/with-services.sh")
+		}
+		t.Skip("LANDER_TEST_MILVUS is not set")
+	}
+	return addr
 }
