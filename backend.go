@@ -375,3 +375,26 @@ func (p storePinger) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// dropMilvusCollections drops the Milvus collections of pruned generations
+// (products and attribute embeddings), which would otherwise pile up on the
+// cluster. A failure is logged, not returned: the new generation is
+// committed whatever happens to the old ones.
+func dropMilvusCollections(ctx context.Context, cfg config.Config, log *slog.Logger, pruned []datadir.Manifest) {
+	var names []string
+	for _, m := range pruned {
+		if m.Backend == "milvus" && m.MilvusCollection != "" {
+			names = append(names, m.MilvusCollection, attributesCollection(m.MilvusCollection))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	if cfg.Milvus == "" {
+		log.Warn("pruned generations' Milvus collections left in place: no --milvus", "collections", names)
+		return
+	}
+	if err := milvus.DropCollections(ctx, cfg.Milvus, names); err != nil {
+		log.Warn("drop pruned generations' Milvus collections", "err", err)
+	}
+}

@@ -146,9 +146,11 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	if sum.Shard != "" {
 		return nil // a shard commits no generation
 	}
-	if err := dir.Prune(3); err != nil {
+	removed, err := dir.Prune(3)
+	if err != nil {
 		log.Warn("prune old generations", "err", err)
 	}
+	dropMilvusCollections(ctx, cfg, log, removed)
 	return nil
 }
 

@@ -322,3 +322,42 @@ func milvusAddr(t *testing.T) string {
 	}
 	return addr
 }
+
+// TestPruneDropsMilvusCollections indexes a catalog into Milvus four times:
+// lander keeps three generations, and the oldest one's collections (its
+// products and attribute embeddings) go with it.
+func TestPruneDropsMilvusCollections(t *testing.T) {
+	env := models(t)
+	addr := milvusAddr(t)
+	dir := t.TempDir()
+	cat, err := demo.Generate(filepath.Join(dir, "catalog"), 20, 17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	var names []string
+	for range 4 {
+		runOK(t, env, "index", "--catalog", cat, "--data", data, "--milvus", addr)
+		d, err := datadir.Open(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := d.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, m.MilvusCollection)
+	}
+	ctx := context.Background()
+	for i, name := range names {
+		for _, c := range []string{name, attributesCollection(name)} {
+			has, err := milvus.HasCollection(ctx, addr, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := i > 0; has != want {
+				t.Errorf("collection %s of generation %d: exists %v, want %v", c, i+1, has, want)
+			}
+		}
+	}
+}

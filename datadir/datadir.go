@@ -204,20 +204,31 @@ func Verify(path string, m Manifest) error {
 }
 
 // Prune removes committed generations older than the newest keep, never the
-// current one, and leftovers of interrupted builds.
-func (d *Dir) Prune(keep int) error {
+// current one, and leftovers of interrupted builds. It returns the
+// manifests of the generations it removed, so that the caller can drop what
+// they kept outside the data directory (their Milvus collections).
+func (d *Dir) Prune(keep int) ([]Manifest, error) {
 	gens, err := d.generations()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cur, _, _ := d.Current()
-	var errs []error
+	var (
+		errs    []error
+		removed []Manifest
+	)
 	for i, g := range gens {
 		if i >= len(gens)-keep || g == cur.Generation {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(d.root, genName(g))); err != nil {
+		path := filepath.Join(d.root, genName(g))
+		m, merr := ReadManifest(path)
+		if err := os.RemoveAll(path); err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if merr == nil {
+			removed = append(removed, m)
 		}
 	}
 	tmps, _ := filepath.Glob(filepath.Join(d.root, ".tmp-gen-*"))
@@ -227,9 +238,9 @@ func (d *Dir) Prune(keep int) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("prune generations: %w", err)
+		return removed, fmt.Errorf("prune generations: %w", err)
 	}
-	return nil
+	return removed, nil
 }
 
 func (d *Dir) generations() ([]int, error) {

@@ -54,8 +54,12 @@ func TestGenerations(t *testing.T) {
 	if cur, _, _ := d.Current(); cur.Generation != 2 {
 		t.Fatalf("an uncommitted build became current: %d", cur.Generation)
 	}
-	if err := d.Prune(1); err != nil {
+	removed, err := d.Prune(1)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0].Generation != 1 {
+		t.Errorf("Prune reported %+v, want generation 1", removed)
 	}
 	if _, err := os.Stat(b.Path()); !os.IsNotExist(err) {
 		t.Errorf("temporary build not pruned: %v", err)

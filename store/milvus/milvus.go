@@ -343,6 +343,46 @@ func (s *Store) Drop(ctx context.Context) error {
 	return nil
 }
 
+// DropCollections connects to Milvus at addr and drops the named
+// collections that exist; missing ones are skipped. Pruning old index
+// generations uses it.
+func DropCollections(ctx context.Context, addr string, names []string) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cli, err := milvusclient.New(cctx, &milvusclient.ClientConfig{Address: addr})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connect to Milvus at %s: %w", addr, err)
+	}
+	defer cli.Close(ctx)
+	var errs []error
+	for _, name := range names {
+		has, err := cli.HasCollection(ctx, milvusclient.NewHasCollectionOption(name))
+		if err == nil && has {
+			err = cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("drop milvus collection %q: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// HasCollection reports whether Milvus at addr holds the collection name.
+func HasCollection(ctx context.Context, addr, name string) (bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cli, err := milvusclient.New(cctx, &milvusclient.ClientConfig{Address: addr})
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("connect to Milvus at %s: %w", addr, err)
+	}
+	defer cli.Close(ctx)
+	has, err := cli.HasCollection(ctx, milvusclient.NewHasCollectionOption(name))
+	if err != nil {
+		return false, fmt.Errorf("has milvus collection %q: %w", name, err)
+	}
+	return has, nil
+}
+
 // payloadAttr is an attribute as kept in the payload field.
 type payloadAttr struct {
 	K string  `json:"k"`
