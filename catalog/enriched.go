@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -11,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"lander/datadir"
 )
 
 // EnrichedAttribute is one attribute of an enriched product.
@@ -49,26 +49,24 @@ var EnrichedSchema = arrow.NewSchema([]arrow.Field{
 // row group per Write, through a temporary file renamed into place by
 // Close.
 type EnrichedWriter struct {
-	path string
-	f    *os.File
+	f    *datadir.AtomicFile
 	w    *pqarrow.FileWriter
 	rows int
 }
 
 // NewEnrichedWriter starts the file at path.
 func NewEnrichedWriter(path string) (*EnrichedWriter, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := datadir.CreateAtomic(path)
 	if err != nil {
 		return nil, fmt.Errorf("new enriched writer: %w", err)
 	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd))
-	w, err := pqarrow.NewFileWriter(EnrichedSchema, syncCloser{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	w, err := pqarrow.NewFileWriter(EnrichedSchema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
 		return nil, fmt.Errorf("new enriched writer: %w", err)
 	}
-	return &EnrichedWriter{path: path, f: f, w: w}, nil
+	return &EnrichedWriter{f: f, w: w}, nil
 }
 
 // Write appends rows as one row group.
@@ -110,13 +108,13 @@ func (e *EnrichedWriter) Write(rows []EnrichedRow) error {
 // Rows returns the number of rows written.
 func (e *EnrichedWriter) Rows() int { return e.rows }
 
-// Close finishes the file and renames it into place.
+// Close finishes the file and publishes it at its path.
 func (e *EnrichedWriter) Close() error {
-	if err := e.w.Close(); err != nil { // also closes the file
-		os.Remove(e.f.Name())
+	if err := e.w.Close(); err != nil { // syncs and closes the file
+		e.f.Abort()
 		return fmt.Errorf("close enriched catalog: %w", err)
 	}
-	if err := os.Rename(e.f.Name(), e.path); err != nil {
+	if err := e.f.Commit(); err != nil {
 		return fmt.Errorf("close enriched catalog: %w", err)
 	}
 	return nil
@@ -125,18 +123,5 @@ func (e *EnrichedWriter) Close() error {
 // Abort drops an unfinished file.
 func (e *EnrichedWriter) Abort() {
 	e.w.Close()
-	os.Remove(e.f.Name())
-}
-
-// syncCloser flushes the file to disk before closing it, so that the
-// rename that follows never publishes a file whose data is not durable.
-type syncCloser struct{ *os.File }
-
-// Close syncs and closes the file.
-func (s syncCloser) Close() error {
-	if err := s.File.Sync(); err != nil {
-		s.File.Close()
-		return err
-	}
-	return s.File.Close()
+	e.f.Abort()
 }

@@ -306,26 +306,68 @@ func sumFile(path string) (FileSum, error) {
 // synced and renamed over path, then syncs the folder, so readers see the old
 // or the new content and never a torn one.
 func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := CreateAtomic(path)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+	return f.Commit()
+}
+
+// AtomicFile is a file written under a temporary name beside its path and
+// published by Commit: synced, renamed over the path, folder synced. Until
+// then readers see the old content or none, never a part. Writers that
+// close their sink themselves (Parquet) may call Close before Commit.
+type AtomicFile struct {
+	*os.File
+	path   string
+	closed bool
+	err    error
+}
+
+// CreateAtomic starts the file that Commit will publish at path.
+func CreateAtomic(path string) (*AtomicFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &AtomicFile{File: f, path: path}, nil
+}
+
+// Close syncs and closes the temporary file; it may be called more than
+// once and publishes nothing.
+func (a *AtomicFile) Close() error {
+	if a.closed {
+		return a.err
+	}
+	a.closed = true
+	a.err = a.File.Sync()
+	if err := a.File.Close(); a.err == nil {
+		a.err = err
+	}
+	return a.err
+}
+
+// Commit closes the file and renames it over path.
+func (a *AtomicFile) Commit() error {
+	if err := a.Close(); err != nil {
+		os.Remove(a.File.Name())
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	if err := os.Rename(a.File.Name(), a.path); err != nil {
+		os.Remove(a.File.Name())
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return syncDir(filepath.Dir(a.path))
+}
+
+// Abort closes and removes the temporary file.
+func (a *AtomicFile) Abort() {
+	a.Close()
+	os.Remove(a.File.Name())
 }
 
 func syncDir(dir string) error {

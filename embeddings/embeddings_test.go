@@ -215,7 +215,7 @@ func TestKilledWriterLeavesWholeShards(t *testing.T) {
 	if s.Len() != 8 {
 		t.Fatalf("%d rows, want the 8 of the two complete shards", s.Len())
 	}
-	if tmp, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(tmp) != 0 {
+	if tmp, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(tmp) != 0 {
 		t.Fatalf("temporary files left: %v", tmp)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"lander/datadir"
 )
 
 // DefaultShardSize is the number of products per shard file.
@@ -176,18 +178,16 @@ func WriteAttributes(dir string, meta Meta, attrs []Attribute) error {
 }
 
 // writeFile writes one record batch built by fill as a zstd Parquet file,
-// through a temporary file renamed into place.
+// published whole at path (datadir.AtomicFile).
 func writeFile(path string, sc *arrow.Schema, fill func(*array.RecordBuilder)) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := datadir.CreateAtomic(path)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp) // after a successful rename this finds nothing
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd))
-	pw, err := pqarrow.NewFileWriter(sc, syncCloser{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	pw, err := pqarrow.NewFileWriter(sc, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
-		f.Close()
+		f.Abort()
 		return err
 	}
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
@@ -197,22 +197,12 @@ func writeFile(path string, sc *arrow.Schema, fill func(*array.RecordBuilder)) e
 	defer rec.Release()
 	if err := pw.Write(rec); err != nil {
 		pw.Close()
+		f.Abort()
 		return err
 	}
-	if err := pw.Close(); err != nil { // also closes f
+	if err := pw.Close(); err != nil { // syncs and closes f
+		f.Abort()
 		return err
 	}
-	return os.Rename(tmp, path)
-}
-
-// syncCloser flushes the file to disk before closing it, so that the
-// rename that follows never publishes a file whose data is not durable.
-type syncCloser struct{ *os.File }
-
-func (s syncCloser) Close() error {
-	if err := s.File.Sync(); err != nil {
-		s.File.Close()
-		return err
-	}
-	return s.File.Close()
+	return f.Commit()
 }
