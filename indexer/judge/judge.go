@@ -164,13 +164,15 @@ func (o *Offline) Support(attrs []KV) int {
 	sort.Slice(lists, func(i, j int) bool { return len(lists[i]) < len(lists[j]) })
 	cur := lists[0]
 	for _, l := range lists[1:] {
-		cur = intersect(cur, l)
+		cur = Intersect(cur, l)
 	}
 	return len(cur)
 }
 
-func intersect(a, b []int32) []int32 {
-	var out []int32
+// Intersect returns the ids in both of the sorted lists a and b (posting
+// lists of products), sorted.
+func Intersect(a, b []int32) []int32 {
+	out := make([]int32, 0, min(len(a), len(b)))
 	for i, j := 0, 0; i < len(a) && j < len(b); {
 		switch {
 		case a[i] < b[j]:

@@ -146,7 +146,7 @@ func (ix *index) members(ids []int32) []int32 {
 	slices.SortFunc(lists, func(a, b []int32) int { return cmp.Compare(len(a), len(b)) })
 	cur := lists[0]
 	for _, l := range lists[1:] {
-		cur = intersect(cur, l)
+		cur = judge.Intersect(cur, l)
 	}
 	return cur
 }
@@ -160,23 +160,6 @@ func (ix *index) judgeProducts() [][]judge.KV {
 			kvs[j] = judge.KV{Key: a.Key, Value: a.Value}
 		}
 		out[i] = kvs
-	}
-	return out
-}
-
-func intersect(a, b []int32) []int32 {
-	out := make([]int32, 0, min(len(a), len(b)))
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
 	}
 	return out
 }
@@ -290,7 +273,7 @@ func (ix *index) partition(a0 int32, opts Options) []candidate {
 				if !ok {
 					continue
 				}
-				post := intersect(ti.post, local[b])
+				post := judge.Intersect(ti.post, local[b])
 				// A tuple whose feed equals a parent's adds nothing.
 				if len(post) < opts.MinFeed || len(post) == smallest {
 					continue
