@@ -703,29 +703,11 @@ def decode_image(b: bytes):
     return stack_to_rgb(a[None], mode)[0].transpose(1, 2, 0), fmt
 
 
-def _ycbcr_to_rgb(a: np.ndarray) -> np.ndarray:
-    """color.YCbCrToRGB, exactly (integer arithmetic)."""
-    y = a[..., 0].astype(np.int64) * 0x10101
-    cb = a[..., 1].astype(np.int64) - 128
-    cr = a[..., 2].astype(np.int64) - 128
-    r = y + 91881 * cr
-    g = y - 22554 * cb - 46802 * cr
-    bl = y + 116130 * cb
-    out = np.stack([r, g, bl], axis=-1)
-    return (np.clip(out, 0, 0xFFFFFF) >> 16).astype(np.float64)
-
-
 def to_rgb(im) -> np.ndarray:
-    """toRGB: HxWx3 float64 in [0, 255], composited over white as Go does
-    with premultiplied 16-bit colours."""
+    """toRGB for the modes stack_to_rgb does not take (16-bit grey, CMYK,
+    palettes, alpha): HxWx3 float64 in [0, 255], composited over white as
+    Go does with premultiplied 16-bit colours."""
     mode = im.mode
-    if mode == "YCbCr":
-        return _ycbcr_to_rgb(np.asarray(im))
-    if mode == "L":
-        a = np.asarray(im).astype(np.float64)
-        return np.repeat(a[..., None], 3, axis=2)
-    if mode == "RGB":
-        return np.asarray(im).astype(np.float64)
     if mode in ("I;16", "I;16B", "I"):
         a = np.asarray(im).astype(np.int64)
         a = (a >> 8) if a.max() > 255 else a
