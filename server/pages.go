@@ -435,19 +435,30 @@ func groupName(t Topic) string {
 	return t.Attributes[0].Value
 }
 
-func (s *Server) homePage(c *gin.Context) {
+// topicsPage is the start of the pages that list collections: the served
+// index, the page number and the generation's topics; false when it has
+// answered already (no index, a bad page number, a failed read).
+func (s *Server) topicsPage(c *gin.Context) (*Index, int, []Topic, bool) {
 	ix, ok := s.pageIndex(c)
 	if !ok {
-		return
+		return nil, 0, nil, false
 	}
 	page, err := pageParam(c)
 	if err != nil {
 		s.failPage(c, err)
-		return
+		return nil, 0, nil, false
 	}
 	ts, err := s.topics(c.Request.Context(), ix)
 	if err != nil {
 		s.failPage(c, err)
+		return nil, 0, nil, false
+	}
+	return ix, page, ts, true
+}
+
+func (s *Server) homePage(c *gin.Context) {
+	_, page, ts, ok := s.topicsPage(c)
+	if !ok {
 		return
 	}
 	// Groups come in the order of their best collection; collections keep
@@ -931,18 +942,8 @@ func (s *Server) signals(ix *Index, slug string) *Signals {
 }
 
 func (s *Server) merchPage(c *gin.Context) {
-	ix, ok := s.pageIndex(c)
+	ix, page, ts, ok := s.topicsPage(c)
 	if !ok {
-		return
-	}
-	page, err := pageParam(c)
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	ts, err := s.topics(c.Request.Context(), ix)
-	if err != nil {
-		s.failPage(c, err)
 		return
 	}
 	q := strings.TrimSpace(c.Query("q"))
