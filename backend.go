@@ -17,10 +17,10 @@ import (
 	"lander/indexer"
 	"lander/indexer/assign"
 	"lander/indexer/topics"
-	"lander/indexer/vocab"
 	"lander/server"
 	"lander/store"
 	"lander/store/milvus"
+	"lander/vocab"
 )
 
 // modelName is recorded in each manifest.

@@ -20,8 +20,8 @@ import (
 	"lander/eval/retrieval"
 	"lander/indexer"
 	"lander/indexer/topics"
-	"lander/indexer/vocab"
 	"lander/query"
+	"lander/vocab"
 )
 
 const evalUsage = `usage: lander eval <report> [flags]
@@ -122,7 +122,7 @@ func cmdEvalQueries(_ context.Context, args []string, stdout, stderr io.Writer, 
 		}
 		qs = append(qs, queryeval.TypoVariants(head)...)
 	}
-	rep := queryeval.Evaluate(query.NewResolver(queryeval.Terms(v)), qs, h)
+	rep := queryeval.Evaluate(query.NewResolver(vocab.Terms(v)), qs, h)
 	rep.Vocabulary = fmt.Sprintf("%s, %d values", source, v.Size())
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

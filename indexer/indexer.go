@@ -48,8 +48,8 @@ import (
 	"lander/indexer/extract"
 	"lander/indexer/judge"
 	"lander/indexer/topics"
-	"lander/indexer/vocab"
 	"lander/store"
+	"lander/vocab"
 )
 
 // Files of a generation written by the indexer.

@@ -18,8 +18,8 @@ import (
 	"lander/imagepack"
 	"lander/indexer"
 	"lander/indexer/extract"
-	"lander/indexer/vocab"
 	"lander/store"
+	"lander/vocab"
 )
 
 // constEncoder gives every text a fixed unit vector whose direction depends

@@ -31,20 +31,14 @@ package query
 
 import (
 	"cmp"
+	"lander/vocab"
 	"math"
 	"slices"
 	"strings"
 )
 
 // Term is one vocabulary value that queries can name.
-type Term struct {
-	Key     string
-	Value   string
-	Aliases []string
-	// Count is the value's support; it breaks ties between values and may
-	// be zero when unknown.
-	Count int
-}
+type Term = vocab.Term
 
 // Attribute is a resolved attribute. Strict attributes filter results;
 // the others only rank them. Confidence is in [0, 1].
@@ -56,10 +50,7 @@ type Attribute struct {
 }
 
 // KV is a key and a value.
-type KV struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+type KV = vocab.KV
 
 // Price is an inclusive price range; nil bounds are open.
 type Price struct {
@@ -192,19 +183,19 @@ func NewResolver(terms []Term) *Resolver {
 	}
 	for _, t := range terms {
 		if t.Key != "" && t.Value != "" {
-			addAll(t.Value, entry{KV{t.Key, t.Value}, srcValue}, false)
+			addAll(t.Value, entry{KV{Key: t.Key, Value: t.Value}, srcValue}, false)
 		}
 	}
 	for _, t := range terms {
 		for _, a := range t.Aliases {
 			if t.Key != "" && t.Value != "" {
-				addAll(a, entry{KV{t.Key, t.Value}, srcAlias}, false)
+				addAll(a, entry{KV{Key: t.Key, Value: t.Value}, srcAlias}, false)
 			}
 		}
 	}
 	for _, group := range [][]builtin{builtinAliases, builtinCues} {
 		for _, b := range group {
-			kv := KV{b.key, b.value}
+			kv := KV{Key: b.key, Value: b.value}
 			if _, ok := r.count[kv]; !ok {
 				continue // the vocabulary lacks the target value
 			}

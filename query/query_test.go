@@ -255,7 +255,7 @@ func TestResolveContextVibes(t *testing.T) {
 	}
 	v := &Vibes{
 		Embed:      fakeEmbed(concepts),
-		Attributes: []KV{{"season", "summer"}, {"occasion", "travel"}, {"occasion", "party"}, {"color", "multi"}},
+		Attributes: []KV{{Key: "season", Value: "summer"}, {Key: "occasion", Value: "travel"}, {Key: "occasion", Value: "party"}, {Key: "color", Value: "multi"}},
 	}
 	for _, kv := range v.Attributes {
 		v.Vectors = append(v.Vectors, concepts[kv.Value])
@@ -328,7 +328,7 @@ func check(t *testing.T, q string, got Resolved) {
 		if a.Strict {
 			strict[a.Key]++
 		}
-		if slices.Contains(got.Excluded, KV{a.Key, a.Value}) {
+		if slices.Contains(got.Excluded, KV{Key: a.Key, Value: a.Value}) {
 			t.Errorf("%q: %s=%s both wanted and excluded", q, a.Key, a.Value)
 		}
 	}

@@ -109,12 +109,8 @@ func (s *Server) search(c *gin.Context) {
 func (s *Server) runSearch(ctx context.Context, ix *Index, q string, limit, offset int) (SearchJSON, error) {
 	res := s.resolve(ctx, ix, q)
 	f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
-	for _, kv := range res.Strict() {
-		f.All = append(f.All, store.KV{Key: kv.Key, Value: kv.Value})
-	}
-	for _, e := range res.Excluded {
-		f.None = append(f.None, store.KV{Key: e.Key, Value: e.Value})
-	}
+	f.All = res.Strict()
+	f.None = slices.Clone(res.Excluded)
 	vec, err := s.embed(ctx, q)
 	if err != nil {
 		return SearchJSON{}, err

@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"lander/vocab"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,10 +48,7 @@ type Collections interface {
 }
 
 // KVJSON is a key and a value in API responses.
-type KVJSON struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+type KVJSON = vocab.KV
 
 // CollectionSummaryJSON is one entry of /api/v1/collections.
 type CollectionSummaryJSON struct {
@@ -91,12 +89,13 @@ type CollectionJSON struct {
 // maxCollectionQuery bounds the q of the collection list.
 const maxCollectionQuery = 200
 
+// kvJSON returns kvs for a response, where an empty tuple is [] rather
+// than null.
 func kvJSON(kvs []store.KV) []KVJSON {
-	out := make([]KVJSON, 0, len(kvs))
-	for _, kv := range kvs {
-		out = append(out, KVJSON{Key: kv.Key, Value: kv.Value})
+	if kvs == nil {
+		return []KVJSON{}
 	}
-	return out
+	return kvs
 }
 
 // topics returns the generation's topics with the overrides' publish flags

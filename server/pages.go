@@ -561,11 +561,7 @@ func (s *Server) collectionPage(c *gin.Context) {
 	for i, p := range cj.Products {
 		v.Products = append(v.Products, card(p.ResultJSON, i))
 	}
-	tuple := make([]store.KV, len(cj.Attributes))
-	for i, kv := range cj.Attributes {
-		tuple[i] = store.KV{Key: kv.Key, Value: kv.Value}
-	}
-	v.Parents, v.Related = related(ts, cj.Slug, tuple)
+	v.Parents, v.Related = related(ts, cj.Slug, cj.Attributes)
 
 	base := s.baseURL(c)
 	canonical := base + pageURL(path, nil, page)

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"lander/datadir"
-	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
+	"lander/vocab"
 )
 
 // hostile is a title that must render as text everywhere.

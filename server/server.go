@@ -26,9 +26,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"lander/datadir"
-	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
+	"lander/vocab"
 )
 
 // Searcher is what the server needs from a vector store.
@@ -68,19 +68,9 @@ type Index struct {
 
 // NewIndex builds the resolver of a generation from its vocabulary.
 func NewIndex(m datadir.Manifest, s Searcher, img Images, v vocab.Vocabulary) *Index {
-	return &Index{Manifest: m, Store: s, Images: img, Vocabulary: v, Resolver: query.NewResolver(Terms(v))}
+	return &Index{Manifest: m, Store: s, Images: img, Vocabulary: v, Resolver: query.NewResolver(vocab.Terms(v))}
 }
 
-// Terms turns a vocabulary into resolver terms.
-func Terms(v vocab.Vocabulary) []query.Term {
-	var terms []query.Term
-	for k, vals := range v.Keys {
-		for _, val := range vals {
-			terms = append(terms, query.Term{Key: k, Value: val.Value, Aliases: val.Aliases, Count: val.Count})
-		}
-	}
-	return terms
-}
 
 // Options configures a Server.
 type Options struct {

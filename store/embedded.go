@@ -438,7 +438,7 @@ func (e *Embedded) add(p Product) {
 	e.byID[p.ID] = row
 	e.live.Add(row)
 	for _, a := range p.Attributes {
-		kv := KV{a.Key, a.Value}
+		kv := KV{Key: a.Key, Value: a.Value}
 		b, ok := e.postings[kv]
 		if !ok {
 			b = roaring.New()
@@ -451,7 +451,7 @@ func (e *Embedded) add(p Product) {
 // remove deletes row from every index. The caller holds the write lock.
 func (e *Embedded) remove(row uint32) {
 	for _, a := range e.attrs[row] {
-		kv := KV{a.Key, a.Value}
+		kv := KV{Key: a.Key, Value: a.Value}
 		if b, ok := e.postings[kv]; ok {
 			b.Remove(row)
 			if b.IsEmpty() {

@@ -296,7 +296,7 @@ func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
 			e.hasPrice.Add(row)
 		}
 		for _, a := range e.attrs[r] {
-			kv := KV{a.Key, a.Value}
+			kv := KV{Key: a.Key, Value: a.Value}
 			b, ok := e.postings[kv]
 			if !ok {
 				b = roaring.New()

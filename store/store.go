@@ -16,6 +16,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"lander/vocab"
 	"math"
 	"strings"
 )
@@ -40,7 +41,7 @@ type Product struct {
 }
 
 // KV is an attribute (key, value) pair used in filters.
-type KV struct{ Key, Value string }
+type KV = vocab.KV
 
 // Filter restricts a search or a count. The zero Filter passes every product.
 type Filter struct {

@@ -22,8 +22,8 @@ import (
 
 	"lander/catalog"
 	"lander/indexer/extract"
-	"lander/indexer/vocab"
 	"lander/query"
+	"lander/vocab"
 )
 
 // Query is one labelled query.
@@ -146,16 +146,6 @@ func FromStyles(path string) (vocab.Vocabulary, Hierarchy, error) {
 	return counter.Vocabulary(1), h, nil
 }
 
-// Terms turns a vocabulary into resolver terms, with support.
-func Terms(v vocab.Vocabulary) []query.Term {
-	var terms []query.Term
-	for _, k := range sortedKeys(v.Keys) {
-		for _, val := range v.Keys[k] {
-			terms = append(terms, query.Term{Key: k, Value: val.Value, Aliases: val.Aliases, Count: val.Count})
-		}
-	}
-	return terms
-}
 
 // columnKeys maps label columns onto the contract's keys.
 var columnKeys = map[string]string{

@@ -1,6 +1,7 @@
 package queryeval
 
 import (
+	"lander/vocab"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,7 +42,7 @@ func TestLabelled(t *testing.T) {
 		}
 	}
 	qs = append(qs, TypoVariants(head)...)
-	rep := Evaluate(query.NewResolver(Terms(v)), qs, h)
+	rep := Evaluate(query.NewResolver(vocab.Terms(v)), qs, h)
 	var b strings.Builder
 	rep.Write(&b, 200)
 	t.Log("\n" + b.String())
@@ -108,7 +109,7 @@ func BenchmarkResolveLabelled(b *testing.B) {
 	if err != nil {
 		b.Skip(err)
 	}
-	r := query.NewResolver(Terms(v))
+	r := query.NewResolver(vocab.Terms(v))
 	durs := make([]time.Duration, 0, 1<<16)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -17,9 +17,9 @@ import (
 	"lander/eval/labels"
 	"lander/eval/queryeval"
 	"lander/indexer/topics"
-	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
+	"lander/vocab"
 )
 
 // K is the depth of both measures.
@@ -77,12 +77,8 @@ func Queries(ctx context.Context, r *query.Resolver, s Searcher, embed EmbedFunc
 		}
 		res := r.Resolve(q.Q)
 		f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
-		for _, kv := range res.Strict() {
-			f.All = append(f.All, store.KV{Key: kv.Key, Value: kv.Value})
-		}
-		for _, e := range res.Excluded {
-			f.None = append(f.None, store.KV{Key: e.Key, Value: e.Value})
-		}
+		f.All = res.Strict()
+		f.None = slices.Clone(res.Excluded)
 		vecs, err := embed(ctx, []string{q.Q})
 		if err != nil {
 			return rep, fmt.Errorf("query precision: %w", err)

@@ -6,9 +6,9 @@ import (
 
 	"lander/eval/labels"
 	"lander/eval/queryeval"
-	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
+	"lander/vocab"
 )
 
 type fakeStore struct{ hits []store.Hit }

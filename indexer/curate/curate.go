@@ -14,8 +14,8 @@ import (
 	"sort"
 
 	"lander/indexer/extract"
-	"lander/indexer/vocab"
 	"lander/store"
+	"lander/vocab"
 )
 
 // Defaults of Options.

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"lander/indexer/extract"
-	"lander/indexer/vocab"
+	"lander/vocab"
 )
 
 // tableEmbedder embeds values by a fixed table: values in one group get

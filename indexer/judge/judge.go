@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"lander/vocab"
 	"math"
 	"sort"
 	"strconv"
@@ -23,10 +24,7 @@ import (
 )
 
 // KV is one attribute of a tuple.
-type KV struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+type KV = vocab.KV
 
 // Candidate is a tuple and the query generated for it.
 type Candidate struct {

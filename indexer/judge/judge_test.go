@@ -19,9 +19,9 @@ func catalog() [][]KV {
 			out = append(out, kvs)
 		}
 	}
-	add(40, KV{"category", "tshirts"}, KV{"color", "navy blue"}, KV{"gender", "men"})
-	add(30, KV{"category", "dresses"}, KV{"color", "red"}, KV{"gender", "women"})
-	add(2, KV{"category", "dresses"}, KV{"color", "navy blue"}, KV{"gender", "men"})
+	add(40, KV{Key: "category", Value: "tshirts"}, KV{Key: "color", Value: "navy blue"}, KV{Key: "gender", Value: "men"})
+	add(30, KV{Key: "category", Value: "dresses"}, KV{Key: "color", Value: "red"}, KV{Key: "gender", Value: "women"})
+	add(2, KV{Key: "category", Value: "dresses"}, KV{Key: "color", Value: "navy blue"}, KV{Key: "gender", Value: "men"})
 	return out
 }
 
@@ -32,10 +32,10 @@ func TestOffline(t *testing.T) {
 	}
 	o := NewOffline(catalog(), OfflineOptions{Log: log, Aliases: map[string]map[string][]string{"color": {"navy blue": {"navy"}}}})
 	cands := []Candidate{
-		{Attributes: []KV{{"category", "tshirts"}, {"color", "navy blue"}}, Query: "navy blue tshirts"},
-		{Attributes: []KV{{"category", "dresses"}, {"gender", "men"}}, Query: "dresses for men"},
-		{Attributes: []KV{{"category", "tshirts"}, {"color", "red"}}, Query: "red tshirts"},
-		{Attributes: []KV{{"category", "dresses"}, {"color", "red"}}, Query: "Buy: the best red red dresses!!! 2024 2025 2026 now"},
+		{Attributes: []KV{{Key: "category", Value: "tshirts"}, {Key: "color", Value: "navy blue"}}, Query: "navy blue tshirts"},
+		{Attributes: []KV{{Key: "category", Value: "dresses"}, {Key: "gender", Value: "men"}}, Query: "dresses for men"},
+		{Attributes: []KV{{Key: "category", Value: "tshirts"}, {Key: "color", Value: "red"}}, Query: "red tshirts"},
+		{Attributes: []KV{{Key: "category", Value: "dresses"}, {Key: "color", Value: "red"}}, Query: "Buy: the best red red dresses!!! 2024 2025 2026 now"},
 	}
 	s, err := o.Judge(context.Background(), cands)
 	if err != nil {
@@ -53,7 +53,7 @@ func TestOffline(t *testing.T) {
 	if s[3].Phrasing >= 0.8 || len(s[3].Notes) == 0 {
 		t.Errorf("bad phrasing: %+v", s[3])
 	}
-	if o.Support([]KV{{"color", "navy blue"}}) != 42 {
+	if o.Support([]KV{{Key: "color", Value: "navy blue"}}) != 42 {
 		t.Error("support")
 	}
 	if _, err := ReadSearchLog(strings.NewReader("q\tmany\n")); err == nil {
@@ -71,7 +71,7 @@ func TestPhrasing(t *testing.T) {
 		{"navy blue tshirts tshirts", 0.857},
 	}
 	for _, tt := range tests {
-		got, _ := Phrasing(Candidate{Attributes: []KV{{"color", "navy blue"}}, Query: tt.q})
+		got, _ := Phrasing(Candidate{Attributes: []KV{{Key: "color", Value: "navy blue"}}, Query: tt.q})
 		if round(got) != round(tt.want) {
 			t.Errorf("Phrasing(%q) = %v, want %v", tt.q, got, tt.want)
 		}
@@ -105,10 +105,10 @@ func TestOnline(t *testing.T) {
 		t.Fatal(err)
 	}
 	cands := []Candidate{
-		{Attributes: []KV{{"category", "tshirts"}}, Query: "tshirts"},
-		{Attributes: []KV{{"category", "tshirts"}}, Query: "prose"},
-		{Attributes: []KV{{"category", "tshirts"}}, Query: "range"},
-		{Attributes: []KV{{"category", "tshirts"}}, Query: "slow"},
+		{Attributes: []KV{{Key: "category", Value: "tshirts"}}, Query: "tshirts"},
+		{Attributes: []KV{{Key: "category", Value: "tshirts"}}, Query: "prose"},
+		{Attributes: []KV{{Key: "category", Value: "tshirts"}}, Query: "range"},
+		{Attributes: []KV{{Key: "category", Value: "tshirts"}}, Query: "slow"},
 	}
 	s, err := j.Judge(context.Background(), cands)
 	if err != nil {

@@ -156,8 +156,7 @@ func (ix *index) judgeProducts() [][]judge.KV {
 	for i, pas := range ix.prodAttrs {
 		kvs := make([]judge.KV, len(pas))
 		for j, pa := range pas {
-			a := ix.attrs[pa.id]
-			kvs[j] = judge.KV{Key: a.Key, Value: a.Value}
+			kvs[j] = ix.attrs[pa.id]
 		}
 		out[i] = kvs
 	}

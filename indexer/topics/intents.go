@@ -39,12 +39,8 @@ func Mine(r *query.Resolver, log []judge.LogQuery) Intents {
 	for i, q := range log {
 		res := r.Resolve(q.Query)
 		in := Intent{Query: q.Query, Count: q.Count, Attributes: []KV{}, Excluded: []KV{}}
-		for _, kv := range res.Strict() {
-			in.Attributes = append(in.Attributes, KV{Key: kv.Key, Value: kv.Value})
-		}
-		for _, kv := range res.Excluded {
-			in.Excluded = append(in.Excluded, KV{Key: kv.Key, Value: kv.Value})
-		}
+		in.Attributes = append(in.Attributes, res.Strict()...)
+		in.Excluded = append(in.Excluded, res.Excluded...)
 		out[i] = in
 		total += q.Count
 	}

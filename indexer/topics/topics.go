@@ -44,18 +44,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"lander/indexer/judge"
-	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
+	"lander/vocab"
 )
 
 // KV is one attribute of a tuple.
-type KV struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-func (a KV) String() string { return a.Key + "=" + a.Value }
+type KV = vocab.KV
 
 // Defaults of Options.
 const (
@@ -306,7 +301,7 @@ func (r *Result) Counts() Counts {
 func Build(ctx context.Context, in Input, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
 	ix := newIndex(in.Products, opts)
-	res := query.NewResolver(Terms(in.Vocabulary))
+	res := query.NewResolver(vocab.Terms(in.Vocabulary))
 	intents := Mine(res, in.Log)
 	report := intents.Report(ix.support, opts.MinFeed, len(in.Products))
 	demand := newDemand(intents)
@@ -333,16 +328,6 @@ func Build(ctx context.Context, in Input, opts Options) (*Result, error) {
 	return &Result{Intents: report, Topics: topics, Baseline: baseline, Rule: opts.Rule}, nil
 }
 
-// Terms turns a vocabulary into query resolver terms.
-func Terms(v vocab.Vocabulary) []query.Term {
-	var terms []query.Term
-	for _, k := range sortedKeys(v.Keys) {
-		for _, val := range v.Keys[k] {
-			terms = append(terms, query.Term{Key: k, Value: val.Value, Aliases: val.Aliases, Count: val.Count})
-		}
-	}
-	return terms
-}
 
 func aliases(v vocab.Vocabulary) map[string]map[string][]string {
 	out := map[string]map[string][]string{}
@@ -377,11 +362,7 @@ func finish(ctx context.Context, ix *index, j judge.Judge, d *demand, cands []ca
 		if c.size > 0 {
 			q = strings.TrimPrefix(q, "all products")
 		}
-		kvs := make([]judge.KV, len(c.attrs))
-		for k, a := range c.attrs {
-			kvs[k] = judge.KV{Key: a.Key, Value: a.Value}
-		}
-		jc[i] = judge.Candidate{Attributes: kvs, Query: q}
+		jc[i] = judge.Candidate{Attributes: slices.Clone(c.attrs), Query: q}
 		topics[i] = Topic{Title: title, Query: q, Anchor: c.anchor, Attributes: c.attrs, Size: c.size, Feed: c.feed,
 			Score: Parts{Precision: round3(c.precision), Similarity: round3(c.sim)}}
 		if len(c.parent) > 0 {

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"lander/indexer/judge"
-	"lander/indexer/vocab"
 	"lander/query"
 	"lander/store"
+	"lander/vocab"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
