@@ -29,7 +29,7 @@ browser:
 
 ## build: build bin/lander and set up what it needs to run from the repository root.
 build: setup
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/lander .
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/lander ./cmd/lander
 
 vet:
 	$(GO) vet ./...

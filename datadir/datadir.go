@@ -317,6 +317,22 @@ func WriteFileAtomic(path string, data []byte) error {
 	return f.Commit()
 }
 
+// WriteJSON writes v as indented JSON to path with WriteFileAtomic,
+// creating path's folder when it is missing.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := WriteFileAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
 // AtomicFile is a file written under a temporary name beside its path and
 // published by Commit: synced, renamed over the path, folder synced. Until
 // then readers see the old content or none, never a part. Writers that

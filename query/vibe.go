@@ -3,7 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
-	"math"
+	"lander/similarity"
 	"slices"
 )
 
@@ -84,7 +84,7 @@ func (r *Resolver) ResolveContext(ctx context.Context, q string, v *Vibes) (Reso
 			if i >= len(v.Attributes) || taken[v.Attributes[i].Key] {
 				continue
 			}
-			if s := cosine(q, av); s >= minSim {
+			if s := similarity.Cosine(q, av); s >= minSim {
 				best = append(best, scored{i, s})
 			}
 		}
@@ -109,27 +109,4 @@ func (r *Resolver) ResolveContext(ctx context.Context, q string, v *Vibes) (Reso
 		}
 	}
 	return res, nil
-}
-
-// cosine returns the cosine similarity of a and b, 0 for a zero or
-// mismatched vector.
-func cosine(a, b []float32) float64 {
-	if len(a) != len(b) || len(a) == 0 {
-		return 0
-	}
-	var dot, na, nb float64
-	for i := range a {
-		x, y := float64(a[i]), float64(b[i])
-		dot += x * y
-		na += x * x
-		nb += y * y
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	s := dot / math.Sqrt(na*nb)
-	if math.IsNaN(s) {
-		return 0
-	}
-	return s
 }

@@ -131,15 +131,26 @@ func (t Topic) matches(words []string) bool {
 	return true
 }
 
-func (s *Server) listCollections(c *gin.Context) {
-	ix := s.Current()
+// pagedIndex is the start of a paged API response: the served index, the
+// limit and the offset; false when it has answered already (no index, bad
+// paging parameters).
+func (s *Server) pagedIndex(c *gin.Context, defLimit int) (ix *Index, limit, offset int, ok bool) {
+	ix = s.Current()
 	if ix == nil {
 		s.fail(c, errNoIndex)
-		return
+		return nil, 0, 0, false
 	}
-	limit, offset, err := paging(c, 24)
+	limit, offset, err := paging(c, defLimit)
 	if err != nil {
 		s.fail(c, err)
+		return nil, 0, 0, false
+	}
+	return ix, limit, offset, true
+}
+
+func (s *Server) listCollections(c *gin.Context) {
+	ix, limit, offset, ok := s.pagedIndex(c, 24)
+	if !ok {
 		return
 	}
 	q := strings.TrimSpace(c.Query("q"))
@@ -224,6 +235,15 @@ func applyOverrides(items []FeedItem, ov Override) []FeedItem {
 	return out
 }
 
+// pinSet is the set of the products an override pins.
+func pinSet(ov Override) map[string]bool {
+	pinned := make(map[string]bool, len(ov.Pins))
+	for _, id := range ov.Pins {
+		pinned[id] = true
+	}
+	return pinned
+}
+
 // visible reports whether a topic may be served: published by the rule or
 // by an override.
 func (s *Server) visible(t Topic) bool {
@@ -234,14 +254,8 @@ func (s *Server) visible(t Topic) bool {
 }
 
 func (s *Server) collection(c *gin.Context) {
-	ix := s.Current()
-	if ix == nil {
-		s.fail(c, errNoIndex)
-		return
-	}
-	limit, offset, err := paging(c, 24)
-	if err != nil {
-		s.fail(c, err)
+	ix, limit, offset, ok := s.pagedIndex(c, 24)
+	if !ok {
 		return
 	}
 	slug := c.Param("slug")
@@ -268,10 +282,7 @@ func (s *Server) landingPage(ctx context.Context, ix *Index, slug string, limit,
 		return CollectionJSON{}, notFound
 	}
 	ov, _ := s.overrides.Get(slug)
-	pinned := make(map[string]bool, len(ov.Pins))
-	for _, id := range ov.Pins {
-		pinned[id] = true
-	}
+	pinned := pinSet(ov)
 	page := items[min(offset, len(items)):min(offset+limit, len(items))]
 	prods, err := s.feedProducts(ctx, ix, page, t.Attributes, pinned)
 	if err != nil {

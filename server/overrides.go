@@ -145,6 +145,29 @@ func (o *Overrides) Get(slug string) (Override, bool) {
 	return ov, ok
 }
 
+// List returns every override, keyed by collection slug. It is a snapshot
+// of the set as it stood when List was called, and a deep copy: the caller
+// may change the map and the overrides in it without touching what the
+// server serves. Like Get it reads the current set without taking the write
+// lock, so that it never waits behind a write held up by the file lock.
+func (o *Overrides) List() map[string]Override {
+	if o == nil {
+		return nil
+	}
+	set := o.cur.Load()
+	out := make(map[string]Override, len(set.bySlug))
+	for slug, ov := range set.bySlug {
+		ov.Pins = slices.Clone(ov.Pins)
+		ov.Excludes = slices.Clone(ov.Excludes)
+		if ov.Published != nil {
+			published := *ov.Published
+			ov.Published = &published
+		}
+		out[slug] = ov
+	}
+	return out
+}
+
 // Version changes whenever any override changes.
 func (o *Overrides) Version() string {
 	if o == nil {

@@ -71,7 +71,6 @@ func NewIndex(m datadir.Manifest, s Searcher, img Images, v vocab.Vocabulary) *I
 	return &Index{Manifest: m, Store: s, Images: img, Vocabulary: v, Resolver: query.NewResolver(vocab.Terms(v))}
 }
 
-
 // Options configures a Server.
 type Options struct {
 	// Addr is the listen address.

@@ -1,8 +1,9 @@
-// Package assign assigns the dual encoder's vocabulary to products: pure
-// logic from product vectors, attribute vectors and calibrated thresholds
-// to attributes with scores. It runs no model; encoder.Product and
-// encoder.Attribute produce the vectors, and the parameters come from the
-// model.json that ships with the trained model (encoder/weights).
+// Package assign assigns the dual encoder's vocabulary to products. Model
+// is pure logic from product vectors, attribute vectors and calibrated
+// thresholds to attributes with scores; it runs no model. Dual is the
+// indexer's assigner: it runs encoder.Product on each product and applies
+// Model. The parameters come from the model.json that ships with the
+// trained model (encoder/weights).
 //
 // The rule, the same as encoder/train/dualenc/metrics.py:
 //

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"lander/similarity"
 	"math"
 	"sort"
 
@@ -267,7 +268,7 @@ func (c *Curator) Cluster(ctx context.Context) error {
 			if v.tag > 0 && live[h].tag > 0 {
 				continue
 			}
-			if cos := cosine(vecs[i], vecs[h]); cos >= bestCos {
+			if cos := similarity.Cosine(vecs[i], vecs[h]); cos >= bestCos {
 				best, bestCos = h, cos
 			}
 		}
@@ -464,19 +465,6 @@ func (c *Curator) RawCounts() (int, map[string]int) {
 		per[i.key]++
 	}
 	return len(c.values), per
-}
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 // Products returns every product's curated attributes, in input order.

@@ -162,7 +162,7 @@ func cmdExportAttributes(ctx context.Context, args []string, stdout, stderr io.W
 		defer ms.Close(context.Background())
 		st = ms
 	default:
-		es, err := store.OpenEmbedded(ctx, filepath.Join(path, storeDir))
+		es, err := store.OpenGeneration(ctx, path)
 		if err != nil {
 			return fmt.Errorf("export attributes: %w", err)
 		}

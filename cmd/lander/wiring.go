@@ -3,18 +3,83 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
+	"log/slog"
+	"path/filepath"
 
 	"lander/catalog"
 	"lander/config"
+	"lander/datadir"
 	"lander/embeddings"
 	"lander/encoder"
+	"lander/indexer"
+	"lander/indexer/assign"
+	"lander/similarity"
+	"lander/store"
+	"lander/store/milvus"
 )
+
+// modelName is recorded in each manifest.
+const modelName = "all-MiniLM-L6-v2"
+
+// openEncoder opens the text encoder that config names.
+func openEncoder(c config.Config) (*encoder.Text, error) {
+	return encoder.NewText(encoder.TextOptions{
+		LibraryPath: c.Encoder.Library,
+		ModelDir:    filepath.Join(c.Encoder.Models, "minilm"),
+		Threads:     c.Encoder.Threads,
+		MaxLength:   c.Encoder.MaxLength,
+		BatchSize:   c.Encoder.BatchSize,
+	})
+}
+
+// openAssigner opens the dual encoder's assigner, or returns nil when no
+// dual encoder is configured.
+func openAssigner(c config.Config) (*assign.Dual, error) {
+	if c.Encoder.Dual == "" {
+		return nil, nil
+	}
+	return assign.OpenDual(assign.DualOptions{Library: c.Encoder.Library, Dir: c.Encoder.Dual, Threads: c.Encoder.Threads})
+}
+
+// openTarget returns how the indexer opens each generation's vector store,
+// and the backend's name for the manifest.
+func openTarget(c config.Config) (indexer.OpenTarget, string) {
+	if c.Milvus == "" {
+		return func(_ context.Context, dir, _ string, dim int) (indexer.Target, error) {
+			return store.NewTarget(dim, dir), nil
+		}, "embedded"
+	}
+	return func(ctx context.Context, _, name string, dim int) (indexer.Target, error) {
+		return milvus.OpenTarget(ctx, milvus.Options{Addr: c.Milvus}, name, dim)
+	}, "milvus"
+}
+
+// dropMilvusCollections drops the Milvus collections of pruned generations.
+// A failure is logged, not returned: the new generation is committed
+// whatever happens to the old ones.
+func dropMilvusCollections(ctx context.Context, cfg config.Config, log *slog.Logger, pruned []datadir.Manifest) {
+	var names []string
+	for _, m := range pruned {
+		if m.Backend == "milvus" && m.MilvusCollection != "" {
+			names = append(names, m.MilvusCollection)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	if cfg.Milvus == "" {
+		log.Warn("pruned generations' Milvus collections left in place: no --milvus", "collections", names)
+		return
+	}
+	if err := milvus.DropGenerations(ctx, cfg.Milvus, names); err != nil {
+		log.Warn("drop pruned generations' Milvus collections", "err", err)
+	}
+}
 
 // embeddingsMeta is what embeddings must match to stand in for this
 // configuration's encoders: the text encoder alone, or with the dual
 // encoder's towers.
-func embeddingsMeta(cfg config.Config, text *encoder.Text, asg *modelAssigner) (embeddings.Meta, error) {
+func embeddingsMeta(cfg config.Config, text *encoder.Text, asg *assign.Dual) (embeddings.Meta, error) {
 	if asg == nil {
 		return embeddings.Meta{Model: modelName, Dim: text.Dim()}, nil
 	}
@@ -69,32 +134,9 @@ func checkAttributes(info *encoder.ModelInfo, attrs []embeddings.Attribute) erro
 		if !ok {
 			return fmt.Errorf("attributes.parquet lacks %s=%s of the model's vocabulary", v.Key, v.Value)
 		}
-		if c := cosine(got, v.Vector); c < minAttributeCosine {
+		if c := similarity.Cosine(got, v.Vector); c < minAttributeCosine {
 			return fmt.Errorf("attribute %s=%s: cosine %.5f to the model's own vector, want >= %v: another model made these embeddings", v.Key, v.Value, c, minAttributeCosine)
 		}
 	}
 	return nil
-}
-
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	if aa == 0 || bb == 0 {
-		return 0
-	}
-	return ab / math.Sqrt(aa*bb)
-}
-
-// attributeEmbeddings returns the shipped vocabulary's attribute vectors.
-func (a *modelAssigner) attributeEmbeddings() []embeddings.Attribute {
-	voc := a.prod.Info().Vocabulary
-	out := make([]embeddings.Attribute, len(voc))
-	for i, v := range voc {
-		out[i] = embeddings.Attribute{Key: v.Key, Value: v.Value, Vector: v.Vector}
-	}
-	return out
 }

@@ -15,6 +15,16 @@ import (
 	"lander/catalog/demo"
 )
 
+// TestMain runs the tests from the repository root, where lander's default
+// paths (lib/, models/, encoder/weights) and ../shared resolve as they do
+// for bin/lander.
+func TestMain(m *testing.M) {
+	if err := os.Chdir("../.."); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
 func TestVersionAndUsage(t *testing.T) {
 	tests := []struct {
 		args []string

@@ -278,7 +278,7 @@ func TestEmbeddingsIntoMilvus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	av, err := milvus.OpenVectors(context.Background(), milvus.Options{Addr: addr, Collection: attributesCollection(man.MilvusCollection), Dim: 128})
+	av, err := milvus.OpenVectors(context.Background(), milvus.Options{Addr: addr, Collection: milvus.AttributesCollection(man.MilvusCollection), Dim: 128})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func TestPruneDropsMilvusCollections(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i, name := range names {
-		for _, c := range []string{name, attributesCollection(name)} {
+		for _, c := range []string{name, milvus.AttributesCollection(name)} {
 			has, err := milvus.HasCollection(ctx, addr, c)
 			if err != nil {
 				t.Fatal(err)

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,7 +114,7 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 		opts.Attributes = set.Attributes
 	}
 	if opts.Attributes == nil && asg != nil {
-		opts.Attributes = asg.attributeEmbeddings()
+		opts.Attributes = asg.AttributeEmbeddings()
 	}
 	opts.Progress = progress(stderr, log)
 	ix := indexer.New(dir, enc, open, opts)
@@ -136,8 +138,8 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	}
 	printSummary(stdout, sum)
 	if cfg.Index.Summary != "" {
-		if err := writeJSON(cfg.Index.Summary, sum); err != nil {
-			return fmt.Errorf("write summary: %w", err)
+		if err := datadir.WriteJSON(cfg.Index.Summary, sum); err != nil {
+			return err // names the file
 		}
 	}
 	if runErr != nil {
@@ -228,7 +230,7 @@ func printSummary(w io.Writer, s indexer.Summary) {
 		rej += n
 	}
 	fmt.Fprintf(w, "products: %d read, %d indexed, %d rejected\n", s.Products.Read, s.Products.Indexed, rej)
-	for _, r := range sortedKeys(s.Products.Rejected) {
+	for _, r := range slices.Sorted(maps.Keys(s.Products.Rejected)) {
 		fmt.Fprintf(w, "  rejected %-14s %d\n", r, s.Products.Rejected[r])
 	}
 	const maxShown = 20
@@ -250,7 +252,7 @@ func printSummary(w io.Writer, s indexer.Summary) {
 	printCuration(w, s)
 	if len(s.Extraction.Attributes) > 0 {
 		var src []string
-		for _, k := range sortedKeys(s.Extraction.Attributes) {
+		for _, k := range slices.Sorted(maps.Keys(s.Extraction.Attributes)) {
 			src = append(src, fmt.Sprintf("%s %d", k, s.Extraction.Attributes[k]))
 		}
 		fmt.Fprintf(w, "raw attributes by source: %s; %d brands learned from titles\n", strings.Join(src, ", "), s.Extraction.BrandsLearned)
@@ -266,7 +268,7 @@ func printSummary(w io.Writer, s indexer.Summary) {
 }
 
 func printModels(w io.Writer, s indexer.Summary) {
-	for _, name := range sortedKeys(s.Extraction.Models) {
+	for _, name := range slices.Sorted(maps.Keys(s.Extraction.Models)) {
 		m := s.Extraction.Models[name]
 		fmt.Fprintf(w, "%s: %d products, %d requests, %d cached, %d answers, %d attributes, rejected %v\n",
 			name, m.Products, m.Requests, m.CacheHits, m.Answers, m.Attributes, m.Rejected)
@@ -275,7 +277,7 @@ func printModels(w io.Writer, s indexer.Summary) {
 
 func printSeconds(w io.Writer, s indexer.Summary) {
 	var secs []string
-	for _, k := range sortedKeys(s.Seconds) {
+	for _, k := range slices.Sorted(maps.Keys(s.Seconds)) {
 		secs = append(secs, fmt.Sprintf("%s %.1fs", k, s.Seconds[k]))
 	}
 	note := ""
@@ -298,7 +300,7 @@ func printCuration(w io.Writer, s indexer.Summary) {
 		}
 	}
 	fmt.Fprintf(w, " %8s %18s\n", "curated", "products/value")
-	for _, k := range sortedKeys(s.Vocabulary.PerKey) {
+	for _, k := range slices.Sorted(maps.Keys(s.Vocabulary.PerKey)) {
 		pk := s.Vocabulary.PerKey[k]
 		fmt.Fprintf(w, "  %-16s %6d", k, pk.Raw)
 		for _, st := range s.Curation {

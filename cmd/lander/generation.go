@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"lander/config"
+	"lander/datadir"
+	"lander/imagepack"
+	"lander/indexer"
+	"lander/indexer/topics"
+	"lander/server"
+	"lander/store"
+	"lander/store/milvus"
+	"lander/vocab"
+)
+
+// loaded is a generation opened for serving, with what must be closed.
+type loaded struct {
+	index *server.Index
+	close func()
+}
+
+func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*loaded, error) {
+	m, path, err := dir.Current()
+	if err != nil {
+		return nil, err
+	}
+	if err := datadir.Verify(path, m); err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	}
+	var (
+		st         server.Searcher
+		closeStore = func() {}
+	)
+	switch m.Backend {
+	case "milvus":
+		if c.Milvus == "" {
+			return nil, fmt.Errorf("load %s: its vectors are in Milvus collection %s; pass --milvus", m.Name, m.MilvusCollection)
+		}
+		ms, err := milvus.Open(ctx, milvus.Options{Addr: c.Milvus, Collection: m.MilvusCollection, Dim: m.Dim})
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.Name, err)
+		}
+		st = ms
+		closeStore = func() { ms.Close(context.Background()) }
+	default:
+		es, err := store.OpenGeneration(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.Name, err)
+		}
+		st = es
+	}
+	pack, err := imagepack.Open(filepath.Join(path, indexer.ImagesFile))
+	if err != nil {
+		closeStore()
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	}
+	voc, err := vocab.Load(filepath.Join(path, indexer.VocabularyFile))
+	if err != nil {
+		closeStore()
+		pack.Close()
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	}
+	ix := server.NewIndex(m, st, pack, voc)
+	tf, err := topics.Load(filepath.Join(path, topics.FileName))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// A generation indexed before topics existed serves no collections.
+	case err != nil:
+		closeStore()
+		pack.Close()
+		return nil, fmt.Errorf("load %s: %w", m.Name, err)
+	default:
+		ix.Collections = newTopicCollections(tf)
+	}
+	return &loaded{
+		index: ix,
+		close: func() { closeStore(); pack.Close() },
+	}, nil
+}
+
+// topicCollections knows its topics' quality signals, which the console
+// shows.
+var _ server.SignalSource = (*topicCollections)(nil)
+
+// topicCollections serves a generation's topics artifact as the server's
+// collections.
+type topicCollections struct {
+	list    []server.Topic
+	feeds   map[string]topicFeed
+	signals map[string]server.Signals
+}
+
+type topicFeed struct {
+	topic server.Topic
+	items []server.FeedItem
+}
+
+func newTopicCollections(f topics.File) *topicCollections {
+	tc := &topicCollections{
+		list:    make([]server.Topic, 0, len(f.Topics)),
+		feeds:   make(map[string]topicFeed, len(f.Topics)),
+		signals: make(map[string]server.Signals, len(f.Topics)),
+	}
+	for _, t := range f.Topics {
+		tc.signals[t.Slug] = server.Signals{Demand: t.Score.Demand, Judge: t.Score.Judge, Coherence: t.Score.Coherence, Precision: t.Score.Precision, Reasons: t.Reasons}
+		st := server.Topic{Slug: t.Slug, Title: t.Title, Description: t.Description, Size: t.Size, Score: t.Score.Score, Published: t.Published}
+		st.Attributes = slices.Clone(t.Attributes)
+		items := make([]server.FeedItem, len(t.Feed))
+		for i, slot := range t.Feed {
+			ev := t.Evidence(i)
+			items[i] = server.FeedItem{ID: slot.ID, Score: float32(slot.Score), Evidence: make([]store.Attribute, len(ev))}
+			for j, m := range ev {
+				items[i].Evidence[j] = store.Attribute{Key: m.Key, Value: m.Value, Score: m.Score, Source: m.Source}
+			}
+		}
+		tc.list = append(tc.list, st)
+		tc.feeds[t.Slug] = topicFeed{topic: st, items: items}
+	}
+	return tc
+}
+
+// Topics returns every content topic, in the artifact's order (published
+// first, then by score).
+func (tc *topicCollections) Topics(context.Context) ([]server.Topic, error) { return tc.list, nil }
+
+// Signals returns the quality signals of a topic, for the console.
+func (tc *topicCollections) Signals(slug string) (server.Signals, bool) {
+	s, ok := tc.signals[slug]
+	return s, ok
+}
+
+// Feed returns a topic and its ranked feed.
+func (tc *topicCollections) Feed(_ context.Context, slug string) (server.Topic, []server.FeedItem, bool, error) {
+	f, ok := tc.feeds[slug]
+	return f.topic, f.items, ok, nil
+}
+
+// reloader watches the data directory and swaps the server to each newly
+// committed generation. A generation that fails to load is logged and the
+// previous one keeps serving.
+type reloader struct {
+	cfg       config.Config
+	dir       *datadir.Dir
+	srv       *server.Server
+	overrides *server.Overrides // refreshed each tick: other replicas write it too
+	log       *slog.Logger
+	interval  time.Duration
+	cur       *loaded
+}
+
+// Run polls until ctx is cancelled.
+func (r *reloader) Run(ctx context.Context) error {
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if r.cur != nil {
+				r.cur.close()
+			}
+			return nil
+		case <-t.C:
+		}
+		if err := r.overrides.Refresh(); err != nil {
+			r.log.Warn("refresh overrides; still serving the previous ones", "err", err)
+		}
+		m, _, err := r.dir.Current()
+		if err != nil || (r.cur != nil && m.Generation == r.cur.index.Manifest.Generation) {
+			continue
+		}
+		if err := r.load(ctx); err != nil {
+			r.log.Error("reload failed; still serving the previous generation", "err", err)
+		}
+	}
+}
+
+func (r *reloader) load(ctx context.Context) error {
+	next, err := loadGeneration(ctx, r.cfg, r.dir)
+	if err != nil {
+		return err
+	}
+	prev := r.cur
+	r.cur = next
+	r.srv.SetIndex(next.index)
+	r.log.Info("serving generation", "generation", next.index.Manifest.Generation, "products", next.index.Manifest.Counts["products"])
+	if prev != nil {
+		// Requests that began on the previous generation finish on it; close
+		// it once they have had time to.
+		go func() {
+			time.Sleep(30 * time.Second)
+			prev.close()
+		}()
+	}
+	return nil
+}
+
+// The Milvus store answers /readyz through storePinger; the embedded store
+// needs no check.
+var _ server.Pinger = (*milvus.Store)(nil)
+
+// storePinger checks the vector store of the generation being served, for
+// /readyz: with --milvus, the index is only ready while Milvus answers.
+type storePinger struct{ srv *server.Server }
+
+func (p storePinger) Ping(ctx context.Context) error {
+	ix := p.srv.Current()
+	if ix == nil {
+		return errors.New("no index loaded")
+	}
+	if pg, ok := ix.Store.(server.Pinger); ok {
+		return pg.Ping(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package assign
+
+import (
+	"context"
+	"fmt"
+
+	"lander/catalog"
+	"lander/embeddings"
+	"lander/encoder"
+	"lander/indexer"
+	"lander/store"
+)
+
+// Dual is the indexer's assigner, with the product tower's steps apart.
+var _ indexer.ProductEmbedder = (*Dual)(nil)
+
+// Dual assigns the trained dual encoder's vocabulary to products: it runs
+// the product tower (encoder.Product) on each product's image and text
+// embedding, then applies the calibrated rule of Model. It is the
+// indexer's model assigner.
+type Dual struct {
+	prod  *encoder.Product
+	model *Model
+}
+
+// DualOptions configures OpenDual.
+type DualOptions struct {
+	// Library is the ONNX Runtime shared library.
+	Library string
+	// Dir holds the trained model: the towers and model.json.
+	Dir string
+	// Threads is the intra-op thread count; 0 is the runtime's default.
+	Threads int
+}
+
+// OpenDual loads the product tower and the assignment parameters from
+// o.Dir. Close releases the tower.
+func OpenDual(o DualOptions) (*Dual, error) {
+	prod, err := encoder.NewProduct(encoder.DualOptions{LibraryPath: o.Library, Dir: o.Dir, Threads: o.Threads})
+	if err != nil {
+		return nil, err
+	}
+	m, err := Load(o.Dir)
+	if err != nil {
+		prod.Close()
+		return nil, err
+	}
+	return &Dual{prod: prod, model: m}, nil
+}
+
+// Version names the dual encoder, for the manifest.
+func (d *Dual) Version() string { return d.prod.Info().Version }
+
+// Assign runs the product tower on each product's image and text
+// embedding (nil: no text) and applies the calibrated assignment rule.
+func (d *Dual) Assign(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error) {
+	vecs, err := d.EmbedProducts(ctx, products, textVecs)
+	if err != nil {
+		return nil, err
+	}
+	hasText := make([]bool, len(textVecs))
+	for i, v := range textVecs {
+		hasText[i] = v != nil
+	}
+	return d.AssignVectors(vecs, hasText), nil
+}
+
+// EmbedProducts runs the product tower on each product's image and text
+// embedding (nil: no text).
+func (d *Dual) EmbedProducts(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]float32, error) {
+	in := make([]encoder.ProductInput, len(products))
+	for i, p := range products {
+		img, err := catalog.DecodeImage(p.Image)
+		if err != nil {
+			return nil, fmt.Errorf("decode image of %s: %w", p.ID, err)
+		}
+		pix, err := encoder.PreprocessImage(img)
+		if err != nil {
+			return nil, fmt.Errorf("preprocess image of %s: %w", p.ID, err)
+		}
+		in[i] = encoder.ProductInput{Pixels: pix, TextEmbedding: textVecs[i]}
+	}
+	return d.prod.Embed(ctx, in)
+}
+
+// AssignVectors applies the calibrated assignment rule to product vectors.
+func (d *Dual) AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribute {
+	out := make([][]store.Attribute, len(vecs))
+	for i, v := range vecs {
+		out[i] = d.model.Assign(v, hasText[i])
+	}
+	return out
+}
+
+// ProductDim is the length of the product tower's vectors.
+func (d *Dual) ProductDim() int { return d.prod.Dim() }
+
+// AttributeEmbeddings returns the shipped vocabulary's attribute vectors.
+func (d *Dual) AttributeEmbeddings() []embeddings.Attribute {
+	voc := d.prod.Info().Vocabulary
+	out := make([]embeddings.Attribute, len(voc))
+	for i, v := range voc {
+		out[i] = embeddings.Attribute{Key: v.Key, Value: v.Value, Vector: v.Vector}
+	}
+	return out
+}
+
+// Close releases the product tower.
+func (d *Dual) Close() error { return d.prod.Close() }
