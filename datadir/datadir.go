@@ -350,6 +350,14 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// CreateTemp makes the file private (0600); the published file is
+	// readable as os.WriteFile would leave it, for a server that runs as
+	// another user of the same group.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
 	return &AtomicFile{File: f, path: path}, nil
 }
 

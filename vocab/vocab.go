@@ -68,15 +68,21 @@ func (c *Counter) Vocabulary(minCount int) Vocabulary {
 		if len(vals) == 0 {
 			continue
 		}
-		sort.Slice(vals, func(i, j int) bool {
-			if vals[i].Count != vals[j].Count {
-				return vals[i].Count > vals[j].Count
-			}
-			return vals[i].Value < vals[j].Value
-		})
+		SortValues(vals)
 		v.Keys[k] = vals
 	}
 	return v
+}
+
+// SortValues orders values most frequent first, then by value, the order a
+// Vocabulary keeps.
+func SortValues(vals []Value) {
+	sort.SliceStable(vals, func(i, j int) bool {
+		if vals[i].Count != vals[j].Count {
+			return vals[i].Count > vals[j].Count
+		}
+		return vals[i].Value < vals[j].Value
+	})
 }
 
 // Size returns the number of values over all keys.

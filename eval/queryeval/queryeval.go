@@ -146,7 +146,6 @@ func FromStyles(path string) (vocab.Vocabulary, Hierarchy, error) {
 	return counter.Vocabulary(1), h, nil
 }
 
-
 // columnKeys maps label columns onto the contract's keys.
 var columnKeys = map[string]string{
 	"articletype": "category", "basecolour": "color", "gender": "gender", "usage": "occasion",

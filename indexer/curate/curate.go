@@ -410,14 +410,8 @@ func (c *Curator) Vocabulary(version string) vocab.Vocabulary {
 		sort.Strings(al)
 		voc.Keys[h.id.key] = append(voc.Keys[h.id.key], vocab.Value{Value: h.display, Count: n, Aliases: al})
 	}
-	for k, vals := range voc.Keys {
-		sort.SliceStable(vals, func(i, j int) bool {
-			if vals[i].Count != vals[j].Count {
-				return vals[i].Count > vals[j].Count
-			}
-			return vals[i].Value < vals[j].Value
-		})
-		voc.Keys[k] = vals
+	for _, vals := range voc.Keys {
+		vocab.SortValues(vals)
 	}
 	return voc
 }

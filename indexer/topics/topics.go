@@ -328,7 +328,6 @@ func Build(ctx context.Context, in Input, opts Options) (*Result, error) {
 	return &Result{Intents: report, Topics: topics, Baseline: baseline, Rule: opts.Rule}, nil
 }
 
-
 func aliases(v vocab.Vocabulary) map[string]map[string][]string {
 	out := map[string]map[string][]string{}
 	for k, vals := range v.Keys {
@@ -474,12 +473,3 @@ func tupleKey(attrs []KV) string {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}

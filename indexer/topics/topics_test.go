@@ -24,7 +24,7 @@ func TestTitleAndSlug(t *testing.T) {
 	kv := func(pairs ...string) []KV {
 		var out []KV
 		for i := 0; i < len(pairs); i += 2 {
-			out = append(out, KV{pairs[i], pairs[i+1]})
+			out = append(out, KV{Key: pairs[i], Value: pairs[i+1]})
 		}
 		return out
 	}
@@ -58,7 +58,7 @@ func TestTitleAndSlug(t *testing.T) {
 }
 
 func TestDescriptionLength(t *testing.T) {
-	d := Description("Navy Blue Casual Shoes for Men", []KV{{"season", "summer"}, {"occasion", "casual"}}, 123, strings.Repeat("Very Long Product Title ", 10))
+	d := Description("Navy Blue Casual Shoes for Men", []KV{{Key: "season", Value: "summer"}, {Key: "occasion", Value: "casual"}}, 123, strings.Repeat("Very Long Product Title ", 10))
 	if len(d) > 160 || !strings.HasPrefix(d, "Shop 123 navy blue casual shoes for men, picked for summer and for casual wear.") {
 		t.Errorf("description %q (%d)", d, len(d))
 	}
@@ -88,12 +88,12 @@ func TestMineBands(t *testing.T) {
 		t.Errorf("thin %+v unresolved %+v", rep.Thin, rep.Unresolved)
 	}
 	d := newDemand(in)
-	if got := d.of([]KV{{"category", "shirts"}}); got != 85 {
+	if got := d.of([]KV{{Key: "category", Value: "shirts"}}); got != 85 {
 		t.Errorf("demand of shirts %v, want 85", got)
 	}
 	// black shirts for men: the queries are sub-tuples, weighted by the
 	// share of its attributes they name.
-	if got := d.of([]KV{{"category", "shirts"}, {"color", "black"}, {"gender", "men"}}); got != (50+30)*2.0/3+5.0/3 {
+	if got := d.of([]KV{{Key: "category", Value: "shirts"}, {Key: "color", Value: "black"}, {Key: "gender", Value: "men"}}); got != (50+30)*2.0/3+5.0/3 {
 		t.Errorf("demand of black shirts for men %v", got)
 	}
 }

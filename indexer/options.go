@@ -1,0 +1,169 @@
+package indexer
+
+import (
+	"context"
+	"log/slog"
+
+	"lander/catalog"
+	"lander/embeddings"
+	"lander/indexer/curate"
+	"lander/indexer/extract"
+	"lander/indexer/judge"
+	"lander/indexer/topics"
+	"lander/store"
+)
+
+// Options configures a run.
+type Options struct {
+	// Catalog is the catalog path (see catalog.Open).
+	Catalog string
+	// Workers is the number of image-decoding workers; 0 means one per CPU.
+	Workers int
+	// BatchSize is the number of rows per batch.
+	BatchSize int
+	// Shard and ShardCount, when ShardCount > 0, make Run read only the
+	// ids in slice Shard of ShardCount (catalog.InShard) and write that
+	// slice, after stage A, to ShardPath instead of committing a
+	// generation; Finalize merges the shards.
+	Shard, ShardCount int
+	// Model names the encoder, recorded in the manifest.
+	Model string
+	// Backend names the vector store, recorded in the manifest.
+	Backend string
+	// MinVocabularyCount is the support (products) a value needs to enter
+	// the vocabulary, also the support a learned brand needs; 0 means
+	// curate.DefaultMinSupport.
+	MinVocabularyCount int
+	// ClusterThreshold is the cosine similarity at which two values of a
+	// key merge; 0 means curate.DefaultThreshold, above 1 disables
+	// clustering.
+	ClusterThreshold float64
+	// Extractors run on every batch besides the merchant tags and the
+	// title/description extractor, which always run (a VLM extractor, for
+	// one). An extractor with a Stats() extract.VLMStats method has its
+	// counts reported in the summary.
+	Extractors []extract.Extractor
+	// Judge scores the curated vocabulary's values; nil means the offline
+	// judge over the curated catalog and the search log.
+	Judge judge.Judge
+	// JudgeMinScore drops vocabulary values whose overall judge score is
+	// below it; 0 only reports the scores.
+	JudgeMinScore float64
+	// SearchLog is an optional query<TAB>count file for the offline judge
+	// and intent mining.
+	SearchLog string
+	// Assigner, when set, assigns the shipped dual encoder's vocabulary to
+	// every product (source "model"), so a catalog with only images and
+	// titles still gets the attributes it was trained on.
+	Assigner Assigner
+	// Precomputed, when set, supplies every product's embeddings (lander
+	// index --embeddings): stage A looks them up by id instead of running
+	// the encoders. A catalog product without one fails the run, as does
+	// an embedding whose product is not in the catalog (or this shard of
+	// it), before anything is written to the store.
+	Precomputed Precomputed
+	// EmbeddingsModel, when set, makes the run keep its embeddings in the
+	// generation (EmbeddingsDir, the layout of package embeddings) under
+	// this model string, for "lander export embeddings".
+	EmbeddingsModel string
+	// Attributes are the dual encoder's attribute embeddings (its
+	// vocabulary through the attribute tower). They are kept beside the
+	// product embeddings and pushed to a target that takes named vectors
+	// (NamedTarget: Milvus), under the name "key=value".
+	Attributes []embeddings.Attribute
+	// Topics configures topic generation, feeds and the publish rule; its
+	// Logger defaults to Logger.
+	Topics topics.Options
+	// Logger receives progress lines; nil discards them.
+	Logger *slog.Logger
+	// Progress, when set, is called after each written batch.
+	Progress func(Progress)
+}
+
+// defaultBatchSize is the batch size when Options.BatchSize is not set.
+const defaultBatchSize = 256
+
+// withDefaults fills in the options left unset.
+func (o Options) withDefaults() Options {
+	if o.BatchSize <= 0 {
+		o.BatchSize = defaultBatchSize
+	}
+	if o.MinVocabularyCount <= 0 {
+		o.MinVocabularyCount = curate.DefaultMinSupport
+	}
+	return o
+}
+
+// logger is Options.Logger, or a logger that discards when it is nil.
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// Encoder embeds texts into unit vectors.
+type Encoder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+	Dim() int
+}
+
+// Target receives the products of one generation.
+type Target interface {
+	Upsert(ctx context.Context, products []store.Product) error
+	// Commit makes the written products durable; it is called once, after
+	// the last Upsert and before the generation is committed.
+	Commit(ctx context.Context) error
+}
+
+// NamedTarget is a Target that also stores named vectors, the attribute
+// embeddings.
+type NamedTarget interface {
+	Target
+	UpsertNamed(ctx context.Context, vs []store.NamedVector) error
+}
+
+// CollectionTarget is a Target that writes into a named collection of an
+// external store (Milvus), which the manifest records so that serving and
+// pruning find it.
+type CollectionTarget interface {
+	Target
+	Collection() string
+}
+
+// OpenTarget opens the vector store of a new generation. dir is the
+// generation's folder, name its final name.
+type OpenTarget func(ctx context.Context, dir, name string, dim int) (Target, error)
+
+// Assigner assigns vocabulary attributes to products from their images
+// and the text embeddings of stage A; textVecs[i] is nil for a product
+// without text.
+type Assigner interface {
+	Assign(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error)
+}
+
+// ProductEmbedder is an Assigner whose two steps can run apart: the
+// product tower, then the assignment rule over its vectors. The indexer
+// uses them to keep the product vectors and to assign from precomputed
+// ones.
+type ProductEmbedder interface {
+	Assigner
+	// EmbedProducts runs the product tower (textVecs[i] nil: no text).
+	EmbedProducts(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]float32, error)
+	// AssignVectors applies the assignment rule to product vectors.
+	AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribute
+	// ProductDim is the length of the product vectors.
+	ProductDim() int
+}
+
+// Precomputed supplies embeddings computed before the run, by id.
+type Precomputed interface {
+	// Lookup returns a product's text vector and product-tower vector (nil
+	// when there is none).
+	Lookup(id string) (vector, product []float32, ok bool)
+	// IDs lists every product that has embeddings.
+	IDs() []string
+}
+
+// SourceModel marks attributes assigned by the dual encoder.
+const SourceModel = "model"
