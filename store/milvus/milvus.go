@@ -20,11 +20,8 @@ package milvus
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -32,12 +29,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/milvus-io/milvus/client/v2/column"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
-
-	"lander/store"
 )
 
 // Field names of the collection.
@@ -275,6 +269,18 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 	}
 }
 
+// query runs a query. Milvus Lite 2.5 answers a query that matches nothing
+// with every field, the array field carrying no element type, which the
+// client refuses to parse; that answer is an empty result.
+func (s *Store) query(ctx context.Context, opt milvusclient.QueryOption) (milvusclient.ResultSet, error) {
+	var rs milvusclient.ResultSet
+	err := s.retry(ctx, func() (err error) { rs, err = s.cli.Query(ctx, opt); return err })
+	if err != nil && strings.Contains(err.Error(), "unsupported element type None") {
+		return milvusclient.ResultSet{}, nil
+	}
+	return rs, err
+}
+
 func schema(name string, dim int) *entity.Schema {
 	return entity.NewSchema().WithName(name).WithAutoID(false).WithDynamicFieldEnabled(false).
 		WithField(entity.NewField().WithName(fieldID).WithDataType(entity.FieldTypeVarChar).WithIsPrimaryKey(true).WithMaxLength(maxIDLen)).
@@ -343,15 +349,25 @@ func (s *Store) Drop(ctx context.Context) error {
 	return nil
 }
 
-// DropCollections connects to Milvus at addr and drops the named
-// collections that exist; missing ones are skipped. Pruning old index
-// generations uses it.
-func DropCollections(ctx context.Context, addr string, names []string) error {
+// dial connects to Milvus at addr for a one-off request, giving up after
+// 10 seconds.
+func dial(ctx context.Context, addr string) (*milvusclient.Client, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	cli, err := milvusclient.New(cctx, &milvusclient.ClientConfig{Address: addr})
 	cancel()
 	if err != nil {
-		return fmt.Errorf("connect to Milvus at %s: %w", addr, err)
+		return nil, fmt.Errorf("connect to Milvus at %s: %w", addr, err)
+	}
+	return cli, nil
+}
+
+// DropCollections connects to Milvus at addr and drops the named
+// collections that exist; missing ones are skipped. Pruning old index
+// generations uses it.
+func DropCollections(ctx context.Context, addr string, names []string) error {
+	cli, err := dial(ctx, addr)
+	if err != nil {
+		return err
 	}
 	defer cli.Close(ctx)
 	var errs []error
@@ -369,11 +385,9 @@ func DropCollections(ctx context.Context, addr string, names []string) error {
 
 // HasCollection reports whether Milvus at addr holds the collection name.
 func HasCollection(ctx context.Context, addr, name string) (bool, error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	cli, err := milvusclient.New(cctx, &milvusclient.ClientConfig{Address: addr})
-	cancel()
+	cli, err := dial(ctx, addr)
 	if err != nil {
-		return false, fmt.Errorf("connect to Milvus at %s: %w", addr, err)
+		return false, err
 	}
 	defer cli.Close(ctx)
 	has, err := cli.HasCollection(ctx, milvusclient.NewHasCollectionOption(name))
@@ -381,382 +395,4 @@ func HasCollection(ctx context.Context, addr, name string) (bool, error) {
 		return false, fmt.Errorf("has milvus collection %q: %w", name, err)
 	}
 	return has, nil
-}
-
-// payloadAttr is an attribute as kept in the payload field.
-type payloadAttr struct {
-	K string  `json:"k"`
-	V string  `json:"v"`
-	S float32 `json:"s"`
-	O string  `json:"o,omitempty"`
-}
-
-// Upsert stores products, replacing any product with the same id, in batches of
-// Options.InsertBatch rows. It validates every product before sending any.
-// Within one call the last product given for an id wins.
-func (s *Store) Upsert(ctx context.Context, products []store.Product) error {
-	if err := s.upsert(ctx, products); err != nil {
-		return fmt.Errorf("upsert: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) upsert(ctx context.Context, products []store.Product) error {
-	for _, p := range products {
-		if err := validate(p, s.dim); err != nil {
-			return err
-		}
-	}
-	products = store.Dedupe(products)
-	for lo := 0; lo < len(products); lo += s.batch {
-		batch := products[lo:min(lo+s.batch, len(products))]
-		n := len(batch)
-		ids, titles, payloads := make([]string, n), make([]string, n), make([]string, n)
-		vecs, attrs := make([][]float32, n), make([][]string, n)
-		prices, hasPrice := make([]float64, n), make([]bool, n)
-		for i, p := range batch {
-			ids[i], titles[i], vecs[i] = pk(p.ID), p.Title, p.Vector
-			if p.Price != nil {
-				prices[i], hasPrice[i] = *p.Price, true
-			}
-			attrs[i] = make([]string, 0, len(p.Attributes))
-			pa := make([]payloadAttr, len(p.Attributes))
-			for j, a := range p.Attributes {
-				attrs[i] = append(attrs[i], attrKey(a.Key, a.Value))
-				pa[j] = payloadAttr{a.Key, a.Value, a.Score, a.Source}
-			}
-			b, err := json.Marshal(pa)
-			if err != nil {
-				return fmt.Errorf("product %q: %w", p.ID, err)
-			}
-			payloads[i] = string(b)
-		}
-		opt := milvusclient.NewColumnBasedInsertOption(s.coll,
-			column.NewColumnVarChar(fieldID, ids),
-			column.NewColumnFloatVector(fieldVector, s.dim, vecs),
-			column.NewColumnVarCharArray(fieldAttrs, attrs),
-			column.NewColumnDouble(fieldPrice, prices),
-			column.NewColumnBool(fieldHasPrice, hasPrice),
-			column.NewColumnVarChar(fieldTitle, titles),
-			column.NewColumnVarChar(fieldPayload, payloads),
-		)
-		if err := s.retry(ctx, func() error { _, err := s.cli.Upsert(ctx, opt); return err }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// validate checks p against the store contract and the field limits.
-func validate(p store.Product, dim int) error {
-	if err := store.ValidateProduct(p, dim); err != nil {
-		return err
-	}
-	switch {
-	case len(p.ID) > maxIDLen/2:
-		return fmt.Errorf("product %q: id longer than %d bytes", p.ID, maxIDLen/2)
-	case len(p.Title) > maxTitleLen:
-		return fmt.Errorf("product %q: title longer than %d bytes", p.ID, maxTitleLen)
-	case len(p.Attributes) > maxAttrs:
-		return fmt.Errorf("product %q: more than %d attributes", p.ID, maxAttrs)
-	}
-	size := 2
-	for _, a := range p.Attributes {
-		if len(attrKey(a.Key, a.Value)) > maxAttrLen {
-			return fmt.Errorf("product %q: attribute %s=%s longer than %d bytes", p.ID, a.Key, a.Value, maxAttrLen)
-		}
-		size += 2*len(a.Key) + 2*len(a.Value) + 2*len(a.Source) + 48 // JSON escaping, upper bound
-	}
-	if size > maxPayloadLen {
-		return fmt.Errorf("product %q: attributes too large", p.ID)
-	}
-	return nil
-}
-
-// attrKey is how an attribute is kept in the attrs array. Keys hold no '='.
-func attrKey(key, value string) string { return key + "=" + value }
-
-// Delete removes the products with the given ids. Unknown ids are ignored.
-func (s *Store) Delete(ctx context.Context, ids []string) error {
-	for lo := 0; lo < len(ids); lo += getBatch {
-		expr := idsExpr(ids[lo:min(lo+getBatch, len(ids))])
-		opt := milvusclient.NewDeleteOption(s.coll).WithExpr(expr)
-		if err := s.retry(ctx, func() error { _, err := s.cli.Delete(ctx, opt); return err }); err != nil {
-			return fmt.Errorf("delete: %w", err)
-		}
-	}
-	return nil
-}
-
-// pk is the primary key of the product with the given id.
-func pk(id string) string { return hex.EncodeToString([]byte(id)) }
-
-// idsExpr is an expression that selects the products with the given ids.
-func idsExpr(ids []string) string {
-	var b strings.Builder
-	b.WriteString(fieldID + " in [")
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		b.WriteString(pk(id))
-		b.WriteByte('"')
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
-// Get returns the products with the given ids, in the order of ids. Unknown
-// ids are skipped.
-func (s *Store) Get(ctx context.Context, ids []string) ([]store.Product, error) {
-	found := make(map[string]store.Product, len(ids))
-	for lo := 0; lo < len(ids); lo += getBatch {
-		batch := ids[lo:min(lo+getBatch, len(ids))]
-		rs, err := s.query(ctx, milvusclient.NewQueryOption(s.coll).
-			WithFilter(idsExpr(batch)).
-			WithOutputFields(fieldID, fieldVector, fieldPrice, fieldHasPrice, fieldTitle, fieldPayload).
-			WithConsistencyLevel(entity.ClStrong))
-		if err != nil {
-			return nil, fmt.Errorf("get: %w", err)
-		}
-		if err := decode(rs, found); err != nil {
-			return nil, fmt.Errorf("get: %w", err)
-		}
-	}
-	out := make([]store.Product, 0, len(found))
-	for _, id := range ids {
-		if p, ok := found[id]; ok {
-			out = append(out, p)
-			delete(found, id) // an id asked for twice comes back once
-		}
-	}
-	return out, nil
-}
-
-// decode adds the rows of a query result to found.
-func decode(rs milvusclient.ResultSet, found map[string]store.Product) error {
-	if rs.ResultCount == 0 {
-		return nil
-	}
-	ids, ok1 := rs.GetColumn(fieldID).(*column.ColumnVarChar)
-	vecs, ok2 := rs.GetColumn(fieldVector).(*column.ColumnFloatVector)
-	prices, ok3 := rs.GetColumn(fieldPrice).(*column.ColumnDouble)
-	has, ok4 := rs.GetColumn(fieldHasPrice).(*column.ColumnBool)
-	titles, ok5 := rs.GetColumn(fieldTitle).(*column.ColumnVarChar)
-	payloads, ok6 := rs.GetColumn(fieldPayload).(*column.ColumnVarChar)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-		return errors.New("unexpected result columns")
-	}
-	for i := range rs.ResultCount {
-		id, err := hex.DecodeString(ids.MustValue(i))
-		if err != nil {
-			return fmt.Errorf("primary key %q: %w", ids.MustValue(i), err)
-		}
-		p := store.Product{ID: string(id), Title: titles.MustValue(i)}
-		p.Vector = append([]float32(nil), vecs.MustValue(i)...)
-		if has.MustValue(i) {
-			v := prices.MustValue(i)
-			p.Price = &v
-		}
-		var pa []payloadAttr
-		if err := json.Unmarshal([]byte(payloads.MustValue(i)), &pa); err != nil {
-			return fmt.Errorf("product %q: payload: %w", p.ID, err)
-		}
-		if len(pa) > 0 {
-			p.Attributes = make([]store.Attribute, len(pa))
-			for j, a := range pa {
-				p.Attributes[j] = store.Attribute{Key: a.K, Value: a.V, Score: a.S, Source: a.O}
-			}
-		}
-		found[p.ID] = p
-	}
-	return nil
-}
-
-// query runs a query. Milvus Lite 2.5 answers a query that matches nothing
-// with every field, the array field carrying no element type, which the
-// client refuses to parse; that answer is an empty result.
-func (s *Store) query(ctx context.Context, opt milvusclient.QueryOption) (milvusclient.ResultSet, error) {
-	var rs milvusclient.ResultSet
-	err := s.retry(ctx, func() (err error) { rs, err = s.cli.Query(ctx, opt); return err })
-	if err != nil && strings.Contains(err.Error(), "unsupported element type None") {
-		return milvusclient.ResultSet{}, nil
-	}
-	return rs, err
-}
-
-// Count returns the number of products that pass f.
-func (s *Store) Count(ctx context.Context, f store.Filter) (int, error) {
-	if err := f.Validate(); err != nil {
-		return 0, fmt.Errorf("count: %w", err)
-	}
-	expr, err := s.expr(ctx, f)
-	if err != nil {
-		return 0, fmt.Errorf("count: %w", err)
-	}
-	n, err := s.count(ctx, expr)
-	if err != nil {
-		return 0, fmt.Errorf("count: %w", err)
-	}
-	return n, nil
-}
-
-func (s *Store) count(ctx context.Context, expr string) (int, error) {
-	rs, err := s.query(ctx, milvusclient.NewQueryOption(s.coll).
-		WithFilter(expr).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
-	if err != nil {
-		return 0, err
-	}
-	if rs.ResultCount == 0 && len(rs.Fields) == 0 {
-		return 0, nil
-	}
-	col := rs.GetColumn("count(*)")
-	if col == nil || col.Len() != 1 {
-		return 0, errors.New("no count in result")
-	}
-	n, err := col.GetAsInt64(0)
-	return int(n), err
-}
-
-// Search returns the k products after offset that pass f, ranked by inner
-// product with q, and the number of products that pass f. Milvus answers at
-// most offset+k = 16384.
-func (s *Store) Search(ctx context.Context, q []float32, f store.Filter, k, offset int) ([]store.Hit, int, error) {
-	if err := store.ValidateQuery(q, f, k, offset, s.dim); err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
-	}
-	expr, err := s.expr(ctx, f)
-	if err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
-	}
-	total, err := s.count(ctx, expr)
-	if err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
-	}
-	if k == 0 || offset >= total {
-		return []store.Hit{}, total, nil
-	}
-	k = min(k, total-offset)
-	if offset+k > maxWindow {
-		return nil, 0, fmt.Errorf("search: offset+k %d above the %d Milvus allows", offset+k, maxWindow)
-	}
-	opt := milvusclient.NewSearchOption(s.coll, k, []entity.Vector{entity.FloatVector(q)}).
-		WithANNSField(fieldVector).WithOffset(offset).WithConsistencyLevel(entity.ClStrong)
-	if expr != "" {
-		opt.WithFilter(expr)
-	}
-	if s.index == IndexHNSW {
-		opt.WithAnnParam(index.NewHNSWAnnParam(max(hnswEf, offset+k)))
-	}
-	var rss []milvusclient.ResultSet
-	err = s.retry(ctx, func() (err error) { rss, err = s.cli.Search(ctx, opt); return err })
-	if err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
-	}
-	hits := []store.Hit{}
-	for _, rs := range rss {
-		if rs.Err != nil {
-			return nil, 0, fmt.Errorf("search: %w", rs.Err)
-		}
-		for i := range rs.ResultCount {
-			key, err := rs.IDs.GetAsString(i)
-			if err != nil {
-				return nil, 0, fmt.Errorf("search: %w", err)
-			}
-			id, err := hex.DecodeString(key)
-			if err != nil {
-				return nil, 0, fmt.Errorf("search: primary key %q: %w", key, err)
-			}
-			hits = append(hits, store.Hit{ID: string(id), Score: rs.Scores[i]})
-		}
-	}
-	// Milvus leaves the order of equal scores open; order them by id as the
-	// embedded store does.
-	sort.SliceStable(hits, func(i, j int) bool { return store.Less(hits[i], hits[j]) })
-	return hits, total, nil
-}
-
-// expr turns f into a Milvus boolean expression. Where the server cannot
-// evaluate "not", it first looks up the products that the exclusions remove and
-// excludes them by primary key; that works up to 16384 excluded products.
-func (s *Store) expr(ctx context.Context, f store.Filter) (string, error) {
-	if !s.noNot || len(f.None) == 0 {
-		return filterExpr(f), nil
-	}
-	rest := f
-	rest.None = nil
-	expr := filterExpr(rest)
-	and := func(a, b string) string {
-		if a == "" {
-			return b
-		}
-		return a + " and " + b
-	}
-	rs, err := s.query(ctx, milvusclient.NewQueryOption(s.coll).
-		WithFilter(and(expr, "array_contains_any("+fieldAttrs+", "+kvList(f.None)+")")).
-		WithOutputFields(fieldID).WithLimit(maxWindow).WithConsistencyLevel(entity.ClStrong))
-	if err != nil {
-		return "", err
-	}
-	if rs.ResultCount == 0 {
-		return expr, nil
-	}
-	if rs.ResultCount >= maxWindow {
-		return "", fmt.Errorf("exclusion removes more than %d products, too many for a server without \"not\"", maxWindow-1)
-	}
-	keys, ok := rs.GetColumn(fieldID).(*column.ColumnVarChar)
-	if !ok {
-		return "", errors.New("unexpected result columns")
-	}
-	var b strings.Builder
-	b.WriteString(fieldID + " not in [")
-	for i, k := range keys.Data() {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Quote(k))
-	}
-	b.WriteByte(']')
-	return and(expr, b.String()), nil
-}
-
-// filterExpr turns f into a Milvus boolean expression. The zero Filter gives "".
-func filterExpr(f store.Filter) string {
-	var terms []string
-	if len(f.All) > 0 {
-		terms = append(terms, "array_contains_all("+fieldAttrs+", "+kvList(f.All)+")")
-	}
-	if len(f.None) > 0 {
-		terms = append(terms, "(not array_contains_any("+fieldAttrs+", "+kvList(f.None)+"))")
-	}
-	if f.MinPrice != nil || f.MaxPrice != nil {
-		terms = append(terms, fieldHasPrice+" == true")
-	}
-	if f.MinPrice != nil {
-		terms = append(terms, fieldPrice+" >= "+number(*f.MinPrice))
-	}
-	if f.MaxPrice != nil {
-		terms = append(terms, fieldPrice+" <= "+number(*f.MaxPrice))
-	}
-	return strings.Join(terms, " and ")
-}
-
-// kvList is a list literal of attrs entries. strconv.Quote escapes quotes,
-// backslashes and control characters with the escapes the Milvus grammar reads.
-func kvList(list []store.KV) string {
-	quoted := make([]string, len(list))
-	for i, kv := range list {
-		quoted[i] = strconv.Quote(attrKey(kv.Key, kv.Value))
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
-}
-
-// number formats a finite float without an exponent.
-func number(v float64) string {
-	s := strconv.FormatFloat(v, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }

@@ -7,8 +7,12 @@ import (
 	"lander/store"
 )
 
-// The indexer stores attribute embeddings through this optional interface.
-var _ indexer.NamedTarget = (*Target)(nil)
+// The indexer stores attribute embeddings, and records the collection,
+// through these optional interfaces.
+var (
+	_ indexer.NamedTarget      = (*Target)(nil)
+	_ indexer.CollectionTarget = (*Target)(nil)
+)
 
 // CollectionName is the Milvus collection of an index generation's
 // products: Milvus names allow letters, digits and underscores only.
