@@ -15,7 +15,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -227,7 +229,7 @@ func Evaluate(r *query.Resolver, qs []Query, h Hierarchy) Report {
 		}
 	}
 	rep.Total.Kind = "all"
-	for _, k := range sortedKeys(byKind) {
+	for _, k := range slices.Sorted(maps.Keys(byKind)) {
 		s := *byKind[k]
 		rep.Kinds = append(rep.Kinds, s)
 		t := &rep.Total
@@ -252,7 +254,7 @@ func score(q Query, res query.Resolved, h Hierarchy, s *Stats) Miss {
 	expect := mapLabels(q.Expect)
 	expectNot := mapLabels(q.ExpectNot)
 	exact := true
-	for _, key := range sortedKeys(expect) {
+	for _, key := range slices.Sorted(maps.Keys(expect)) {
 		s.Expected++
 		got, strict := false, false
 		for _, a := range res.Attributes {
@@ -271,7 +273,7 @@ func score(q Query, res query.Resolved, h Hierarchy, s *Stats) Miss {
 			m.Missed = append(m.Missed, key+"="+strings.Join(labelValues(q.Expect, key), "|"))
 		}
 	}
-	for _, key := range sortedKeys(expectNot) {
+	for _, key := range slices.Sorted(maps.Keys(expectNot)) {
 		s.Expected++
 		got := false
 		for _, e := range res.Excluded {
@@ -508,13 +510,4 @@ func pct(n, d int) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(d))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

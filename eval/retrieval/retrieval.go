@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -176,7 +177,7 @@ func Attributes(ctx context.Context, products []store.Product, v vocab.Vocabular
 			attrs = append(attrs, topics.KV{Key: k, Value: val.Value})
 		}
 	}
-	for _, k := range sortedKeys(v.Keys) {
+	for _, k := range slices.Sorted(maps.Keys(v.Keys)) {
 		if !slices.Contains(RecallKeys, k) {
 			for _, val := range v.Keys[k] {
 				attrs = append(attrs, topics.KV{Key: k, Value: val.Value})
@@ -242,13 +243,4 @@ func Attributes(ctx context.Context, products []store.Product, v vocab.Vocabular
 		rep.Recall = float64(found) / float64(total)
 	}
 	return rep, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
