@@ -242,10 +242,10 @@ func (ix *Indexer) buildTopics(ctx context.Context, dir string, items []item, vo
 		return err
 	}
 	sum.Topics = TopicCounts{Generated: f.Counts.Generated, Published: f.Counts.Published,
-		BaselineGenerated: f.Counts.BaselineGenerated, BaselinePublished: f.Counts.BaselinePublished}
+		BaselineGenerated: f.Counts.BaselineGenerated, BaselinePublished: f.Counts.BaselinePublished, Gaps: f.Counts.Gaps}
 	sum.Intents = res.Intents
 	ix.log.Info("topics built", "generated", f.Counts.Generated, "published", f.Counts.Published,
-		"baseline_published", f.Counts.BaselinePublished)
+		"baseline_published", f.Counts.BaselinePublished, "gaps", f.Counts.Gaps)
 	return nil
 }
 

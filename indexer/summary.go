@@ -96,12 +96,14 @@ type ExtractionCounts struct {
 }
 
 // TopicCounts counts collections: content-first topics generated and
-// published, and the search-log baseline's tuples and published ones.
+// published, the search-log baseline's tuples and published ones, and the
+// demand gaps (topics.json's gaps).
 type TopicCounts struct {
 	Generated         int `json:"generated"`
 	Published         int `json:"published"`
 	BaselineGenerated int `json:"baseline_generated"`
 	BaselinePublished int `json:"baseline_published"`
+	Gaps              int `json:"gaps"`
 }
 
 // run is the state of one Run or Finalize: the summary so far and the

@@ -343,3 +343,33 @@ func TestBrowserMerchPinShowsFirst(t *testing.T) {
 	// The refused write logs a 401 in the console; nothing else may.
 	b.noErrors(t, "401")
 }
+
+func TestBrowserMerchGapsPreview(t *testing.T) {
+	b := newBrowser(t)
+	f := newGapsServer(t)
+	b.do(t, "open the demand gaps from the console",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(f.ts.URL+"/merch"),
+		chromedp.Click(chromedp.CSS(`a[href="/merch/gaps"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#gaps tr.gap`)),
+	)
+	if got := eval[[]string](t, b, `[...document.querySelectorAll('#gaps tr.gap')].map(r => r.dataset.query)`); strings.Join(got, "|") != "black for men|watches for women|red sandals" {
+		t.Errorf("rows %q", got)
+	}
+	if got := eval[string](t, b, `document.querySelector('#gaps tr.gap td:nth-child(5) a').textContent`); got != "Black Watches for Men" {
+		t.Errorf("nearest collection %q", got)
+	}
+	b.screenshot(t, "merch-gaps.png")
+	b.do(t, "preview the first gap",
+		chromedp.Click(chromedp.CSS(`#gaps tr.gap a.preview`)),
+	)
+	b.waitFor(t, `location.pathname === '/merch/preview' && document.readyState === 'complete' && document.querySelectorAll('.grid .card').length > 0`)
+	if got := eval[int](t, b, `document.querySelectorAll('.grid .card img').length`); got != 35 {
+		t.Errorf("%d product cards, want 35", got)
+	}
+	if got := eval[string](t, b, `document.getElementById('total').textContent`); got != "35 products" {
+		t.Errorf("total %q", got)
+	}
+	b.screenshot(t, "merch-preview.png")
+	b.noErrors(t)
+}

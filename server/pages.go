@@ -67,7 +67,7 @@ func mustLoadSite() *pageSet {
 var pageFuncs = template.FuncMap{}
 
 // pageNames are the templates of templates/ besides the layout.
-var pageNames = []string{"home", "collection", "search", "error", "merch", "merchcollection"}
+var pageNames = []string{"home", "collection", "search", "error", "merch", "merchcollection", "merchgaps", "merchpreview"}
 
 func loadSite(templates, static fs.FS) (*pageSet, error) {
 	css, err := fs.ReadFile(static, "static/site.css")
@@ -110,6 +110,8 @@ func (s *Server) pageRoutes(r *gin.Engine) {
 	r.GET("/sitemap.xml", s.sitemap)
 	r.GET("/merch", s.merchPage)
 	r.GET("/merch/c/:slug", s.merchCollectionPage)
+	r.GET("/merch/gaps", s.merchGapsPage)
+	r.GET("/merch/preview", s.merchPreviewPage)
 	r.GET("/static/merch.js", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
 		c.Header("ETag", site.scriptETag)

@@ -86,31 +86,50 @@ func (s *Server) preview(c *gin.Context) {
 		s.fail(c, errBadRequest("offset must be in [0, "+strconv.Itoa(maxOffset)+"]"))
 		return
 	}
-	if len(req.Attributes) == 0 || len(req.Attributes) > maxPreviewAttributes {
-		s.fail(c, errBadRequest("attributes must hold 1 to "+strconv.Itoa(maxPreviewAttributes)+" key-value pairs"))
+	tuple, err := previewTuple(req.Attributes)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
+	out, err := s.runPreview(c.Request.Context(), ix, tuple, req.Limit, req.Offset)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// previewTuple checks and normalises the tuple of a preview: 1 to
+// maxPreviewAttributes pairs, each with a key and a value, in lower case,
+// without repeats.
+func previewTuple(attrs []KVJSON) ([]store.KV, error) {
+	if len(attrs) == 0 || len(attrs) > maxPreviewAttributes {
+		return nil, errBadRequest("attributes must hold 1 to " + strconv.Itoa(maxPreviewAttributes) + " key-value pairs")
+	}
 	var tuple []store.KV
-	for _, a := range req.Attributes {
+	for _, a := range attrs {
 		kv := store.KV{Key: strings.ToLower(strings.TrimSpace(a.Key)), Value: strings.ToLower(strings.TrimSpace(a.Value))}
 		if kv.Key == "" || kv.Value == "" || len(kv.Key) > 64 || len(kv.Value) > 128 {
-			s.fail(c, errBadRequest("each attribute needs a key (at most 64 bytes) and a value (at most 128 bytes)"))
-			return
+			return nil, errBadRequest("each attribute needs a key (at most 64 bytes) and a value (at most 128 bytes)")
 		}
 		if !slices.Contains(tuple, kv) {
 			tuple = append(tuple, kv)
 		}
 	}
-	ctx := c.Request.Context()
+	return tuple, nil
+}
+
+// runPreview ranks the products that carry every attribute of tuple by
+// their similarity to the tuple's text, and names the collection, if any,
+// that has exactly the tuple.
+func (s *Server) runPreview(ctx context.Context, ix *Index, tuple []store.KV, limit, offset int) (PreviewJSON, error) {
 	vec, err := s.embed(ctx, tupleText(tuple))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return PreviewJSON{}, err
 	}
-	hits, total, err := s.storeSearch(ctx, ix, vec, store.Filter{All: tuple}, req.Limit, req.Offset)
+	hits, total, err := s.storeSearch(ctx, ix, vec, store.Filter{All: tuple}, limit, offset)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return PreviewJSON{}, err
 	}
 	items := make([]FeedItem, len(hits))
 	for i, h := range hits {
@@ -118,19 +137,17 @@ func (s *Server) preview(c *gin.Context) {
 	}
 	prods, err := s.feedProducts(ctx, ix, items, tuple, nil)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return PreviewJSON{}, err
 	}
 	ts, err := s.topics(ctx, ix)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return PreviewJSON{}, err
 	}
 	out := PreviewJSON{Attributes: kvJSON(tuple), Title: tupleTitle(tuple), Products: prods, Total: total}
 	if link := exactTopic(ts, tuple); link != nil {
 		out.Collection, out.Title = link, link.Title
 	}
-	c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 // exactTopic returns the topic, published or not, whose attributes are the

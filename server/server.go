@@ -62,6 +62,9 @@ type Index struct {
 	// Collections are the generation's topics and feeds; nil when the
 	// generation has none.
 	Collections Collections
+	// Gaps are where the generation's search demand has no collection,
+	// highest demand first; nil when it has none.
+	Gaps []Gap
 
 	vibes vibeCache // the embedding fallback's vocabulary vectors, built on first use
 }
@@ -209,6 +212,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/collections/:slug/overrides", s.getOverrides)
 	api.PUT("/collections/:slug/overrides", s.requireMerchant(), s.putOverrides)
 	api.POST("/preview", s.preview)
+	api.GET("/gaps", s.listGaps)
 	api.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, jsonContentType, openAPI) })
 	r.GET("/images/:id", s.image)
 	s.pageRoutes(r)

@@ -79,6 +79,7 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 		return nil, fmt.Errorf("load %s: %w", m.Name, err)
 	default:
 		ix.Collections = newTopicCollections(tf)
+		ix.Gaps = newGaps(tf.Gaps)
 	}
 	return &loaded{
 		index: ix,
@@ -141,6 +142,19 @@ func (tc *topicCollections) Signals(slug string) (server.Signals, bool) {
 func (tc *topicCollections) Feed(_ context.Context, slug string) (server.Topic, []server.FeedItem, bool, error) {
 	f, ok := tc.feeds[slug]
 	return f.topic, f.items, ok, nil
+}
+
+// newGaps converts the artifact's demand gaps into the server's.
+func newGaps(gs []topics.Gap) []server.Gap {
+	out := make([]server.Gap, len(gs))
+	for i, g := range gs {
+		out[i] = server.Gap{Attributes: slices.Clone(g.Attributes), Query: g.Query, Band: g.Band, Demand: g.Demand, DemandShare: g.DemandShare,
+			Supply: g.Supply, SupplyShare: g.SupplyShare, Reason: g.Reason, Nearest: make([]server.NearCollection, len(g.Nearest))}
+		for j, n := range g.Nearest {
+			out[i].Nearest[j] = server.NearCollection{Slug: n.Slug, Title: n.Title, Size: n.Size, Shared: n.Shared}
+		}
+	}
+	return out
 }
 
 // reloader watches the data directory and swaps the server to each newly

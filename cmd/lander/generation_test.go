@@ -35,3 +35,22 @@ func TestTopicCollections(t *testing.T) {
 		t.Error("unknown slug found")
 	}
 }
+
+func TestNewGaps(t *testing.T) {
+	gs := []topics.Gap{{
+		Attributes: []topics.KV{{Key: "category", Value: "watch"}, {Key: "color", Value: "black"}}, Query: "black watches", Band: "head",
+		Demand: 90, DemandShare: 0.3, Supply: 3, SupplyShare: 0.01, Reason: topics.ReasonThinSupply,
+		Nearest: []topics.NearTopic{{Slug: "watch", Title: "Watches", Size: 40, Shared: 1}},
+	}, {Attributes: []topics.KV{{Key: "category", Value: "hat"}}, Query: "hats", Band: "torso", Demand: 10, Reason: topics.ReasonNoProducts}}
+	want := []server.Gap{{
+		Attributes: []store.KV{{Key: "category", Value: "watch"}, {Key: "color", Value: "black"}}, Query: "black watches", Band: "head",
+		Demand: 90, DemandShare: 0.3, Supply: 3, SupplyShare: 0.01, Reason: "thin supply",
+		Nearest: []server.NearCollection{{Slug: "watch", Title: "Watches", Size: 40, Shared: 1}},
+	}, {Attributes: []store.KV{{Key: "category", Value: "hat"}}, Query: "hats", Band: "torso", Demand: 10, Reason: "no products", Nearest: []server.NearCollection{}}}
+	if diff := cmp.Diff(want, newGaps(gs)); diff != "" {
+		t.Errorf("gaps (-want +got):\n%s", diff)
+	}
+	if got := newGaps(nil); len(got) != 0 {
+		t.Errorf("no gaps: %v", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -107,10 +108,14 @@ func TestIndexThenServe(t *testing.T) {
 	f.WriteString("{not json\n{\"id\":\"no-image\",\"title\":\"Lost\"}\n")
 	f.Close()
 
+	// A search log whose demand the demo's collections meet only in part.
+	searchLog := filepath.Join(dir, "search_log.tsv")
+	os.WriteFile(searchLog, []byte("red dress\t900\nblack sneakers for men\t700\nleather boots\t500\nsilk scarves\t400\nblue jeans\t300\nwatches\t200\nparty heels\t100\n"), 0o644)
+
 	data := filepath.Join(dir, "data")
 	sumPath := filepath.Join(dir, "summary.json")
 	var out bytes.Buffer
-	code := run(context.Background(), []string{"index", "--catalog", cat, "--data", data, "--summary", sumPath, "--log-level", "warn"}, &out, &out, env)
+	code := run(context.Background(), []string{"index", "--catalog", cat, "--data", data, "--summary", sumPath, "--search-log", searchLog, "--log-level", "warn"}, &out, &out, env)
 	if code != 0 {
 		t.Fatalf("index exit %d:\n%s", code, out.String())
 	}
@@ -119,6 +124,7 @@ func TestIndexThenServe(t *testing.T) {
 			Read, Indexed int
 			Rejected      map[string]int
 		}
+		Topics struct{ Gaps int }
 	}
 	b, err := os.ReadFile(sumPath)
 	if err != nil {
@@ -130,8 +136,21 @@ func TestIndexThenServe(t *testing.T) {
 	if sum.Products.Read != 98 || sum.Products.Indexed != 96 || sum.Products.Rejected["bad_json"] != 1 || sum.Products.Rejected["missing_image"] != 1 {
 		t.Fatalf("summary products = %+v\n%s", sum.Products, out.String())
 	}
+	// The summary counts the gaps that topics.json lists and the server serves.
+	cur, _ := os.ReadFile(filepath.Join(data, "CURRENT"))
+	var tf struct{ Gaps []json.RawMessage }
+	if b, err := os.ReadFile(filepath.Join(data, strings.TrimSpace(string(cur)), "topics.json")); err != nil || json.Unmarshal(b, &tf) != nil || tf.Gaps == nil {
+		t.Fatalf("topics.json gaps: %v", err)
+	}
+	if sum.Topics.Gaps != len(tf.Gaps) || sum.Topics.Gaps == 0 || !strings.Contains(out.String(), fmt.Sprintf(", %d demand gaps\n", len(tf.Gaps))) {
+		t.Errorf("summary counts %d gaps, topics.json holds %d:\n%s", sum.Topics.Gaps, len(tf.Gaps), out.String())
+	}
 
 	base := serveData(t, env, "--data", data)
+	var gaps struct{ Total int }
+	if err := json.Unmarshal(getBody(t, base+"/api/v1/gaps"), &gaps); err != nil || gaps.Total != len(tf.Gaps) {
+		t.Errorf("GET /api/v1/gaps: total %d, want %d (%v)", gaps.Total, len(tf.Gaps), err)
+	}
 	var res struct {
 		Total   int
 		Results []struct {

@@ -16,8 +16,9 @@ const FormatVersion = 1
 // the server reads (see Load):
 //
 //	{"format": 1, "vocabulary": "curated-...", "rule": {...},
-//	 "counts": {"generated", "published", "baseline_generated", "baseline_published"},
+//	 "counts": {"generated", "published", "baseline_generated", "baseline_published", "gaps"},
 //	 "intents": {... IntentReport ...},
+//	 "gaps": [Gap, ...],         strong demand without a collection, nearest published topics
 //	 "topics": [Topic, ...],     content first: published first, then by score
 //	 "baseline": [Topic, ...]}   the search-log tuples, same code and rule
 //
@@ -34,17 +35,23 @@ type File struct {
 	Intents    IntentReport `json:"intents"`
 	Topics     []Topic      `json:"topics"`
 	Baseline   []Topic      `json:"baseline"`
+	// Gaps are where strong demand has no collection, highest demand
+	// first (see Intents.Gaps); never null.
+	Gaps []Gap `json:"gaps"`
 }
 
 // NewFile packs a result into a File.
 func NewFile(r *Result, vocabularyVersion string) File {
 	f := File{Format: FormatVersion, Vocabulary: vocabularyVersion, Rule: r.Rule, Counts: r.Counts(),
-		Intents: r.Intents, Topics: r.Topics, Baseline: r.Baseline}
+		Intents: r.Intents, Topics: r.Topics, Baseline: r.Baseline, Gaps: r.Gaps}
 	if f.Topics == nil {
 		f.Topics = []Topic{}
 	}
 	if f.Baseline == nil {
 		f.Baseline = []Topic{}
+	}
+	if f.Gaps == nil {
+		f.Gaps = []Gap{}
 	}
 	return f
 }

@@ -92,7 +92,8 @@ type Band struct {
 	Resolved int     `json:"resolved"`
 }
 
-// Gap is a tuple shoppers ask for that the catalog covers thinly.
+// Gap is a tuple shoppers ask for that the catalog covers thinly (the
+// report's Thin) or that no published collection serves (File.Gaps).
 type Gap struct {
 	Attributes []KV `json:"attributes"`
 	// Query is the tuple's most searched phrasing.
@@ -106,6 +107,9 @@ type Gap struct {
 	// SupplyShare is Supply over the catalog size.
 	SupplyShare float64 `json:"supply_share"`
 	Reason      string  `json:"reason"`
+	// Nearest are the published topics nearest the tuple, nearest first;
+	// only the gaps of File.Gaps carry them.
+	Nearest []NearTopic `json:"nearest,omitempty"`
 }
 
 // maxGaps bounds the lists of the report.
@@ -126,14 +130,6 @@ func (in Intents) Report(support func([]KV) int, minFeed int, catalog int) Inten
 	for _, name := range []string{"head", "torso", "tail"} {
 		bands[name] = &Band{Name: name}
 	}
-	type agg struct {
-		attrs  []KV
-		query  string
-		band   string
-		demand int
-	}
-	tuples := map[string]*agg{}
-	var order []string
 	for _, q := range in {
 		r.Volume += q.Count
 		b := bands[q.Band]
@@ -158,14 +154,6 @@ func (in Intents) Report(support func([]KV) int, minFeed int, catalog int) Inten
 				r.Categories[a.Value] += q.Count
 			}
 		}
-		k := tupleKey(q.Attributes)
-		t := tuples[k]
-		if t == nil {
-			t = &agg{attrs: q.Attributes, query: q.Query, band: q.Band}
-			tuples[k] = t
-			order = append(order, k)
-		}
-		t.demand += q.Count
 	}
 	for _, name := range []string{"head", "torso", "tail"} {
 		b := *bands[name]
@@ -174,23 +162,17 @@ func (in Intents) Report(support func([]KV) int, minFeed int, catalog int) Inten
 		}
 		r.Bands = append(r.Bands, b)
 	}
+	tuples := in.byTuple()
 	r.Tuples = len(tuples)
-	for _, k := range order {
-		t := tuples[k]
-		if t.band == "tail" {
+	for _, t := range tuples {
+		if !t.strong() {
 			continue
 		}
-		g := Gap{Attributes: t.attrs, Query: t.query, Band: t.band, Demand: t.demand, Supply: support(t.attrs)}
-		if r.ResolvedVolume > 0 {
-			g.DemandShare = round3(float64(t.demand) / float64(r.ResolvedVolume))
-		}
-		if catalog > 0 {
-			g.SupplyShare = round3(float64(g.Supply) / float64(catalog))
-		}
+		g := t.gap(support, r.ResolvedVolume, catalog)
 		switch {
 		case g.Supply < minFeed:
 			g.Reason = "fewer products than a feed needs"
-		case g.SupplyShare > 0 && g.DemandShare/g.SupplyShare >= thinRatio:
+		case g.thin():
 			g.Reason = "demand share far above catalog share"
 		default:
 			continue
@@ -202,6 +184,60 @@ func (in Intents) Report(support func([]KV) int, minFeed int, catalog int) Inten
 		r.Thin = r.Thin[:maxGaps]
 	}
 	return r
+}
+
+// asked is one distinct strict tuple of the log: the phrasing and band of
+// its most searched query, and the volume of every query that asks it.
+type asked struct {
+	attrs  []KV
+	query  string
+	band   string
+	demand int
+}
+
+// byTuple groups the resolved intents by strict tuple, in the order of
+// each tuple's most searched query.
+func (in Intents) byTuple() []asked {
+	at := map[string]int{}
+	var out []asked
+	for _, q := range in {
+		if len(q.Attributes) == 0 {
+			continue
+		}
+		k := tupleKey(q.Attributes)
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, asked{attrs: q.Attributes, query: q.Query, band: q.Band})
+		}
+		out[i].demand += q.Count
+	}
+	return out
+}
+
+// strong reports whether the tuple's demand is strong: asked in the head
+// or the torso of the log.
+func (t asked) strong() bool { return t.band == "head" || t.band == "torso" }
+
+// gap measures the tuple's demand against its supply; resolved is the
+// log's resolved volume and catalog the number of products. The reason is
+// left to the caller.
+func (t asked) gap(support func([]KV) int, resolved, catalog int) Gap {
+	g := Gap{Attributes: t.attrs, Query: t.query, Band: t.band, Demand: t.demand, Supply: support(t.attrs)}
+	if resolved > 0 {
+		g.DemandShare = round3(float64(t.demand) / float64(resolved))
+	}
+	if catalog > 0 {
+		g.SupplyShare = round3(float64(g.Supply) / float64(catalog))
+	}
+	return g
+}
+
+// thin reports whether the gap's share of the demand is thinRatio times
+// its share of the catalog or more.
+func (g Gap) thin() bool {
+	return g.SupplyShare > 0 && g.DemandShare/g.SupplyShare >= thinRatio
 }
 
 // demand answers the demand of a tuple from the intents: the volume of the

@@ -5,6 +5,9 @@
 //     resolver built from the curated vocabulary, splits the log into head,
 //     torso and tail by volume, measures demand per attribute key and per
 //     category, and reports where demand is strong but coverage thin.
+//   - Demand gaps (Intents.Gaps) are the strongly searched tuples that no
+//     product carries, that the catalog covers thinly, or that no
+//     published topic serves, each with its nearest published topics.
 //   - Topic generation enumerates frequent tuples of one to four attributes
 //     inside each partition of an anchor key (category by default), a-priori
 //     style: a tuple of k+1 attributes is counted only when every k-subset is
@@ -268,6 +271,8 @@ type Result struct {
 	Topics []Topic
 	// Baseline are the search-log tuples built with the same code.
 	Baseline []Topic
+	// Gaps are where strong demand has no collection (see Intents.Gaps).
+	Gaps []Gap
 	// Rule is the publish rule that was applied.
 	Rule Rule
 }
@@ -278,11 +283,13 @@ type Counts struct {
 	Published         int `json:"published"`
 	BaselineGenerated int `json:"baseline_generated"`
 	BaselinePublished int `json:"baseline_published"`
+	// Gaps is the number of demand gaps.
+	Gaps int `json:"gaps"`
 }
 
 // Counts returns the topic counts of r.
 func (r *Result) Counts() Counts {
-	c := Counts{Generated: len(r.Topics), BaselineGenerated: len(r.Baseline)}
+	c := Counts{Generated: len(r.Topics), BaselineGenerated: len(r.Baseline), Gaps: len(r.Gaps)}
 	for _, t := range r.Topics {
 		if t.Published {
 			c.Published++
@@ -325,7 +332,8 @@ func Build(ctx context.Context, in Input, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Intents: report, Topics: topics, Baseline: baseline, Rule: opts.Rule}, nil
+	gaps := intents.Gaps(ix.support, opts.MinFeed, len(in.Products), topics)
+	return &Result{Intents: report, Topics: topics, Baseline: baseline, Gaps: gaps, Rule: opts.Rule}, nil
 }
 
 func aliases(v vocab.Vocabulary) map[string]map[string][]string {
