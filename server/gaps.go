@@ -24,7 +24,8 @@ type Gap struct {
 	Attributes []store.KV
 	// Query is the tuple's most searched phrasing.
 	Query string
-	// Band is the search log's volume band of that phrasing: head or torso.
+	// Band is the search log's volume band of that phrasing: head, torso,
+	// or tail for a tuple asked steadily there.
 	Band string
 	// Demand is the search volume of the queries asking the tuple, and
 	// DemandShare its share of the resolved volume.
