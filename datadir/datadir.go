@@ -176,6 +176,54 @@ func (d *Dir) Current() (Manifest, string, error) {
 	return m, path, nil
 }
 
+// Generations returns the committed generations the directory keeps, oldest
+// first, with their manifests. A generation whose manifest cannot be read
+// (removed by a concurrent prune, or damaged) is left out; the error is
+// returned only when generations exist and none of them could be read. An
+// empty directory yields no generations and no error.
+func (d *Dir) Generations() ([]Manifest, error) {
+	gens, err := d.generations()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Manifest, 0, len(gens))
+	var errs []error
+	for _, g := range gens {
+		m, err := ReadManifest(filepath.Join(d.root, genName(g)))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, m)
+	}
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, fmt.Errorf("list generations: %w", errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// Generation returns the manifest and folder of committed generation n. When
+// the directory does not keep it (never built, pruned, or n < 1) the error
+// wraps os.ErrNotExist.
+func (d *Dir) Generation(n int) (Manifest, string, error) {
+	if n < 1 {
+		return Manifest{}, "", fmt.Errorf("generation %d: %w", n, os.ErrNotExist)
+	}
+	path := filepath.Join(d.root, genName(n))
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) || (err == nil && !fi.IsDir()):
+		return Manifest{}, "", fmt.Errorf("generation %d: not kept in %s: %w", n, d.root, os.ErrNotExist)
+	case err != nil:
+		return Manifest{}, "", fmt.Errorf("generation %d: %w", n, err)
+	}
+	m, err := ReadManifest(path)
+	if err != nil {
+		return Manifest{}, "", err
+	}
+	return m, path, nil
+}
+
 // ReadManifest reads the manifest of the generation folder at path.
 func ReadManifest(path string) (Manifest, error) {
 	var m Manifest

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,79 @@ func TestBadPointer(t *testing.T) {
 	os.WriteFile(filepath.Join(d.Root(), "CURRENT"), []byte("../etc\n"), 0o644)
 	if _, _, err := d.Current(); err == nil || !strings.Contains(err.Error(), "bad pointer") {
 		t.Fatalf("Current with a bad pointer = %v", err)
+	}
+}
+
+func TestGenerationsListing(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	if gens, err := d.Generations(); err != nil || len(gens) != 0 {
+		t.Fatalf("Generations of an empty dir = %v, %v; want none", gens, err)
+	}
+	for _, c := range []string{"one", "two", "three"} {
+		build(t, d, c)
+	}
+	// An unfinished build and a stray folder are not generations.
+	b, _ := d.NewGeneration()
+	defer b.Abort()
+	os.Mkdir(filepath.Join(d.Root(), "gen-notanumber"), 0o755)
+
+	gens, err := d.Generations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, m := range gens {
+		got = append(got, m.Generation)
+	}
+	if want := []int{1, 2, 3}; !slices.Equal(got, want) {
+		t.Fatalf("Generations = %v, want %v", got, want)
+	}
+
+	// A generation whose manifest is unreadable is left out.
+	if err := os.Remove(filepath.Join(d.Root(), "gen-000002", ManifestFile)); err != nil {
+		t.Fatal(err)
+	}
+	gens, err = d.Generations()
+	if err != nil || len(gens) != 2 || gens[0].Generation != 1 || gens[1].Generation != 3 {
+		t.Fatalf("Generations with gen 2 damaged = %+v, %v", gens, err)
+	}
+
+	// When none is readable, the listing fails.
+	for _, g := range []string{"gen-000001", "gen-000003"} {
+		os.WriteFile(filepath.Join(d.Root(), g, ManifestFile), []byte("{"), 0o644)
+	}
+	if gens, err := d.Generations(); err == nil {
+		t.Fatalf("Generations with every manifest damaged = %+v, want an error", gens)
+	}
+}
+
+func TestGeneration(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	build(t, d, "one")
+	build(t, d, "two")
+	if _, err := d.Prune(1); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		n       int
+		missing bool
+	}{
+		{n: 2},
+		{n: 1, missing: true}, // pruned
+		{n: 3, missing: true}, // never built
+		{n: 0, missing: true},
+		{n: -1, missing: true},
+	}
+	for _, tt := range tests {
+		m, path, err := d.Generation(tt.n)
+		if tt.missing {
+			if !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("Generation(%d) = %v, want os.ErrNotExist", tt.n, err)
+			}
+			continue
+		}
+		if err != nil || m.Generation != tt.n || path != filepath.Join(d.Root(), "gen-000002") {
+			t.Errorf("Generation(%d) = %+v, %q, %v", tt.n, m, path, err)
+		}
 	}
 }
