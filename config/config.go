@@ -138,6 +138,10 @@ type Serve struct {
 	CacheSize int `yaml:"cache_size"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// BaseURL is the scheme and host that canonical links, JSON-LD, the
+	// sitemap and robots.txt start with ("https://shop.example.com");
+	// empty takes them from each request's Host header.
+	BaseURL string `yaml:"base_url"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -363,6 +367,11 @@ func (c Config) Validate() error {
 	if c.Serve.ShutdownTimeout <= 0 {
 		bad("serve.shutdown_timeout", "must be positive, got %s", c.Serve.ShutdownTimeout)
 	}
+	if c.Serve.BaseURL != "" {
+		if err := baseURL(c.Serve.BaseURL); err != nil {
+			bad("serve.base_url", "%q: %v", c.Serve.BaseURL, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -405,6 +414,29 @@ func ParseShard(s string) (i, n int, err error) {
 		return 0, 0, fmt.Errorf("%q: need 0 <= I < N", s)
 	}
 	return i, n, nil
+}
+
+// baseURL checks that s is an absolute http(s) URL of a host alone: no
+// user, path, query or fragment.
+func baseURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("not an absolute http(s) URL")
+	case u.Host == "" || u.Hostname() == "":
+		return errors.New("missing host")
+	case u.User != nil:
+		return errors.New("must not hold a user")
+	case u.Path != "" && u.Path != "/":
+		return errors.New("must not have a path")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("must not have a query")
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return errors.New("must not have a fragment")
+	}
+	return nil
 }
 
 func hostPort(addr string, needHost bool) error {

@@ -43,6 +43,11 @@ func TestLoadGood(t *testing.T) {
 				t.Errorf("finalize.yaml decoded to %+v", c.Index)
 			}
 		}},
+		{"base_url.yaml", func(t *testing.T, c Config) {
+			if c.Serve.BaseURL != "https://shop.example.com" {
+				t.Errorf("base_url = %q", c.Serve.BaseURL)
+			}
+		}},
 		{"empty.yaml", func(t *testing.T, c Config) {
 			if c != Default() {
 				t.Errorf("empty file changed defaults: %+v", c)
@@ -78,6 +83,9 @@ func TestLoadBad(t *testing.T) {
 		{"bad_finalize.yaml", []string{"index.shards: must be >= 1", "index.shard: cannot be set with index.finalize"}},
 		{"bad_finalize_embeddings.yaml", []string{"index.embeddings: cannot be set with index.finalize"}},
 		{"bad_shards.yaml", []string{"index.shards: is read only with index.finalize"}},
+		{"bad_base_url_relative.yaml", []string{"serve.base_url:", "not an absolute http(s) URL"}},
+		{"bad_base_url_query.yaml", []string{"serve.base_url:", "must not have a query"}},
+		{"bad_base_url_scheme.yaml", []string{"serve.base_url:", "not an absolute http(s) URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -128,6 +136,9 @@ func TestApplyEnv(t *testing.T) {
 			return c.Index.Finalize && c.Index.Shards == 4
 		}},
 		{"bad bool", []string{"LANDER_INDEX_FINALIZE=sure"}, "LANDER_INDEX_FINALIZE: not a boolean", nil},
+		{"base url", []string{"LANDER_SERVE_BASE_URL=https://shop.example.com"}, "", func(c Config) bool {
+			return c.Serve.BaseURL == "https://shop.example.com"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,6 +157,40 @@ func TestApplyEnv(t *testing.T) {
 				t.Errorf("env not applied: %+v", c)
 			}
 		})
+	}
+}
+
+func TestValidateBaseURL(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // a substring of the error; empty: valid
+	}{
+		{"https://shop.example.com", ""},
+		{"http://localhost:8080/", ""},
+		{"https://[::1]:8443", ""},
+		{"shop.example.com", "not an absolute http(s) URL"},
+		{"//shop.example.com", "not an absolute http(s) URL"},
+		{"ftp://shop.example.com", "not an absolute http(s) URL"},
+		{"https://", "missing host"},
+		{"https://:443", "missing host"},
+		{"https://user:pw@shop.example.com", "must not hold a user"},
+		{"https://shop.example.com/store", "must not have a path"},
+		{"https://shop.example.com/?a=1", "must not have a query"},
+		{"https://shop.example.com?", "must not have a query"},
+		{"https://shop.example.com#top", "must not have a fragment"},
+		{"https://shop.example.com/#", "must not have a fragment"},
+		{"https://shop example.com", "not a URL"},
+	}
+	for _, tt := range tests {
+		c := Default()
+		c.Serve.BaseURL = tt.in
+		err := c.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: %v", tt.in, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "serve.base_url") || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%q: error %v, want %q", tt.in, err, tt.want)
+		}
 	}
 }
 

@@ -3,10 +3,12 @@ package server
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -98,24 +100,64 @@ func (s *Server) search(c *gin.Context) {
 		return
 	}
 	key := s.cacheKey(ix, "search", q, strconv.Itoa(limit), strconv.Itoa(offset))
+	var rendering time.Time // set when this request computes the search
 	s.serveCached(c, key, func(ctx context.Context) (any, error) {
-		return s.runSearch(ctx, ix, q, limit, offset)
+		out, start, err := s.searchResults(ctx, ix, q, limit, offset)
+		rendering = start
+		return out, err
 	})
+	if !rendering.IsZero() {
+		since(s.metrics.stage.render, rendering)
+	}
 }
 
 // runSearch resolves q, searches the store with the strict filter and the
 // query's embedding, re-ranks a window of hits by the soft attributes and
 // for brand diversity, and names the best matching published collection.
 func (s *Server) runSearch(ctx context.Context, ix *Index, q string, limit, offset int) (SearchJSON, error) {
-	res := s.resolve(ctx, ix, q)
-	f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
-	f.All = res.Strict()
-	f.None = slices.Clone(res.Excluded)
-	vec, err := s.embed(ctx, q)
+	out, rendering, err := s.searchResults(ctx, ix, q, limit, offset)
 	if err != nil {
 		return SearchJSON{}, err
 	}
-	soft := res.Soft()
+	since(s.metrics.stage.render, rendering)
+	return out, nil
+}
+
+// searchResults is runSearch without the render stage's observation: it
+// also returns when rendering began, for a caller that goes on to encode
+// the results to time the whole stage. It observes the other stages.
+func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, offset int) (SearchJSON, time.Time, error) {
+	// The query is embedded with the phrases the resolver's fallback asks
+	// for, in one call of the encoder, or alone when there are none.
+	var (
+		vec    []float32
+		encode time.Duration
+	)
+	withQuery := func(ctx context.Context, texts []string) ([][]float32, error) {
+		start := time.Now()
+		defer func() { encode += time.Since(start) }()
+		vecs, err := s.embedAll(ctx, append([]string{q}, texts...))
+		if err != nil {
+			return nil, err
+		}
+		vec = vecs[0]
+		return vecs[1:], nil
+	}
+	start := time.Now()
+	res := s.resolve(ctx, ix, q, withQuery)
+	s.metrics.stage.resolve.Observe((time.Since(start) - encode).Seconds())
+	if vec == nil {
+		start := time.Now()
+		v, err := s.embedAll(ctx, []string{q})
+		if err != nil {
+			return SearchJSON{}, time.Time{}, err
+		}
+		vec, encode = v[0], encode+time.Since(start)
+	}
+	s.metrics.stage.encode.Observe(encode.Seconds())
+	f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
+	f.All = res.Strict()
+	f.None = slices.Clone(res.Excluded)
 	// Soft attributes and brand diversity re-rank a window of the filtered
 	// hits, which is then paged; pages past the window keep the store's
 	// order.
@@ -124,16 +166,19 @@ func (s *Server) runSearch(ctx context.Context, ix *Index, q string, limit, offs
 	if rerank {
 		k, off = min(MaxRerankWindow, max(RerankWindow, offset+limit)), 0
 	}
+	start = time.Now()
 	hits, total, err := s.storeSearch(ctx, ix, vec, f, k, off)
 	if err != nil {
-		return SearchJSON{}, err
+		return SearchJSON{}, time.Time{}, err
 	}
 	prods, err := s.products(ctx, ix, hits)
 	if err != nil {
-		return SearchJSON{}, err
+		return SearchJSON{}, time.Time{}, err
 	}
+	since(s.metrics.stage.store, start)
+	start = time.Now()
 	if rerank {
-		if len(soft) > 0 {
+		if soft := res.Soft(); len(soft) > 0 {
 			hits = boost(hits, prods, soft)
 		}
 		if b := brands(hits, prods); !asksForBrand(res, q, b) {
@@ -141,11 +186,60 @@ func (s *Server) runSearch(ctx context.Context, ix *Index, q string, limit, offs
 		}
 		hits = hits[min(offset, len(hits)):min(offset+limit, len(hits))]
 	}
-	ts, err := s.topics(ctx, ix)
+	coll, err := s.searchCollection(ctx, ix, f.All)
 	if err != nil {
-		return SearchJSON{}, err
+		return SearchJSON{}, time.Time{}, err
 	}
-	return SearchJSON{Query: q, Resolved: res, Results: resultList(hits, prods), Total: total, Collection: bestCollection(ts, f.All)}, nil
+	return SearchJSON{Query: q, Resolved: res, Results: resultList(ix, hits, prods), Total: total, Collection: coll}, start, nil
+}
+
+// embedAll encodes texts in one call of the embedder, timing it as query
+// encoding.
+func (s *Server) embedAll(ctx context.Context, texts []string) ([][]float32, error) {
+	defer since(s.metrics.encode, time.Now())
+	vecs, err := s.opts.Embedder.Embed(ctx, texts)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) != len(texts) {
+		return nil, fmt.Errorf("embed query: %d vectors for %d texts", len(vecs), len(texts))
+	}
+	return vecs, nil
+}
+
+// searchCollection returns the published collection whose attributes are
+// the largest subset of strict (bestCollection), looking at the overrides
+// of the few topics that are subsets only, instead of copying every topic
+// of the generation with its overrides (s.topics) for each search.
+func (s *Server) searchCollection(ctx context.Context, ix *Index, strict []store.KV) (*CollectionLink, error) {
+	if ix.Collections == nil || len(strict) == 0 {
+		return nil, nil
+	}
+	ts, err := ix.Collections.Topics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var subsets []Topic
+	for _, t := range ts {
+		if len(t.Attributes) == 0 || len(t.Attributes) > len(strict) || !containsAll(strict, t.Attributes) {
+			continue
+		}
+		if ov, ok := s.overrides.Get(t.Slug); ok && ov.Published != nil {
+			t.Published = *ov.Published
+		}
+		subsets = append(subsets, t)
+	}
+	return bestCollection(subsets, strict), nil
+}
+
+// containsAll reports whether every attribute of sub is in set.
+func containsAll(set, sub []store.KV) bool {
+	for _, kv := range sub {
+		if !slices.Contains(set, kv) {
+			return false
+		}
+	}
+	return true
 }
 
 // Re-ranking by soft attributes.
@@ -162,16 +256,18 @@ const (
 	SoftBoost = 0.15
 )
 
-// resolve resolves q with the generation's resolver and, when the server
-// has an embedder, the embedding fallback. A failing fallback is logged and
-// the rules' tuple is used.
-func (s *Server) resolve(ctx context.Context, ix *Index, q string) query.Resolved {
+// resolve resolves q with the generation's resolver and the embedding
+// fallback, whose leftover phrases embed embeds. A failing fallback is
+// logged and the rules' tuple is used.
+func (s *Server) resolve(ctx context.Context, ix *Index, q string, embed query.EmbedFunc) query.Resolved {
 	vibes, err := ix.Vibes(ctx, s.opts.Embedder)
 	if err != nil {
 		s.log.Warn("query fallback unavailable", "err", err)
 		return ix.Resolver.Resolve(q)
 	}
-	res, err := ix.Resolver.ResolveContext(ctx, q, vibes)
+	v := *vibes
+	v.Embed = embed
+	res, err := ix.Resolver.ResolveContext(ctx, q, &v)
 	if err != nil {
 		s.log.Warn("query fallback failed", "q", q, "err", err)
 		return ix.Resolver.Resolve(q)
@@ -217,24 +313,22 @@ func (s *Server) products(ctx context.Context, ix *Index, hits []store.Hit) (map
 }
 
 // resultList renders hits in order; hits whose product is gone are skipped.
-func resultList(hits []store.Hit, byID map[string]store.Product) []ResultJSON {
-	out := []ResultJSON{}
+func resultList(ix *Index, hits []store.Hit, byID map[string]store.Product) []ResultJSON {
+	out := make([]ResultJSON, 0, len(hits))
 	for _, h := range hits {
 		p, ok := byID[h.ID]
 		if !ok {
 			continue
 		}
-		out = append(out, result(p, h.Score))
+		out = append(out, result(ix, p, h.Score))
 	}
 	return out
 }
 
-// result renders a product as a result with score.
-func result(p store.Product, score float32) ResultJSON {
-	return ResultJSON{ID: p.ID, Title: p.Title, Score: score, ImageURL: imageURL(p.ID), Price: p.Price, Attributes: attrs(p.Attributes, false)}
+// result renders a product of ix as a result with score.
+func result(ix *Index, p store.Product, score float32) ResultJSON {
+	return ResultJSON{ID: p.ID, Title: p.Title, Score: score, ImageURL: ix.imageURL(p.ID), Price: p.Price, Attributes: attrs(p.Attributes, false)}
 }
-
-func imageURL(id string) string { return "/images/" + pathEscape(id) }
 
 func attrs(in []store.Attribute, withSource bool) []AttributeJSON {
 	out := make([]AttributeJSON, 0, len(in))
@@ -274,7 +368,7 @@ func (s *Server) product(c *gin.Context) {
 		return
 	}
 	p := prods[0]
-	c.JSON(http.StatusOK, ProductJSON{ID: p.ID, Title: p.Title, ImageURL: imageURL(p.ID), Price: p.Price, Attributes: attrs(p.Attributes, true)})
+	c.JSON(http.StatusOK, ProductJSON{ID: p.ID, Title: p.Title, ImageURL: ix.imageURL(p.ID), Price: p.Price, Attributes: attrs(p.Attributes, true)})
 }
 
 func (s *Server) image(c *gin.Context) {
@@ -293,8 +387,18 @@ func (s *Server) image(c *gin.Context) {
 		s.fail(c, errNotFound("no image for id "+strconv.Quote(id)))
 		return
 	}
-	c.Header("Cache-Control", "public, max-age=86400")
-	c.Header("ETag", strconv.Quote(strconv.Itoa(ix.Manifest.Generation)+"-"+id))
+	// Only the current version is immutable: a page of another generation
+	// must not pin these bytes under its URL.
+	c.Header("Cache-Control", shortLived)
+	if c.Query("v") == ix.assetVersion() {
+		c.Header("Cache-Control", immutable)
+	}
+	etag := strconv.Quote(ix.assetVersion() + "-" + id)
+	c.Header("ETag", etag)
+	if noneMatch(c.Request.Header.Values("If-None-Match"), etag) {
+		c.Status(http.StatusNotModified)
+		return
+	}
 	c.Data(http.StatusOK, "image/"+format, b)
 }
 
@@ -307,7 +411,8 @@ func (s *Server) vocabulary(c *gin.Context) {
 	c.JSON(http.StatusOK, ix.Vocabulary)
 }
 
-func pathEscape(s string) string {
-	r := strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20")
-	return r.Replace(s)
-}
+// pathEscaper escapes the characters that would end or split a path
+// segment; built once, as a Replacer builds its tables on first use.
+var pathEscaper = strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20")
+
+func pathEscape(s string) string { return pathEscaper.Replace(s) }

@@ -373,3 +373,49 @@ func TestBrowserMerchGapsPreview(t *testing.T) {
 	b.screenshot(t, "merch-preview.png")
 	b.noErrors(t)
 }
+
+func TestBrowserMerchChangesSincePrevious(t *testing.T) {
+	b := newBrowser(t)
+	f := newPagesServer(t, Options{History: newFakeHistory()})
+	b.do(t, "open the index history from the console",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(f.ts.URL+"/merch"),
+		chromedp.Click(chromedp.CSS(`a[href="/merch/generations"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#generations tr.generation`)),
+	)
+	if got := eval[[]string](t, b, `[...document.querySelectorAll('#generations tr.generation')].map(r => r.dataset.generation)`); strings.Join(got, " ") != "3 2 1" {
+		t.Errorf("generations %q", got)
+	}
+	b.screenshot(t, "merch-generations.png")
+	b.do(t, "open the changes since the previous generation",
+		chromedp.Click(chromedp.CSS(`tr.generation[data-generation="3"] a.since`)),
+	)
+	b.waitFor(t, `location.pathname === '/merch/changes' && document.readyState === 'complete' && document.querySelector('h1') !== null`)
+	if got := eval[string](t, b, `document.querySelector('h1').textContent`); got != "Generation 2 → 3" {
+		t.Errorf("heading %q", got)
+	}
+	if got := eval[string](t, b, `document.getElementById('orphaned').textContent`); !strings.Contains(got, "Overrides kept for collections that no longer exist") {
+		t.Errorf("orphaned overrides %q", got)
+	}
+	// Filter: the feeds that changed, whose slug has "host".
+	eval[bool](t, b, `(document.querySelector('#filter select[name="kind"]').value = 'feed') === 'feed'`)
+	b.do(t, "filter the feed changes",
+		chromedp.SendKeys(chromedp.CSS(`#filter input[name="q"]`), "host"),
+		chromedp.Click(chromedp.CSS(`#filter button`)),
+	)
+	b.waitFor(t, `location.search.includes('kind=feed') && document.readyState === 'complete' && document.getElementById('feed') !== null`)
+	if got := eval[string](t, b, `location.search`); got != "?from=2&to=3&kind=feed&q=host" {
+		t.Errorf("filter URL %q", got)
+	}
+	if got := eval[[]string](t, b, `[...document.querySelectorAll('section.changes')].map(s => s.id)`); strings.Join(got, " ") != "feed" {
+		t.Errorf("sections %q", got)
+	}
+	if got := eval[string](t, b, `[...document.querySelectorAll('#feed tr.change')].map(r => r.dataset.name + ' ' + r.cells[1].textContent).join('|')`); got != "hostile 91.7%" {
+		t.Errorf("feed rows %q", got)
+	}
+	if got := eval[string](t, b, `document.querySelector('#feed tr.change a').getAttribute('href')`); got != "/merch/c/hostile" {
+		t.Errorf("link %q", got)
+	}
+	b.screenshot(t, "merch-changes.png")
+	b.noErrors(t)
+}

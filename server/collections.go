@@ -316,7 +316,7 @@ func (s *Server) feedProducts(ctx context.Context, ix *Index, items []FeedItem, 
 		if len(ev) == 0 {
 			ev = evidence(p, tuple)
 		}
-		out = append(out, FeedProductJSON{ResultJSON: result(p, it.Score), Evidence: attrs(ev, true), Pinned: pinned[it.ID]})
+		out = append(out, FeedProductJSON{ResultJSON: result(ix, p, it.Score), Evidence: attrs(ev, true), Pinned: pinned[it.ID]})
 	}
 	return out, nil
 }

@@ -20,15 +20,19 @@ import (
 	"lander/store"
 )
 
-// fakeCollections serves fixed topics and counts Feed calls.
+// fakeCollections serves fixed topics and counts Topics and Feed calls.
 type fakeCollections struct {
-	topics []Topic
-	feeds  map[string][]FeedItem
-	calls  atomic.Int64
-	gate   chan struct{} // when set, Feed waits on it
+	topics     []Topic
+	feeds      map[string][]FeedItem
+	calls      atomic.Int64
+	topicCalls atomic.Int64
+	gate       chan struct{} // when set, Feed waits on it
 }
 
-func (f *fakeCollections) Topics(context.Context) ([]Topic, error) { return f.topics, nil }
+func (f *fakeCollections) Topics(context.Context) ([]Topic, error) {
+	f.topicCalls.Add(1)
+	return f.topics, nil
+}
 
 func (f *fakeCollections) Feed(ctx context.Context, slug string) (Topic, []FeedItem, bool, error) {
 	f.calls.Add(1)
@@ -177,7 +181,7 @@ func TestCollectionPage(t *testing.T) {
 	if ev := p.Products[1].Evidence; len(ev) != 3 || ev[0].Score != 1 {
 		t.Errorf("evidence of 2 = %+v", ev)
 	}
-	if r := p.Products[0]; r.ImageURL != "/images/1" || len(r.Attributes) != 3 || r.Title == "" {
+	if r := p.Products[0]; !strings.HasPrefix(r.ImageURL, "/images/1?v=") || len(r.Attributes) != 3 || r.Title == "" {
 		t.Errorf("product = %+v", r)
 	}
 	get(t, ts, "/api/v1/collections/watches?limit=2&offset=2", 200, &p)

@@ -6,6 +6,9 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"lander/changes"
+	"lander/datadir"
 )
 
 // apiError is an error with its HTTP status and contract code.
@@ -48,6 +51,10 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
+	case errors.Is(err, changes.ErrNoGeneration), errors.Is(err, changes.ErrNoPrevious):
+		ae = &apiError{http.StatusNotFound, "not_found", historyMessage(err)}
+	case errors.Is(err, datadir.ErrNoIndex):
+		ae = errNoIndex
 	case errors.Is(err, context.Canceled):
 		ae = &apiError{499, "canceled", "request canceled"}
 	case errors.Is(err, context.DeadlineExceeded):

@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"lander/cache"
 )
 
 // The load benchmark's helpers. They are skipped unless their environment
@@ -124,4 +128,72 @@ func TestOpenLoopLoad(t *testing.T) {
 	rep.P50ms, rep.P90ms, rep.P99ms, rep.Maxms = ms(0.5), ms(0.9), ms(0.99), ms(1)
 	b, _ := json.Marshal(rep)
 	fmt.Println(string(b))
+}
+
+// BenchmarkLandingPageCached serves one landing page from a warm
+// in-process cache, as lander serve does without Redis, beside a bare gin
+// handler answering the same bytes; the lander run reports its throughput
+// as a share of the bare handler's (x-bare).
+func BenchmarkLandingPageCached(b *testing.B) {
+	f := newPagesServer(b, Options{Cache: []CacheTier{{Cache: cache.NewLRU(4096)}}})
+	benchAgainstBareGin(b, f.s.Handler(), []string{"/c/black-watches-for-men"})
+}
+
+// BenchmarkLandingPagesCachedRotation is BenchmarkLandingPageCached over
+// 200 landing pages in turn.
+func BenchmarkLandingPagesCachedRotation(b *testing.B) {
+	f := newPagesServer(b, Options{Cache: []CacheTier{{Cache: cache.NewLRU(4096)}}})
+	feed := f.fc.feeds["black-watches-for-men"]
+	var paths []string
+	for i := range 200 {
+		slug := fmt.Sprintf("black-watches-%03d", i)
+		f.fc.topics = append(f.fc.topics, Topic{Slug: slug, Title: fmt.Sprintf("Black Watches %d", i),
+			Attributes: kvs("category", "watches", "color", "black", "gender", "men", "style", strconv.Itoa(i)), Size: len(feed), Score: 0.2, Published: true})
+		f.fc.feeds[slug] = feed
+		paths = append(paths, collectionURL(slug))
+	}
+	benchAgainstBareGin(b, f.s.Handler(), paths)
+}
+
+// benchAgainstBareGin warms h's cache with paths, then serves them in turn
+// from parallel goroutines through a bare gin engine holding the same
+// bodies and through h.
+func benchAgainstBareGin(b *testing.B, h http.Handler, paths []string) {
+	bodies := map[string][]byte{}
+	for _, p := range paths {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%s: %d", p, rec.Code)
+		}
+		bodies[p] = rec.Body.Bytes()
+	}
+	bare := gin.New()
+	bare.GET("/*path", func(c *gin.Context) { c.Data(http.StatusOK, htmlContentType, bodies[c.Request.URL.Path]) })
+	var bareNs float64
+	b.Run("bare-gin", func(b *testing.B) { bareNs = serveInTurn(b, bare, paths) })
+	b.Run("lander", func(b *testing.B) {
+		ns := serveInTurn(b, h, paths)
+		if bareNs > 0 {
+			b.ReportMetric(bareNs/ns, "x-bare")
+		}
+	})
+}
+
+// serveInTurn serves paths in turn with h until b is done and returns the
+// wall time per request in nanoseconds.
+func serveInTurn(b *testing.B, h http.Handler, paths []string) float64 {
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p := paths[int(next.Add(1))%len(paths)]
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+			if rec.Code != http.StatusOK {
+				b.Errorf("%s: %d", p, rec.Code)
+			}
+		}
+	})
+	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 }

@@ -21,6 +21,19 @@ type metrics struct {
 	store        *prometheus.HistogramVec
 	encode       prometheus.Histogram
 	generation   prometheus.Gauge
+	// stages times the steps of a search, by stage (see searchStages).
+	stages            *prometheus.HistogramVec
+	stage             searchStages
+	embedCacheLookups *prometheus.CounterVec
+}
+
+// searchStages are the observers of the search stages: resolve (the query
+// resolver, with the embedding fallback of its leftover words), encode (the
+// query's embedding, computed alongside resolve), store (the filtered search
+// and the loading of the hits' products) and render (re-ranking, the result
+// list, the matching collection, and the JSON with its compressed forms).
+type searchStages struct {
+	resolve, encode, store, render prometheus.Observer
 }
 
 // latencyBuckets cover 100µs to 5s.
@@ -56,8 +69,23 @@ func newMetrics() *metrics {
 			Name: "lander_index_generation",
 			Help: "The index generation being served (0: none).",
 		}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lander_search_stage_duration_seconds",
+			Help:    "Uncached search latency by stage: resolve, encode (alongside resolve), store and render.",
+			Buckets: latencyBuckets,
+		}, []string{"stage"}),
+		embedCacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lander_embed_cache_lookups_total",
+			Help: "Texts looked up in the query-embedding cache, by result (hit, miss).",
+		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation,
+	m.stage = searchStages{
+		resolve: m.stages.WithLabelValues("resolve"),
+		encode:  m.stages.WithLabelValues("encode"),
+		store:   m.stages.WithLabelValues("store"),
+		render:  m.stages.WithLabelValues("render"),
+	}
+	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation, m.stages, m.embedCacheLookups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +14,8 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Cache is a byte cache the server keeps rendered responses in: Redis or an
+// Cache is a byte cache the server keeps rendered responses in (each with
+// its compressed forms and ETag, laid out by entry.encode): Redis or an
 // in-process LRU (package cache provides both). A miss is (nil, false, nil);
 // an error means the backend failed, and the server then answers uncached.
 type Cache interface {
@@ -48,7 +48,7 @@ const (
 	// cacheCallTimeout bounds one call to a tier.
 	cacheCallTimeout = 250 * time.Millisecond
 	// keyVersion changes when the layout of cached responses changes.
-	keyVersion = "v1"
+	keyVersion = "v2"
 )
 
 // tier is a CacheTier with its failure state.
@@ -156,33 +156,23 @@ func (s *Server) cacheKey(ix *Index, kind string, params ...string) string {
 }
 
 // serveCached answers c with the JSON that compute renders, through the
-// cache: a hit is written as stored; a miss is computed once for all the
-// requests that wait on the same key, stored, and written.
+// cache: a hit is written as stored, in the encoding the request accepts;
+// a miss is computed once for all the requests that wait on the same key,
+// encoded, stored, and written.
 func (s *Server) serveCached(c *gin.Context, key string, compute func(ctx context.Context) (any, error)) {
-	b, hit, err := s.cachedBytes(c.Request.Context(), key, compute)
+	e, hit, err := s.cachedJSONEntry(c.Request.Context(), key, compute)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if hit {
-		c.Header("X-Cache", "hit")
-	} else {
-		c.Header("X-Cache", "miss")
-	}
-	c.Data(http.StatusOK, jsonContentType, b)
+	writeEntry(c, e, jsonContentType, hit)
 }
 
-// cachedBytes returns the rendered JSON stored under key, or computes and
-// renders it once for all the callers waiting on key, and stores it.
-func (s *Server) cachedBytes(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) ([]byte, bool, error) {
-	if b, ok := s.cache.get(ctx, key); ok {
-		return b, true, nil
-	}
-	v, err, _ := s.cache.flight.Do(key, func() (any, error) {
-		// The computation is shared: it must not die with the first caller.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.RequestTimeout)
-		defer cancel()
-		body, err := compute(fctx)
+// cachedJSONEntry is cachedEntry for a response that compute returns and
+// JSON renders.
+func (s *Server) cachedJSONEntry(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) (entry, bool, error) {
+	return s.cachedEntry(ctx, key, func(ctx context.Context) ([]byte, error) {
+		body, err := compute(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -190,13 +180,38 @@ func (s *Server) cachedBytes(ctx context.Context, key string, compute func(ctx c
 		if err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
-		s.cache.set(fctx, key, b)
 		return b, nil
 	})
-	if err != nil {
-		return nil, false, err
+}
+
+// cachedEntry returns the entry stored under key, or builds its body once
+// for all the callers waiting on key, hashes and compresses it, and stores
+// it. An entry that does not decode is built again.
+func (s *Server) cachedEntry(ctx context.Context, key string, build func(ctx context.Context) ([]byte, error)) (entry, bool, error) {
+	if b, ok := s.cache.get(ctx, key); ok {
+		if e, err := decodeEntry(b); err == nil {
+			return e, true, nil
+		}
 	}
-	return v.([]byte), false, nil
+	v, err, _ := s.cache.flight.Do(key, func() (any, error) {
+		// The computation is shared: it must not die with the first caller.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.RequestTimeout)
+		defer cancel()
+		raw, err := build(fctx)
+		if err != nil {
+			return nil, err
+		}
+		e, err := newEntry(raw)
+		if err != nil {
+			return nil, fmt.Errorf("compress: %w", err)
+		}
+		s.cache.set(fctx, key, e.encode())
+		return e, nil
+	})
+	if err != nil {
+		return entry{}, false, err
+	}
+	return v.(entry), false, nil
 }
 
 const jsonContentType = "application/json; charset=utf-8"

@@ -47,9 +47,10 @@ type pageSet struct {
 	// shoppers' pages (no script at all) and of the console (its own
 	// script only).
 	shopCSP, merchCSP string
-	// script is the console's script and scriptETag its validator.
-	script     []byte
-	scriptETag string
+	// script is the console's script, scriptETag its validator and
+	// scriptURL its versioned URL.
+	script                []byte
+	scriptETag, scriptURL string
 }
 
 // site is parsed once; the templates are embedded, so a parse error is a
@@ -67,7 +68,7 @@ func mustLoadSite() *pageSet {
 var pageFuncs = template.FuncMap{}
 
 // pageNames are the templates of templates/ besides the layout.
-var pageNames = []string{"home", "collection", "search", "error", "merch", "merchcollection", "merchgaps", "merchpreview"}
+var pageNames = []string{"home", "collection", "search", "error", "merch", "merchcollection", "merchgaps", "merchpreview", "merchgenerations", "merchchanges"}
 
 func loadSite(templates, static fs.FS) (*pageSet, error) {
 	css, err := fs.ReadFile(static, "static/site.css")
@@ -98,6 +99,7 @@ func loadSite(templates, static fs.FS) (*pageSet, error) {
 	ps.merchCSP = common + "; script-src 'self'; connect-src 'self'"
 	js := sha256.Sum256(script)
 	ps.scriptETag = `"` + hex.EncodeToString(js[:12]) + `"`
+	ps.scriptURL = "/static/merch.js?v=" + hex.EncodeToString(js[:6])
 	return ps, nil
 }
 
@@ -112,11 +114,17 @@ func (s *Server) pageRoutes(r *gin.Engine) {
 	r.GET("/merch/c/:slug", s.merchCollectionPage)
 	r.GET("/merch/gaps", s.merchGapsPage)
 	r.GET("/merch/preview", s.merchPreviewPage)
+	r.GET("/merch/generations", s.merchGenerationsPage)
+	r.GET("/merch/changes", s.merchChangesPage)
+	r.GET("/robots.txt", s.robots)
 	r.GET("/static/merch.js", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
+		if "/static/merch.js?"+c.Request.URL.RawQuery == site.scriptURL {
+			c.Header("Cache-Control", immutable)
+		}
 		c.Header("ETag", site.scriptETag)
 		c.Header("X-Content-Type-Options", "nosniff")
-		if c.GetHeader("If-None-Match") == site.scriptETag {
+		if noneMatch(c.Request.Header.Values("If-None-Match"), site.scriptETag) {
 			c.Status(http.StatusNotModified)
 			return
 		}
@@ -142,38 +150,69 @@ type layoutView struct {
 	Body   any
 }
 
-// render writes the page name with status. Successful pages carry an ETag
-// and are revalidated on each use; the console's pages are never stored.
+// render writes the page name with status, uncached: the console's pages
+// and error pages, which are never stored. The shoppers' pages go through
+// servePage.
 func (s *Server) render(c *gin.Context, status int, name string, v layoutView) {
-	v.CSS = site.css
-	csp := site.shopCSP
-	if v.Merch {
-		csp, v.Script = site.merchCSP, "/static/merch.js"
-	}
-	var buf bytes.Buffer
-	if err := site.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+	b, err := s.renderBytes(name, v)
+	if err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 		c.AbortWithStatus(http.StatusInternalServerError)
 		return
 	}
-	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", csp)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	switch {
-	case v.Merch || status != http.StatusOK:
-		h.Set("Cache-Control", "no-store")
-	default:
-		sum := sha256.Sum256(buf.Bytes())
-		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-		h.Set("Cache-Control", "no-cache")
-		h.Set("ETag", etag)
-		if c.GetHeader("If-None-Match") == etag {
-			c.Status(http.StatusNotModified)
-			return
-		}
+	csp := site.shopCSP
+	if v.Merch {
+		csp = site.merchCSP
 	}
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	pageHeaders(c.Writer.Header(), csp)
+	c.Header("Cache-Control", "no-store")
+	c.Data(status, htmlContentType, b)
+}
+
+// renderBytes executes the page name and counts it.
+func (s *Server) renderBytes(name string, v layoutView) ([]byte, error) {
+	v.CSS = site.css
+	if v.Merch {
+		v.Script = site.scriptURL
+	}
+	var buf bytes.Buffer
+	if err := site.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	s.renders.Add(1)
+	return buf.Bytes(), nil
+}
+
+// servePage answers c with the shoppers' page stored under key, or has
+// build render it once for all the requests waiting on key, stores it with
+// its encodings and ETag, and writes it. Pages are revalidated on each use.
+// A failed build is answered with an error page and not stored.
+func (s *Server) servePage(c *gin.Context, key string, build func(ctx context.Context) ([]byte, error)) {
+	e, hit, err := s.cachedEntry(c.Request.Context(), key, build)
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	h := c.Writer.Header()
+	pageHeaders(h, site.shopCSP)
+	h["Cache-Control"] = noCache
+	writeEntry(c, e, htmlContentType, hit)
+}
+
+// Header values of the pages; the slices are never changed.
+var (
+	noCache        = []string{"no-cache"}
+	nosniff        = []string{"nosniff"}
+	referrerPolicy = []string{"strict-origin-when-cross-origin"}
+)
+
+const htmlContentType = "text/html; charset=utf-8"
+
+// pageHeaders sets the security headers of a page with policy csp.
+func pageHeaders(h http.Header, csp string) {
+	h["Content-Security-Policy"] = []string{csp}
+	h["X-Content-Type-Options"] = nosniff
+	h["Referrer-Policy"] = referrerPolicy
 }
 
 // errorView is the body of an error page.
@@ -192,6 +231,8 @@ func (s *Server) failPage(c *gin.Context, err error) {
 		heading, msg = "Page not found", "We could not find that page: "+ae.message+"."
 	case ae.status < 500:
 		heading, msg = "We could not read that request", ae.message+"."
+	case ae.code == errNoHistory.code:
+		msg = "This server was started without the index history."
 	case ae.status == http.StatusServiceUnavailable:
 		msg = "The catalog is being loaded. " + msg
 	}
@@ -239,11 +280,11 @@ func (s *Server) pageStart(c *gin.Context) (*Index, int, bool) {
 // it once for all the callers waiting on key, stores it and decodes it: the
 // pages share the API's entries and its single flight.
 func (s *Server) cachedJSON(ctx context.Context, key string, into any, compute func(ctx context.Context) (any, error)) error {
-	b, _, err := s.cachedBytes(ctx, key, compute)
+	e, _, err := s.cachedJSONEntry(ctx, key, compute)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, into); err != nil {
+	if err := json.Unmarshal(e.raw, into); err != nil {
 		return fmt.Errorf("decode cached response: %w", err)
 	}
 	return nil

@@ -297,7 +297,7 @@ func (s *Server) merchCollectionPage(c *gin.Context) {
 		}
 		for i, h := range hits {
 			if p, ok := byID[h.ID]; ok {
-				v.Excluded = append(v.Excluded, card(result(p, 0), i))
+				v.Excluded = append(v.Excluded, card(result(ix, p, 0), i))
 			} else {
 				v.Excluded = append(v.Excluded, cardView{ID: h.ID, Title: "Product " + h.ID})
 			}

@@ -95,9 +95,21 @@ func (s *Server) topicsPage(c *gin.Context) (*Index, int, []Topic, bool) {
 }
 
 func (s *Server) homePage(c *gin.Context) {
-	_, page, ts, ok := s.topicsPage(c)
+	ix, page, ok := s.pageStart(c)
 	if !ok {
 		return
+	}
+	base := s.baseURL(c)
+	s.servePage(c, s.cacheKey(ix, "page:home", base, strconv.Itoa(page)), func(ctx context.Context) ([]byte, error) {
+		return s.renderHome(ctx, ix, base, page)
+	})
+}
+
+// renderHome renders page of the directory.
+func (s *Server) renderHome(ctx context.Context, ix *Index, base string, page int) ([]byte, error) {
+	ts, err := s.topics(ctx, ix)
+	if err != nil {
+		return nil, err
 	}
 	// Groups come in the order of their best collection; collections keep
 	// the generation's order (best first) within a group.
@@ -115,8 +127,7 @@ func (s *Server) homePage(c *gin.Context) {
 	slices.SortStableFunc(pub, func(a, b Topic) int { return rank[groupName(a)] - rank[groupName(b)] })
 	pages := pageCount(len(pub), directoryPageSize)
 	if page > pages {
-		s.failPage(c, errNotFound("there is no page "+strconv.Itoa(page)))
-		return
+		return nil, errNotFound("there is no page " + strconv.Itoa(page))
 	}
 	v := homeView{Total: len(pub), Pager: pager("/", nil, page, pages)}
 	for _, t := range pub[(page-1)*directoryPageSize : min(page*directoryPageSize, len(pub))] {
@@ -127,7 +138,6 @@ func (s *Server) homePage(c *gin.Context) {
 		g := &v.Groups[len(v.Groups)-1]
 		g.Items = append(g.Items, linkView{Title: t.Title, URL: collectionURL(t.Slug), Size: t.Size})
 	}
-	base := s.baseURL(c)
 	lv := layoutView{
 		Title:       "Shop by collection · lander",
 		Description: truncate(fmt.Sprintf("Browse %d collections of the catalog, from %s.", len(pub), strings.Join(groupNames(v.Groups, 5), ", ")), metaDescriptionLen),
@@ -141,7 +151,7 @@ func (s *Server) homePage(c *gin.Context) {
 	if v.Pager.NextURL != "" {
 		lv.Next = base + v.Pager.NextURL
 	}
-	s.render(c, http.StatusOK, "home", lv)
+	return s.renderBytes("home", lv)
 }
 
 func groupNames(gs []groupView, n int) []string {
@@ -166,8 +176,15 @@ func (s *Server) collectionPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
 	slug := c.Param("slug")
+	base := s.baseURL(c)
+	s.servePage(c, s.cacheKey(ix, "page:collection", base, slug, strconv.Itoa(page)), func(ctx context.Context) ([]byte, error) {
+		return s.renderCollection(ctx, ix, base, slug, page)
+	})
+}
+
+// renderCollection renders page of the landing page of slug.
+func (s *Server) renderCollection(ctx context.Context, ix *Index, base, slug string, page int) ([]byte, error) {
 	offset := (page - 1) * landingPageSize
 	var cj CollectionJSON
 	// The key is the API's for limit=24&offset=..., so that the page and
@@ -176,27 +193,22 @@ func (s *Server) collectionPage(c *gin.Context) {
 	if err := s.cachedJSON(ctx, key, &cj, func(ctx context.Context) (any, error) {
 		return s.landingPage(ctx, ix, slug, landingPageSize, offset)
 	}); err != nil {
-		s.failPage(c, err)
-		return
+		return nil, err
 	}
 	pages := pageCount(cj.Total, landingPageSize)
 	if page > pages {
-		s.failPage(c, errNotFound("collection "+strconv.Quote(cj.Title)+" has no page "+strconv.Itoa(page)))
-		return
+		return nil, errNotFound("collection " + strconv.Quote(cj.Title) + " has no page " + strconv.Itoa(page))
 	}
-	ts, err := s.topics(ctx, ix)
+	links, err := s.links(ctx, ix, cj.Slug)
 	if err != nil {
-		s.failPage(c, err)
-		return
+		return nil, err
 	}
 	path := collectionURL(cj.Slug)
-	v := collectionView{Title: cj.Title, Description: cj.Description, Total: cj.Total, Pager: pager(path, nil, page, pages)}
+	v := collectionView{Title: cj.Title, Description: cj.Description, Total: cj.Total, Pager: pager(path, nil, page, pages),
+		Parents: links.parents, Related: links.related}
 	for i, p := range cj.Products {
 		v.Products = append(v.Products, card(p.ResultJSON, i))
 	}
-	v.Parents, v.Related = related(ts, cj.Slug, cj.Attributes)
-
-	base := s.baseURL(c)
 	canonical := base + pageURL(path, nil, page)
 	desc := cj.Description
 	if desc == "" {
@@ -216,7 +228,7 @@ func (s *Server) collectionPage(c *gin.Context) {
 	if v.Pager.NextURL != "" {
 		lv.Next = base + v.Pager.NextURL
 	}
-	s.render(c, http.StatusOK, "collection", lv)
+	return s.renderBytes("collection", lv)
 }
 
 // related returns the published collections around tuple: its parents
@@ -341,12 +353,6 @@ func (s *Server) searchPage(c *gin.Context) {
 		return
 	}
 	q := strings.Join(strings.Fields(c.Query("q")), " ")
-	lv := layoutView{Title: "Search · lander", Query: q, NoIndex: true, Description: "Search the catalog."}
-	if q == "" {
-		lv.Body = searchView{}
-		s.render(c, http.StatusOK, "search", lv)
-		return
-	}
 	if len(q) > maxQueryLen {
 		s.failPage(c, errBadRequest("the search is longer than "+strconv.Itoa(maxQueryLen)+" bytes"))
 		return
@@ -356,18 +362,31 @@ func (s *Server) searchPage(c *gin.Context) {
 		s.failPage(c, err)
 		return
 	}
-	offset := (page - 1) * landingPageSize
-	if offset > maxOffset {
+	if (page-1)*landingPageSize > maxOffset {
 		s.failPage(c, errNotFound("there is no page "+strconv.Itoa(page)))
 		return
 	}
+	// A search page holds no absolute URL: its key leaves the base out.
+	s.servePage(c, s.cacheKey(ix, "page:search", q, strconv.Itoa(page)), func(ctx context.Context) ([]byte, error) {
+		return s.renderSearch(ctx, ix, q, page)
+	})
+}
+
+// renderSearch renders page of the search for q; an empty q is the empty
+// search page.
+func (s *Server) renderSearch(ctx context.Context, ix *Index, q string, page int) ([]byte, error) {
+	lv := layoutView{Title: "Search · lander", Query: q, NoIndex: true, Description: "Search the catalog."}
+	if q == "" {
+		lv.Body = searchView{}
+		return s.renderBytes("search", lv)
+	}
+	offset := (page - 1) * landingPageSize
 	var sj SearchJSON
 	key := s.cacheKey(ix, "search", q, strconv.Itoa(landingPageSize), strconv.Itoa(offset))
-	if err := s.cachedJSON(c.Request.Context(), key, &sj, func(ctx context.Context) (any, error) {
+	if err := s.cachedJSON(ctx, key, &sj, func(ctx context.Context) (any, error) {
 		return s.runSearch(ctx, ix, q, landingPageSize, offset)
 	}); err != nil {
-		s.failPage(c, err)
-		return
+		return nil, err
 	}
 	pages := pageCount(sj.Total, landingPageSize)
 	v := searchView{Query: q, Total: sj.Total, Chips: chips(sj.Resolved, ix.Resolver.Resolve(q).Rest),
@@ -380,7 +399,7 @@ func (s *Server) searchPage(c *gin.Context) {
 	}
 	lv.Title = q + " · lander"
 	lv.Body = v
-	s.render(c, http.StatusOK, "search", lv)
+	return s.renderBytes("search", lv)
 }
 
 // chips renders a resolved query as removable chips. Removing one searches
@@ -499,4 +518,11 @@ func (s *Server) sitemap(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "public, max-age=300")
 	c.Data(http.StatusOK, "application/xml; charset=utf-8", append([]byte(xml.Header), b...))
+}
+
+// robots is /robots.txt: every crawler may read the shoppers' pages but not
+// the console or the preview, and is pointed at the sitemap.
+func (s *Server) robots(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=3600")
+	c.String(http.StatusOK, "User-agent: *\nDisallow: /merch\nDisallow: /api/v1/preview\n\nSitemap: %s/sitemap.xml\n", s.baseURL(c))
 }

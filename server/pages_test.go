@@ -271,7 +271,7 @@ func TestLandingPageSEOAndGrid(t *testing.T) {
 	if ld.Type != "ItemList" || ld.Context != "https://schema.org" || len(ld.Items) != landingPageSize {
 		t.Fatalf("JSON-LD %s with %d items", ld.Type, len(ld.Items))
 	}
-	if it := ld.Items[0]; it.Position != 1 || it.Item.SKU != "1" || it.Item.Image != f.ts.URL+"/images/1" || it.Item.Offers.Price != "120.00" || it.Item.Offers.PriceCurrency != "USD" {
+	if it := ld.Items[0]; it.Position != 1 || it.Item.SKU != "1" || it.Item.Image != f.ts.URL+f.s.Current().imageURL("1") || it.Item.Offers.Price != "120.00" || it.Item.Offers.PriceCurrency != "USD" {
 		t.Errorf("first item %+v", it)
 	}
 	ids := cards(es)
@@ -534,7 +534,7 @@ func TestMerchPages(t *testing.T) {
 		t.Errorf("%d rows, want a header and 6 collections", len(rows))
 	}
 	one(t, es, "tr", "data-slug", "silver-watches")
-	one(t, es, "script", "src", "/static/merch.js")
+	one(t, es, "script", "src", site.scriptURL)
 	one(t, es, "input", "id", "token")
 	for _, k := range []string{"category", "color", "gender"} {
 		if len(find(es, "option", "", "")) == 0 || !strings.Contains(body, "<option>"+k+"</option>") {
@@ -620,7 +620,7 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-// BenchmarkLandingPage renders a landing page from a warm in-process cache.
+// BenchmarkLandingPage serves a landing page from a warm in-process cache.
 func BenchmarkLandingPage(b *testing.B) {
 	f := newPagesServer(b, Options{Cache: []CacheTier{{Cache: newMapCache()}}})
 	h := f.s.Handler()

@@ -5,10 +5,12 @@
 // at a time and swaps to a new one atomically; every response is computed
 // from a single generation.
 //
-// Searches, collection lists and landing pages are cached as rendered JSON
-// (cache-aside, one computation per key at a time) under keys that carry
-// the generation and the overrides' version, so that neither a new index nor
-// a merchandiser's change is ever answered from an old entry. A failing
+// Searches, collection lists and landing pages are cached as rendered JSON,
+// and the shoppers' HTML pages as rendered HTML, each with its gzip and
+// brotli encodings and ETag (cache-aside, one computation per key at a
+// time), under keys that carry the generation and the overrides' version,
+// so that neither a new index nor a merchandiser's change is ever answered
+// from an old entry. A failing
 // cache backend is counted in /metrics and otherwise ignored: the server
 // answers uncached.
 package server
@@ -65,8 +67,13 @@ type Index struct {
 	// Gaps are where the generation's search demand has no collection,
 	// highest demand first; nil when it has none.
 	Gaps []Gap
+	// ImageVersion names the content of the generation's images in their
+	// URLs (a hash of the image pack), so that a new generation with the
+	// same images keeps them cached; empty names the generation instead.
+	ImageVersion string
 
 	vibes vibeCache // the embedding fallback's vocabulary vectors, built on first use
+	links linkCache // the landing pages' parent and related links, computed on first use
 }
 
 // NewIndex builds the resolver of a generation from its vocabulary.
@@ -84,6 +91,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Embedder embeds queries.
 	Embedder Embedder
+	// EmbedCacheSize bounds the cache of query embeddings in front of
+	// Embedder, in entries; zero means no cache.
+	EmbedCacheSize int
 	// Backends are pinged by /readyz, by name.
 	Backends map[string]Pinger
 	// Cache holds the tiers of the response cache, nearest first; none
@@ -98,9 +108,13 @@ type Options struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds request bodies; zero means 64 KiB.
 	MaxBodyBytes int64
-	// BaseURL is the scheme and host of the canonical links and the
-	// sitemap ("https://shop.example.com"); empty takes them from each
-	// request.
+	// History is the index's history, which the generations and changes
+	// routes read; nil answers them 503.
+	History History
+	// BaseURL is the scheme and host of the canonical links, the JSON-LD,
+	// the sitemap and robots.txt ("https://shop.example.com"); empty takes
+	// them from each request's Host header (and X-Forwarded-Proto), and
+	// caches pages per host.
 	BaseURL string
 }
 
@@ -121,6 +135,9 @@ type Server struct {
 	metrics   *metrics
 	cache     *pageCache
 	overrides *Overrides
+	// renders counts the templates executed: a cached page is not rendered
+	// again.
+	renders atomic.Int64
 }
 
 // New returns a server with no index loaded; /readyz fails until SetIndex.
@@ -142,6 +159,9 @@ func New(opts Options) *Server {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	m := newMetrics()
+	if opts.EmbedCacheSize > 0 && opts.Embedder != nil {
+		opts.Embedder = newEmbedCache(opts.Embedder, opts.EmbedCacheSize, m)
+	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: m, cache: newPageCache(opts.Cache, m), overrides: opts.Overrides}
 	s.engine = s.routes()
 	return s
@@ -213,6 +233,8 @@ func (s *Server) routes() *gin.Engine {
 	api.PUT("/collections/:slug/overrides", s.requireMerchant(), s.putOverrides)
 	api.POST("/preview", s.preview)
 	api.GET("/gaps", s.listGaps)
+	api.GET("/generations", s.listGenerations)
+	api.GET("/changes", s.changesBetween)
 	api.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, jsonContentType, openAPI) })
 	r.GET("/images/:id", s.image)
 	s.pageRoutes(r)

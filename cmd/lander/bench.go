@@ -16,8 +16,11 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	if len(args) > 0 && args[0] == "bare" {
+		return cmdBenchBare(ctx, args[1:], stdout, stderr, environ)
+	}
 	if len(args) == 0 || args[0] != "store" {
-		return usageError{fmt.Errorf(`usage: lander bench store [flags]; run "lander bench store -h"`)}
+		return usageError{fmt.Errorf(`usage: lander bench store|bare [flags]; run "lander bench store -h"`)}
 	}
 	f := newFlags("bench store", stderr)
 	f.str("milvus", "also benchmark the Milvus server at `host:port`, on the same data", func(c *config.Config) *string { return &c.Milvus })

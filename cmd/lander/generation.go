@@ -69,6 +69,9 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 		return nil, fmt.Errorf("load %s: %w", m.Name, err)
 	}
 	ix := server.NewIndex(m, st, pack, voc)
+	if sum := m.Files[indexer.ImagesFile].SHA256; len(sum) >= 12 {
+		ix.ImageVersion = sum[:12] // images unchanged since the last generation keep their URLs
+	}
 	tf, err := topics.Load(filepath.Join(path, topics.FileName))
 	switch {
 	case errors.Is(err, os.ErrNotExist):

@@ -36,8 +36,11 @@ commands:
   serve    serve the current index over HTTP
   demo     generate a synthetic catalog, index it and serve it
   eval     quality reports: eval queries | collections | report
+  diff     what changed between two kept generations (--from N --to M, --json)
   export   export embeddings|attributes|trainset: the index's embeddings, the enriched catalog, training data
-  bench    "bench store": measure the vector stores (recall, QPS, p99)
+  bench    "bench store": measure the vector stores (recall, QPS, p99);
+           "bench bare --url U": serve the bytes of page U through a bare
+           gin handler, the baseline of scripts/bench-serve.sh
   version  print the version
 
 Run "lander <command> -h" for the flags of a command.
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = cmdDemo(ctx, rest, stdout, stderr, environ)
 	case "eval":
 		err = cmdEval(ctx, rest, stdout, stderr, environ)
+	case "diff":
+		err = cmdDiff(ctx, rest, stdout, stderr, environ)
 	case "bench":
 		err = cmdBench(ctx, rest, stdout, stderr, environ)
 	case "export":

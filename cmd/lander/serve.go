@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"lander/cache"
+	"lander/changes"
 	"lander/config"
 	"lander/datadir"
+	"lander/encoder"
 	"lander/server"
 )
 
@@ -21,12 +24,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	f.str("redis", "Redis `host:port` for the page cache (default in-process)", func(c *config.Config) *string { return &c.Redis })
 	f.str("addr", "listen `address`", func(c *config.Config) *string { return &c.Serve.Addr })
 	f.str("merch-token", "bearer `token` for merchandiser writes (none: refused)", func(c *config.Config) *string { return &c.Serve.MerchToken })
+	f.str("base-url", "scheme and host of canonical links and the sitemap, such as https://shop.example.com (default: each request's Host header)", func(c *config.Config) *string { return &c.Serve.BaseURL })
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
 	}
 	return runServe(ctx, cfg, stderr)
 }
+
+// changes.History is the server's index history.
+var _ server.History = (*changes.History)(nil)
 
 // The in-process tier in front of Redis: small and short-lived, so that the
 // hottest pages skip the round trip while Redis stays the shared copy.
@@ -41,11 +48,15 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	enc, err := openEncoder(cfg)
+	threads, parallel := serveThreads(cfg.Encoder.Threads, runtime.GOMAXPROCS(0))
+	ecfg := cfg
+	ecfg.Encoder.Threads = threads
+	enc, err := openEncoder(ecfg)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
+	batcher := encoder.NewBatcher(enc, encoder.BatcherOptions{Parallel: parallel})
 	overrides, err := server.OpenOverrides(dir.OverridesPath())
 	if err != nil {
 		return err
@@ -65,8 +76,10 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	}
 	srv := server.New(server.Options{
 		Addr: cfg.Serve.Addr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
-		Logger: log, Embedder: enc, Backends: backends,
+		Logger: log, Embedder: batcher, EmbedCacheSize: embedCacheSize, Backends: backends,
 		Cache: tiers, Overrides: overrides, MerchToken: cfg.Serve.MerchToken,
+		BaseURL: cfg.Serve.BaseURL,
+		History: changes.NewHistory(dir, dir.OverridesPath()),
 	})
 	if cfg.Milvus != "" {
 		backends["milvus"] = storePinger{srv: srv}
@@ -79,7 +92,32 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 		log.Warn("no index yet; /readyz fails until lander index commits one", "data", cfg.Data)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Run(gctx) })
+	// The batcher stops after the server, so that the requests drained at
+	// shutdown still get their embeddings.
+	bctx, stopBatcher := context.WithCancel(context.WithoutCancel(gctx))
+	g.Go(func() error { return batcher.Run(bctx) })
+	g.Go(func() error {
+		defer stopBatcher()
+		return srv.Run(gctx)
+	})
 	g.Go(func() error { return rl.Run(gctx) })
 	return g.Wait()
+}
+
+// embedCacheSize is the number of query embeddings the server keeps (about
+// 1.6 KB each).
+const embedCacheSize = 8192
+
+// serveThreads returns the ONNX Runtime intra-op threads of the serving
+// encoder and the number of batches it runs at once on cpus CPUs. Serving
+// runs one thread per batch and as many batches as CPUs: a short query
+// gains little from a second thread (its cost is reading the weights) but
+// pays for the hand-off, and requests keep the CPUs busy instead.
+// encoder.threads, when set, is kept, with CPUs/threads batches at once.
+func serveThreads(configured, cpus int) (threads, parallel int) {
+	threads = 1
+	if configured > 0 {
+		threads = configured
+	}
+	return threads, max(1, cpus/threads)
 }
