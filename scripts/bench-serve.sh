@@ -151,7 +151,9 @@ $VEGETA report -type=json "$WORK/search.bin" >"$WORK/search.json"
 SEO=""
 if [[ ${LIGHTHOUSE:-0} == 1 ]]; then
   CHROME=$(command -v chromium || command -v chromium-browser || true)
-  CHROME_PATH=$CHROME npx -y lighthouse@12.2.3 "$LANDER$ONE" --only-categories=seo --quiet \
+  LH=.tools/lh/node_modules/.bin/lighthouse
+  [[ -x $LH ]] || npm install --silent --prefix .tools/lh lighthouse@12.2.3 >/dev/null
+  CHROME_PATH=$CHROME $LH "$LANDER$ONE" --only-categories=seo --quiet \
     --chrome-flags="--headless=new --no-sandbox" --output=json --output-path="$WORK/lh.json" >/dev/null 2>&1 &&
     SEO=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["categories"]["seo"]["score"]*100))' "$WORK/lh.json")
 fi

@@ -234,7 +234,8 @@ func TestLandingPageSEOAndGrid(t *testing.T) {
 		t.Errorf("content type %q", ct)
 	}
 	csp := h.Get("Content-Security-Policy")
-	if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src") {
+	if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src") ||
+		!strings.Contains(csp, "connect-src 'self'") {
 		t.Errorf("shopper page policy %q", csp)
 	}
 	es := elements(t, body)
