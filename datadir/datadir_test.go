@@ -1,12 +1,14 @@
 package datadir
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func build(t *testing.T, d *Dir, content string) Manifest {
@@ -163,4 +165,70 @@ func TestGeneration(t *testing.T) {
 			t.Errorf("Generation(%d) = %+v, %q, %v", tt.n, m, path, err)
 		}
 	}
+}
+
+// TestLockIndex plays two index runs in one process on one data
+// directory: the second is refused at once while the first holds the
+// lock, with an error that names the lock file, and gets it once the
+// first releases it; reading the directory takes no lock.
+func TestLockIndex(t *testing.T) {
+	root := t.TempDir()
+	first, _ := Open(root)
+	second, _ := Open(root)
+	unlock, err := first.LockIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		try  func() error
+	}{
+		{"LockIndex", func() error {
+			u, err := second.LockIndex()
+			if err == nil {
+				u()
+			}
+			return err
+		}},
+		{"TryLockFile", func() error {
+			u, err := TryLockFile(filepath.Join(root, LockFileName))
+			if err == nil {
+				u()
+			}
+			return err
+		}},
+		{"LockFile with a deadline", func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			u, err := LockFile(ctx, filepath.Join(root, LockFileName))
+			if err == nil {
+				u()
+				return nil
+			}
+			return ErrLocked // waited out its deadline
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.try()
+			if !errors.Is(err, ErrLocked) {
+				t.Errorf("while held: %v, want ErrLocked", err)
+			}
+		})
+	}
+	u, err := second.LockIndex()
+	if want := "another lander index holds " + filepath.Join(root, LockFileName); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("second LockIndex = %v, want an error naming %q", err, want)
+		if u != nil {
+			u()
+		}
+	}
+	if _, _, err := second.Current(); !errors.Is(err, ErrNoIndex) {
+		t.Errorf("Current while locked = %v, want ErrNoIndex", err)
+	}
+	unlock()
+	u, err = second.LockIndex()
+	if err != nil {
+		t.Fatalf("LockIndex after release: %v", err)
+	}
+	u()
 }

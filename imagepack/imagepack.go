@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"lander/datadir"
 )
 
 const magic = "LNDRIMG1"
@@ -27,15 +29,17 @@ type entry struct {
 
 // Writer appends images to a pack file.
 type Writer struct {
-	f     *os.File
+	f     *datadir.AtomicFile
 	w     *bufio.Writer
 	off   int64
 	index map[string]entry
 }
 
-// Create starts a pack at path.
+// Create starts a pack at path. The pack is written under a temporary name
+// beside path and published by Close (synced, renamed over path, folder
+// synced), so that path holds a whole pack or none.
 func Create(path string) (*Writer, error) {
-	f, err := os.Create(path)
+	f, err := datadir.CreateAtomic(path)
 	if err != nil {
 		return nil, fmt.Errorf("create image pack: %w", err)
 	}
@@ -55,7 +59,8 @@ func (w *Writer) Add(id, format string, data []byte) error {
 // Len returns the number of images added.
 func (w *Writer) Len() int { return len(w.index) }
 
-// Close writes the index and trailer and syncs the file.
+// Close writes the index and trailer, syncs the file and publishes it at
+// its path.
 func (w *Writer) Close() error {
 	idx, err := json.Marshal(w.index)
 	if err == nil {
@@ -70,17 +75,18 @@ func (w *Writer) Close() error {
 	if err == nil {
 		err = w.w.Flush()
 	}
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
+		w.f.Abort()
+		return fmt.Errorf("close image pack: %w", err)
+	}
+	if err := w.f.Commit(); err != nil {
 		return fmt.Errorf("close image pack: %w", err)
 	}
 	return nil
 }
+
+// Abort discards the unfinished pack: nothing is published at its path.
+func (w *Writer) Abort() { w.f.Abort() }
 
 // Pack reads images from a pack file. It is safe for concurrent use.
 type Pack struct {

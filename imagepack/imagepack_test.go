@@ -52,3 +52,48 @@ func TestTornPackIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateReplacesThePackWhole checks that a pack is published when
+// Close succeeds (written aside, synced and renamed over the path), not
+// written in place: a reader of the old pack at the same path keeps reading
+// it, and no temporary file is left.
+func TestCreateReplacesThePackWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "images.pack")
+	write := func(id string, data []byte) {
+		t.Helper()
+		w, err := Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add(id, "png", data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("old", []byte("old image"))
+	old, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	write("new", bytes.Repeat([]byte("n"), 64))
+	if got, _, ok, err := old.Get("old"); err != nil || !ok || string(got) != "old image" {
+		t.Errorf("old pack Get(old) = %q, %v, %v after a new pack was written at its path", got, ok, err)
+	}
+	p, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, _, ok, _ := p.Get("new"); !ok || p.Len() != 1 {
+		t.Errorf("new pack lacks its image (len %d)", p.Len())
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("pack mode %v, %v; want 0644", fi.Mode().Perm(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}

@@ -59,11 +59,11 @@ func (ix *Indexer) collect(ctx context.Context, r *run, rd *catalog.Reader, pack
 	})
 
 	if err := g.Wait(); err != nil {
-		pack.Close()
+		pack.Abort()
 		return nil, err
 	}
 	if err := ix.unmatched(seen, rejectedIDs); err != nil {
-		pack.Close()
+		pack.Abort()
 		return nil, err
 	}
 	if err := pack.Close(); err != nil {

@@ -39,6 +39,7 @@ func (ix *Indexer) finish(ctx context.Context, r *run, g *generation, items []it
 
 	// Stage B: text attributes with learned brands, then curation.
 	t0 := time.Now()
+	ix.dropBadKeys(sum, items)
 	raw, counts := textAttributes(sum, items)
 	r.timed("extract", t0)
 	t0 = time.Now()
@@ -91,6 +92,40 @@ func (ix *Indexer) finish(ctx context.Context, r *run, g *generation, items []it
 		return final, err
 	}
 	return final, nil
+}
+
+// dropBadKeys removes the items' tags and model attributes whose key no
+// store can hold (see store.ValidKey), so that one bad catalog column
+// costs its attributes and not the run; it counts them by reason in the
+// summary and logs them once, with a few of the keys.
+func (ix *Indexer) dropBadKeys(sum *Summary, items []item) {
+	const maxLogged = 10
+	keys := map[string]int{} // the first maxLogged bad keys, for the log
+	keep := func(attrs []extract.Attr) []extract.Attr {
+		out := attrs[:0]
+		for _, a := range attrs {
+			if store.ValidKey(a.Key) {
+				out = append(out, a)
+				continue
+			}
+			reason := DropKeyHasEquals
+			if a.Key == "" {
+				reason = DropKeyEmpty
+			}
+			sum.Extraction.Dropped[reason]++
+			if _, ok := keys[a.Key]; ok || len(keys) < maxLogged {
+				keys[a.Key]++
+			}
+		}
+		return out
+	}
+	for i := range items {
+		items[i].raw = keep(items[i].raw)
+		items[i].model = keep(items[i].model)
+	}
+	if len(keys) > 0 {
+		ix.log.Warn("attributes dropped: no store can hold their key", "dropped", sum.Extraction.Dropped, "keys", keys)
+	}
 }
 
 // attrCounts counts attributes over all products: extracted, after

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"lander/catalog"
 	"lander/datadir"
 	"lander/imagepack"
@@ -300,5 +302,66 @@ func TestAssignerAddsModelAttributes(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("vocabulary colours %+v lack the model's green", v.Keys["color"])
+	}
+}
+
+// TestRunDropsTagsWithBadKeys checks that tag keys a store cannot hold
+// (one with "=") on enough products to pass the support filter are dropped
+// and counted, and the run goes on.
+func TestRunDropsTagsWithBadKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tags  string
+		want  map[string]int
+		clean string // a tag key that must stay in the vocabulary
+	}{
+		{"key with =", `{"color":"Red","size=eu":"42"}`, map[string]int{indexer.DropKeyHasEquals: 5}, "color"},
+		{"keys with = and only =", `{"color":"Red","a=b":"x","=":"y","fit":"Slim"}`, map[string]int{indexer.DropKeyHasEquals: 10}, "fit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := t.TempDir()
+			writeCatalog(t, d) // for its image
+			var lines []string
+			for i := range 5 {
+				lines = append(lines, fmt.Sprintf(`{"id":"%d","title":"Red Shirt","image_uri":"img/ok.png","tags":%s}`, i, tc.tags))
+			}
+			cat := filepath.Join(d, "tags.jsonl")
+			os.WriteFile(cat, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+			dir, _ := datadir.Open(t.TempDir())
+			sum, err := indexer.New(dir, &constEncoder{}, openTarget, indexer.Options{Catalog: cat, MinVocabularyCount: 2}).Run(context.Background())
+			if err != nil {
+				t.Fatalf("run failed: %v", err)
+			}
+			if sum.Products.Indexed != 5 {
+				t.Errorf("indexed %d products, want 5", sum.Products.Indexed)
+			}
+			if diff := cmp.Diff(tc.want, sum.Extraction.Dropped); diff != "" {
+				t.Errorf("dropped attributes (-want +got):\n%s", diff)
+			}
+			_, path, err := dir.Current()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := vocab.Load(filepath.Join(path, indexer.VocabularyFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range v.Keys {
+				if strings.Contains(k, "=") {
+					t.Errorf("vocabulary keeps key %q", k)
+				}
+			}
+			if len(v.Keys[tc.clean]) == 0 {
+				t.Errorf("vocabulary lost the good key %q: %v", tc.clean, v.Keys)
+			}
+			var written indexer.Summary
+			b, _ := os.ReadFile(filepath.Join(path, indexer.SummaryFile))
+			if err := json.Unmarshal(b, &written); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, written.Extraction.Dropped); diff != "" {
+				t.Errorf("summary.json's dropped attributes (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -223,28 +223,29 @@ func replaceDir(tmp, final string) error {
 	return d.Sync()
 }
 
+// writeRecords writes the items as gob records to path, through a
+// temporary file that is synced and renamed over path.
 func writeRecords(path string, items []item) error {
-	f, err := os.Create(path)
+	f, err := datadir.CreateAtomic(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", shardProductsFile, err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	enc := gob.NewEncoder(w)
 	for _, it := range items {
 		if err := enc.Encode(recordOf(it)); err != nil {
-			f.Close()
+			f.Abort()
 			return fmt.Errorf("write %s: %w", shardProductsFile, err)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
+		f.Abort()
 		return fmt.Errorf("write %s: %w", shardProductsFile, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("write %s: %w", shardProductsFile, err)
 	}
-	return f.Close()
+	return nil
 }
 
 func readRecords(path string, fn func(shardRecord) error) error {
@@ -510,7 +511,7 @@ func (ix *Indexer) mergeShards(r *run, ms []shardManifest, packPath string) ([]i
 			err = out.Add(id, format, data)
 		}
 		if err != nil {
-			out.Close()
+			out.Abort()
 			return nil, err
 		}
 	}

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
+	"lander/datadir"
 	"lander/indexer/curate"
 	"lander/indexer/extract"
 	"lander/indexer/topics"
@@ -93,7 +93,20 @@ type ExtractionCounts struct {
 	Models map[string]extract.VLMStats `json:"models"`
 	// JudgeRejected counts bad online-judge answers by reason.
 	JudgeRejected map[string]int `json:"judge_rejected"`
+	// Dropped counts the attributes (tags, model attributes) dropped
+	// because no store can hold their key, by reason (DropKeyHasEquals,
+	// DropKeyEmpty); their products are indexed without them.
+	Dropped map[string]int `json:"dropped"`
 }
+
+// Reasons an attribute is dropped, counted in ExtractionCounts.Dropped.
+const (
+	// DropKeyHasEquals is a key with "=", which the stores use to join a
+	// key and its value.
+	DropKeyHasEquals = "key_has_equals"
+	// DropKeyEmpty is an empty key.
+	DropKeyEmpty = "empty_key"
+)
 
 // TopicCounts counts collections: content-first topics generated and
 // published, the search-log baseline's tuples and published ones, and the
@@ -120,7 +133,7 @@ func newRun() *run {
 		sum: Summary{
 			Products:   ProductCounts{Rejected: map[string]int{}},
 			Vocabulary: VocabularyCounts{PerKey: map[string]KeyCounts{}},
-			Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}},
+			Extraction: ExtractionCounts{Attributes: map[string]int{}, Models: map[string]extract.VLMStats{}, JudgeRejected: map[string]int{}, Dropped: map[string]int{}},
 			Curation:   []curate.StepCount{},
 			Intents:    topics.IntentReport{Keys: map[string]int{}, Categories: map[string]int{}, Bands: []topics.Band{}, Thin: []topics.Gap{}, Unresolved: []topics.Intent{}},
 			Seconds:    map[string]float64{},
@@ -156,7 +169,8 @@ func sortRejected(rs []Rejected) {
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Row < rs[j].Row })
 }
 
-// writeRejected writes the rejected rows as JSON Lines.
+// writeRejected writes the rejected rows as JSON Lines, through a temporary
+// file that is synced and renamed over path.
 func writeRejected(path string, rs []Rejected) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -165,7 +179,7 @@ func writeRejected(path string, rs []Rejected) error {
 			return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 		}
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := datadir.WriteFileAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil

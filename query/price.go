@@ -59,8 +59,8 @@ func amount(toks []string, i int) (v float64, n int, cur, ok bool) {
 		return 0, 0, false, false
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, 0, false, false
+	if err != nil || !finite(f*mult) {
+		return 0, 0, false, false // "1e308k" overflows: no amount
 	}
 	j += 1 + extra
 	for j < len(toks) && currencyWords[toks[j]] {
@@ -68,6 +68,10 @@ func amount(toks []string, i int) (v float64, n int, cur, ok bool) {
 	}
 	return f * mult, j - i, cur, true
 }
+
+// finite reports whether v is a number a price bound may hold: neither
+// infinite nor NaN.
+func finite(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }
 
 // operator reports whether toks[i:] starts with an operator of ops and how
 // many tokens it spans.
@@ -135,10 +139,12 @@ func extractPrice(toks []string) ([]int, Price) {
 		}
 		if n, ok := operator(priceAround, toks, i); ok {
 			if v, m, _, ok := amount(toks, i+n); ok {
-				set(&p.Min, math.Round(v*0.8*100)/100)
-				set(&p.Max, math.Round(v*1.2*100)/100)
-				i += n + m - 1
-				continue
+				if lo, hi := math.Round(v*0.8*100)/100, math.Round(v*1.2*100)/100; finite(lo) && finite(hi) {
+					set(&p.Min, lo)
+					set(&p.Max, hi)
+					i += n + m - 1
+					continue
+				}
 			}
 		}
 		if v, n, cur, ok := amount(toks, i); ok && cur && p.Max == nil {

@@ -77,6 +77,14 @@ func TestPrice(t *testing.T) {
 		{"size 8", Price{}},
 		{"501 jeans", Price{}},
 		{"under the sea", Price{}},
+		// Amounts, and around's bounds, that overflow a float64 are no
+		// price: never an infinite bound.
+		{"under 1e308k", Price{}},
+		{"under 1e308 k", Price{}},
+		{"1e306k usd", Price{}},
+		{"around 1.7e308", Price{}},
+		{"between 1 and 1e308k dollars", Price{}},
+		{"under 1e300k", Price{Max: f(1e303)}},
 	}
 	for _, tt := range tests {
 		folded := Tokens(tt.q)
@@ -357,6 +365,7 @@ func FuzzResolve(f *testing.F) {
 		f.Add(s)
 	}
 	for _, s := range []string{"between 1 and", "not", "€€€", "\x00\xff", "1e400 dollars", "under -5", "9999999999999999999999k",
+		"under 1e308k", "around 1.7e308", "over 1.7e308 thousand", "between 1e308k and 1e308k",
 		strings.Repeat("not ", 300), strings.Repeat("a-1,000-", 200), strings.Repeat("é", 600)} {
 		f.Add(s)
 	}

@@ -186,7 +186,7 @@ func (o *Overrides) Put(ctx context.Context, slug string, ov Override) error {
 		// Other servers write the same file: hold its lock and start from
 		// what is on disk, so that concurrent changes to other collections
 		// are kept rather than overwritten.
-		unlock, err := lockFile(ctx, o.path+".lock")
+		unlock, err := datadir.LockFile(ctx, o.path+".lock")
 		if err != nil {
 			return fmt.Errorf("write overrides: %w", err)
 		}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lander/datadir"
 )
 
 // TestOverridesShareAFile plays two replicas on one data directory: a
@@ -78,7 +80,7 @@ func TestOverridesLockTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := lockFile(context.Background(), path+".lock")
+	unlock, err := datadir.LockFile(context.Background(), path+".lock")
 	if err != nil {
 		t.Fatal(err)
 	}

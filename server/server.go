@@ -72,8 +72,9 @@ type Index struct {
 	// same images keeps them cached; empty names the generation instead.
 	ImageVersion string
 
-	vibes vibeCache // the embedding fallback's vocabulary vectors, built on first use
-	links linkCache // the landing pages' parent and related links, computed on first use
+	vibes   vibeCache  // the embedding fallback's vocabulary vectors, built on first use
+	subsets topicIndex // the topics by their first attribute, for searches; built on first use
+	links   linkCache  // the landing pages' parent and related links, computed on first use
 }
 
 // NewIndex builds the resolver of a generation from its vocabulary.
@@ -116,6 +117,18 @@ type Options struct {
 	// them from each request's Host header (and X-Forwarded-Proto), and
 	// caches pages per host.
 	BaseURL string
+	// ReadTimeout bounds reading a whole request, body included, so that
+	// a trickled body cannot hold a connection; zero means 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response, from the end of its
+	// request's headers; zero means 60s, or twice RequestTimeout when that
+	// is longer.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its
+	// next request; zero means 120s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers; zero means 64 KiB.
+	MaxHeaderBytes int
 }
 
 // Request limits.
@@ -192,7 +205,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second}
+	srv := s.opts.httpServer(s.engine)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String())

@@ -96,7 +96,7 @@ func ValidateProduct(p Product, dim int) error {
 		return fmt.Errorf("product %q: price is %v", p.ID, *p.Price)
 	}
 	for _, a := range p.Attributes {
-		if a.Key == "" || strings.Contains(a.Key, "=") {
+		if !ValidKey(a.Key) {
 			return fmt.Errorf("product %q: invalid attribute key %q", p.ID, a.Key)
 		}
 		if math.IsNaN(float64(a.Score)) || math.IsInf(float64(a.Score), 0) {
@@ -105,6 +105,11 @@ func ValidateProduct(p Product, dim int) error {
 	}
 	return nil
 }
+
+// ValidKey reports whether key can be an attribute key: it is not empty
+// and holds no '=', which joins a key and its value in the stores'
+// attribute terms.
+func ValidKey(key string) bool { return key != "" && !strings.Contains(key, "=") }
 
 // ValidateQuery checks a search request against a store of dimension dim.
 func ValidateQuery(q []float32, f Filter, k, offset, dim int) error {

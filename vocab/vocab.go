@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"lander/datadir"
 )
 
 // Value is one vocabulary value of a key.
@@ -94,13 +96,15 @@ func (v Vocabulary) Size() int {
 	return n
 }
 
-// Save writes v as JSON to path.
+// Save writes v as JSON to path through a temporary file that is synced
+// and renamed over path (datadir.WriteFileAtomic), so that a crash leaves
+// the old file or the new one, never a torn one.
 func (v Vocabulary) Save(path string) error {
 	b, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
 		return fmt.Errorf("save vocabulary: %w", err)
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := datadir.WriteFileAtomic(path, b); err != nil {
 		return fmt.Errorf("save vocabulary: %w", err)
 	}
 	return nil

@@ -161,8 +161,10 @@ func newGaps(gs []topics.Gap) []server.Gap {
 }
 
 // reloader watches the data directory and swaps the server to each newly
-// committed generation. A generation that fails to load is logged and the
-// previous one keeps serving.
+// committed generation. A generation that fails to load is logged once and
+// the previous one keeps serving; it is not tried again (its files
+// re-hashed every tick) until CURRENT names another generation or the same
+// number committed anew.
 type reloader struct {
 	cfg       config.Config
 	dir       *datadir.Dir
@@ -171,7 +173,24 @@ type reloader struct {
 	log       *slog.Logger
 	interval  time.Duration
 	cur       *loaded
+	// failed is the commit that last failed to load, while CURRENT still
+	// names it; nil when none.
+	failed *commitID
+	// open loads the generation CURRENT names; nil means loadGeneration.
+	open func(context.Context) (*loaded, error)
 }
+
+// commitID names one commit of a generation: its number and its commit
+// time, so that a generation committed anew under the same number is
+// another.
+type commitID struct {
+	gen     int
+	created time.Time
+}
+
+func commitOf(m datadir.Manifest) commitID { return commitID{gen: m.Generation, created: m.CreatedAt} }
+
+func (c commitID) is(o commitID) bool { return c.gen == o.gen && c.created.Equal(o.created) }
 
 // Run polls until ctx is cancelled.
 func (r *reloader) Run(ctx context.Context) error {
@@ -190,17 +209,30 @@ func (r *reloader) Run(ctx context.Context) error {
 			r.log.Warn("refresh overrides; still serving the previous ones", "err", err)
 		}
 		m, _, err := r.dir.Current()
-		if err != nil || (r.cur != nil && m.Generation == r.cur.index.Manifest.Generation) {
+		if err != nil {
+			continue
+		}
+		id := commitOf(m)
+		if r.failed != nil && !id.is(*r.failed) {
+			r.failed = nil // CURRENT names another commit: it may be tried
+		}
+		if r.failed != nil || (r.cur != nil && id.is(commitOf(r.cur.index.Manifest))) {
 			continue
 		}
 		if err := r.load(ctx); err != nil {
-			r.log.Error("reload failed; still serving the previous generation", "err", err)
+			r.failed = &id
+			r.log.Error("reload failed; still serving the previous generation, and not trying this one again until CURRENT names another",
+				"generation", m.Name, "err", err)
 		}
 	}
 }
 
 func (r *reloader) load(ctx context.Context) error {
-	next, err := loadGeneration(ctx, r.cfg, r.dir)
+	open := r.open
+	if open == nil {
+		open = func(ctx context.Context) (*loaded, error) { return loadGeneration(ctx, r.cfg, r.dir) }
+	}
+	next, err := open(ctx)
 	if err != nil {
 		return err
 	}

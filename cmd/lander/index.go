@@ -69,6 +69,15 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if cfg.Index.Shard == "" {
+		// One run at a time builds a generation and prunes; shards of one
+		// catalog write their own folders side by side and take no lock.
+		unlock, err := dir.LockIndex()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	enc, err := openEncoder(cfg)
 	if err != nil {
 		return err
@@ -256,6 +265,9 @@ func printSummary(w io.Writer, s indexer.Summary) {
 			src = append(src, fmt.Sprintf("%s %d", k, s.Extraction.Attributes[k]))
 		}
 		fmt.Fprintf(w, "raw attributes by source: %s; %d brands learned from titles\n", strings.Join(src, ", "), s.Extraction.BrandsLearned)
+	}
+	if len(s.Extraction.Dropped) > 0 {
+		fmt.Fprintf(w, "attributes dropped, their key unfit for a store: %v\n", s.Extraction.Dropped)
 	}
 	printModels(w, s)
 	if len(s.Extraction.JudgeRejected) > 0 {

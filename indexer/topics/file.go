@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"lander/datadir"
 )
 
 // FileName is the topics artifact of a generation.
@@ -56,13 +58,14 @@ func NewFile(r *Result, vocabularyVersion string) File {
 	return f
 }
 
-// Save writes f to path as compact JSON.
+// Save writes f to path as compact JSON through a temporary file that is
+// synced and renamed over path (datadir.WriteFileAtomic).
 func (f File) Save(path string) error {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("save topics: %w", err)
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := datadir.WriteFileAtomic(path, b); err != nil {
 		return fmt.Errorf("save topics: %w", err)
 	}
 	return nil
