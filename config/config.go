@@ -54,7 +54,9 @@ type Encoder struct {
 	Library string `yaml:"library"`
 	// Models is the directory holding the exported models.
 	Models string `yaml:"models"`
-	// Threads is the number of intra-op threads per session.
+	// Threads is the number of intra-op threads per session; 0 means one
+	// per CPU, except in `lander serve`, which runs one thread per batch
+	// and a batch per CPU.
 	Threads int `yaml:"threads"`
 	// BatchSize is the number of texts encoded per model call.
 	BatchSize int `yaml:"batch_size"`

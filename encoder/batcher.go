@@ -10,14 +10,9 @@ import (
 	"time"
 )
 
-// Defaults of BatcherOptions.
-const (
-	// DefaultBatchWindow is how long the first request of a batch waits for
-	// others to join it.
-	DefaultBatchWindow = time.Millisecond
-	// DefaultMaxBatch is the most texts run as one batch.
-	DefaultMaxBatch = 16
-)
+// DefaultMaxBatch is the most texts a Batcher runs as one batch, unless
+// BatcherOptions says otherwise.
+const DefaultMaxBatch = 16
 
 // BatchEmbedder is what a Batcher runs its batches on: a Text, or anything
 // that embeds texts in order.
@@ -28,7 +23,9 @@ type BatchEmbedder interface {
 // BatcherOptions configures NewBatcher. Zero values select the defaults.
 type BatcherOptions struct {
 	// Window is how long a batch waits for more requests after its first
-	// one arrives (DefaultBatchWindow); a batch that fills goes at once.
+	// one arrives, when a slot is free; a batch that fills goes at once.
+	// Zero sends each batch as soon as a slot is free: requests that
+	// arrive while every slot is busy still share the next batch.
 	Window time.Duration
 	// MaxBatch is the most texts in one batch (DefaultMaxBatch).
 	MaxBatch int
@@ -40,8 +37,9 @@ type BatcherOptions struct {
 
 // Batcher embeds concurrent Embed calls of a few texts each (queries, a
 // query's leftover phrases) as shared batches, so that one model run serves
-// several requests: a run of the text encoder costs about as much for one
-// short text as for a handful, as its weights are read either way.
+// several requests: a run of the text encoder has a fixed cost besides its
+// cost per token (on a 2-core AMD EPYC, one thread: a 3-token text alone
+// 2.9 ms, in a batch of 16 about 1 ms; a 10-token text 4.6 and 3.1 ms).
 //
 // Run owns the batching; Embed calls made before Run starts wait for it,
 // and calls made after Run returns fail with ErrClosed. A caller whose
@@ -57,6 +55,10 @@ type Batcher struct {
 	slots   chan struct{} // one token per running batch
 	done    chan struct{} // closed when Run has returned
 	running atomic.Bool
+
+	// gathered, when set (by tests), is called with the number of texts of
+	// the batch being gathered each time Run takes a request into it.
+	gathered func(texts int)
 }
 
 // batchRequest is one Embed call's share of a batch: at most MaxBatch texts.
@@ -73,9 +75,6 @@ type batchResult struct {
 
 // NewBatcher returns a batcher over enc; batches run once Run is called.
 func NewBatcher(enc BatchEmbedder, opts BatcherOptions) *Batcher {
-	if opts.Window <= 0 {
-		opts.Window = DefaultBatchWindow
-	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
 	}
@@ -117,19 +116,22 @@ func (b *Batcher) Run(ctx context.Context) error {
 			}
 		}
 		batch, n := []*batchRequest{first}, len(first.texts)
-		// Gather for the window, then, while every slot is busy, go on
-		// taking requests that fit.
-		window := time.NewTimer(b.window)
-		slots := chan<- struct{}(nil)
+		b.gather(n)
+		// Gather for the window, then, until a slot is free, go on taking
+		// the requests that fit.
+		var window <-chan time.Time
+		slots := b.slots
+		if b.window > 0 {
+			// The timer is dropped unstopped: it holds nothing, and a
+			// fired one that is no longer read is collected.
+			window, slots = time.After(b.window), nil
+		}
 	gather:
 		for {
 			in := b.reqs
 			if carry != nil || n == b.maxBatch {
-				in = nil
-			}
-			if carry != nil || n == b.maxBatch {
-				// Full: go as soon as a slot frees.
-				slots = b.slots
+				// Full: go as soon as a slot is free.
+				in, slots = nil, b.slots
 			}
 			select {
 			case r := <-in:
@@ -137,22 +139,27 @@ func (b *Batcher) Run(ctx context.Context) error {
 					carry = r
 				} else {
 					batch, n = append(batch, r), n+len(r.texts)
+					b.gather(n)
 				}
-			case <-window.C:
-				// Past its window: go as soon as a slot frees.
-				slots = b.slots
+			case <-window:
+				window, slots = nil, b.slots
 			case slots <- struct{}{}:
 				break gather
 			case <-ctx.Done():
-				window.Stop()
 				return nil
 			}
 		}
-		window.Stop()
 		wg.Go(func() {
 			defer func() { <-b.slots }()
 			b.run(ctx, batch)
 		})
+	}
+}
+
+// gather reports the size of the batch being gathered to the test hook.
+func (b *Batcher) gather(texts int) {
+	if b.gathered != nil {
+		b.gathered(texts)
 	}
 }
 

@@ -3,7 +3,9 @@ package encoder
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -81,4 +83,42 @@ func BenchmarkEmbedThreads(b *testing.B) {
 			b.ReportMetric(float64(b.N*32)/b.Elapsed().Seconds(), "queries/s")
 		})
 	}
+}
+
+// BenchmarkEmbedServing embeds one short query per call from 8 concurrent
+// callers (-cpu sets GOMAXPROCS), as a server does: straight on encoders of
+// 1 and GOMAXPROCS intra-op threads, and through a Batcher over a
+// one-thread encoder running GOMAXPROCS batches at once.
+func BenchmarkEmbedServing(b *testing.B) {
+	procs := runtime.GOMAXPROCS(0)
+	run := func(b *testing.B, e BatchEmbedder) {
+		b.SetParallelism(8 / procs)
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				q := benchTexts[next.Add(1)%int64(len(benchTexts))]
+				if _, err := e.Embed(context.Background(), []string{q}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+	}
+	for _, threads := range []int{1, procs} {
+		b.Run(fmt.Sprintf("direct/threads=%d", threads), func(b *testing.B) {
+			run(b, newTestText(b, TextOptions{Threads: threads}))
+		})
+	}
+	b.Run("batcher/threads=1", func(b *testing.B) {
+		bt := NewBatcher(newTestText(b, TextOptions{Threads: 1}), BatcherOptions{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- bt.Run(ctx) }()
+		run(b, bt)
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	})
 }

@@ -207,41 +207,6 @@ func (s *Server) embedAll(ctx context.Context, texts []string) ([][]float32, err
 	return vecs, nil
 }
 
-// searchCollection returns the published collection whose attributes are
-// the largest subset of strict (bestCollection), looking at the overrides
-// of the few topics that are subsets only, instead of copying every topic
-// of the generation with its overrides (s.topics) for each search.
-func (s *Server) searchCollection(ctx context.Context, ix *Index, strict []store.KV) (*CollectionLink, error) {
-	if ix.Collections == nil || len(strict) == 0 {
-		return nil, nil
-	}
-	ts, err := ix.Collections.Topics(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var subsets []Topic
-	for _, t := range ts {
-		if len(t.Attributes) == 0 || len(t.Attributes) > len(strict) || !containsAll(strict, t.Attributes) {
-			continue
-		}
-		if ov, ok := s.overrides.Get(t.Slug); ok && ov.Published != nil {
-			t.Published = *ov.Published
-		}
-		subsets = append(subsets, t)
-	}
-	return bestCollection(subsets, strict), nil
-}
-
-// containsAll reports whether every attribute of sub is in set.
-func containsAll(set, sub []store.KV) bool {
-	for _, kv := range sub {
-		if !slices.Contains(set, kv) {
-			return false
-		}
-	}
-	return true
-}
-
 // Re-ranking by soft attributes.
 const (
 	// RerankWindow is the number of filtered hits re-ranked when a query

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/gin-gonic/gin"
@@ -57,16 +58,16 @@ func newEntry(raw []byte) (entry, error) {
 		return e, nil
 	}
 	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&gz)
 	zw.Write(raw)
 	if err := zw.Close(); err != nil {
 		return entry{}, err
 	}
 	var br bytes.Buffer
-	// The window is the smallest that holds raw: brotli sizes its hash
-	// tables by the window, and the default (4 MiB) costs 32 MB and about
-	// 7 ms per entry, ten times the compression itself.
-	bw := brotli.NewWriterOptions(&br, brotli.WriterOptions{Quality: brotliLevel, LGWin: max(10, min(24, bits.Len(uint(len(raw)+16))))})
+	bw, put := brotliWriter(&br, len(raw))
+	defer put()
 	bw.Write(raw)
 	if err := bw.Close(); err != nil {
 		return entry{}, err
@@ -78,6 +79,32 @@ func newEntry(raw []byte) (entry, error) {
 		e.br = br.Bytes()
 	}
 	return e, nil
+}
+
+// Compressors are reused: a new gzip writer allocates about 800 KB and a
+// brotli writer its hash tables, which cost more than compressing a search
+// response.
+var (
+	gzipWriters = sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression) // the level is valid
+		return w
+	}}
+	brotliWriters [25]sync.Pool // by window bits
+)
+
+// brotliWriter returns a brotli writer to dst whose window is the smallest
+// that holds n bytes (brotli sizes its hash tables by the window: the
+// default, 4 MiB, costs 32 MB and about 7 ms per entry), and the function
+// that gives it back.
+func brotliWriter(dst *bytes.Buffer, n int) (*brotli.Writer, func()) {
+	lgwin := max(10, min(24, bits.Len(uint(n+16))))
+	w, ok := brotliWriters[lgwin].Get().(*brotli.Writer)
+	if ok {
+		w.Reset(dst)
+	} else {
+		w = brotli.NewWriterOptions(dst, brotli.WriterOptions{Quality: brotliLevel, LGWin: lgwin})
+	}
+	return w, func() { brotliWriters[lgwin].Put(w) }
 }
 
 // entryMagic starts an encoded entry; it changes with the layout.
