@@ -205,16 +205,21 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := s.opts.httpServer(s.engine)
+	s.log.Info("serving", "addr", ln.Addr().String())
+	return serveUntil(ctx, s.opts.httpServer(s.engine), ln, s.opts.ShutdownTimeout)
+}
+
+// serveUntil serves srv on ln until ctx is cancelled, then shuts it down
+// gracefully within shutdownTimeout.
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, shutdownTimeout time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
