@@ -9,6 +9,12 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
 
+// dotRowsAVX2 sets out[i] to the inner product of q with row rows[i] of
+// base, for i < n; dim is a positive multiple of 32.
+//
+//go:noescape
+func dotRowsAVX2(q, base *float32, rows *uint32, n, dim int, out *float32)
+
 // dot returns the inner product of a and b, which have the same length.
 func dot(a, b []float32) float32 {
 	if hasAVX2 && len(a) > 0 {
@@ -16,4 +22,20 @@ func dot(a, b []float32) float32 {
 		return dotAVX2(&a[0], &b[0], len(a))
 	}
 	return dotGeneric(a, b)
+}
+
+// dotRows sets out[i] to the inner product of q with row rows[i] of vecs,
+// whose rows have len(q) values. It scores a batch of scattered rows at
+// once, prefetching the next rows while it scores one.
+func dotRows(q, vecs []float32, rows []uint32, out []float32) {
+	d := len(q)
+	if hasAVX2 && d > 0 && d%32 == 0 && len(rows) > 0 {
+		out = out[:len(rows)]
+		for _, r := range rows {
+			_ = vecs[(int(r)+1)*d-1] // bounds: the kernel reads rows unchecked
+		}
+		dotRowsAVX2(&q[0], &vecs[0], &rows[0], len(rows), d, &out[0])
+		return
+	}
+	dotRowsGeneric(q, vecs, rows, out)
 }

@@ -59,3 +59,78 @@ done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func dotRowsAVX2(q, base *float32, rows *uint32, n, dim int, out *float32)
+//
+// For each i < n, out[i] = dot(q, base[rows[i]*dim : (rows[i]+1)*dim]). dim
+// is a positive multiple of 32. While it scores row i it prefetches row
+// i+rowsAhead, so that the scattered rows of a filter or a graph walk arrive
+// from memory while earlier ones are scored.
+TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), R8
+	MOVQ base+8(FP), R9
+	MOVQ rows+16(FP), R10
+	MOVQ n+24(FP), R11
+	MOVQ dim+32(FP), R12
+	MOVQ out+40(FP), R13
+	MOVQ R12, R14
+	SHLQ $2, R14
+	XORQ BX, BX
+
+rowloop:
+	CMPQ BX, R11
+	JGE  rowsdone
+	MOVL (R10)(BX*4), AX
+	IMULQ R14, AX
+	LEAQ (R9)(AX*1), SI
+	MOVQ BX, CX
+	ADDQ $4, CX
+	CMPQ CX, R11
+	JGE  nopf
+	MOVL (R10)(CX*4), DX
+	IMULQ R14, DX
+	ADDQ R9, DX
+	JMP  pfready
+
+nopf:
+	MOVQ SI, DX
+
+pfready:
+	MOVQ R8, DI
+	MOVQ R12, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+inner:
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	ADDQ $128, DX
+	SUBQ $32, CX
+	JNZ  inner
+
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R13)(BX*4)
+	INCQ BX
+	JMP  rowloop
+
+rowsdone:
+	VZEROUPPER
+	RET

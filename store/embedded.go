@@ -412,12 +412,22 @@ func (e *Embedded) scan(q []float32, cand *roaring.Bitmap, n int) []Hit {
 	return merged.sorted()
 }
 
+// scanBatch is how many rows scanRows scores in one call of dotRows.
+const scanBatch = 256
+
 func (e *Embedded) scanRows(q []float32, rows []uint32, n int) *topK {
 	t := &topK{ids: e.ids, n: n, items: make([]scored, 0, n)}
-	d := e.dim
-	for _, r := range rows {
-		s := dot(q, e.vecs[int(r)*d:int(r+1)*d])
-		t.push(r, s)
+	var scores [scanBatch]float32
+	for lo := 0; lo < len(rows); lo += scanBatch {
+		batch := rows[lo:min(lo+scanBatch, len(rows))]
+		dotRows(q, e.vecs, batch, scores[:])
+		for i, r := range batch {
+			// Most rows lose to the worst kept one: skip the heap for them.
+			if len(t.items) == t.n && scores[i] < t.items[0].score {
+				continue
+			}
+			t.push(r, scores[i])
+		}
 	}
 	return t
 }
@@ -515,6 +525,14 @@ func dotGeneric(a, b []float32) float32 {
 		s0 += a[i] * b[i]
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// dotRowsGeneric is dotRows in portable Go.
+func dotRowsGeneric(q, vecs []float32, rows []uint32, out []float32) {
+	d := len(q)
+	for i, r := range rows {
+		out[i] = dot(q, vecs[int(r)*d:int(r+1)*d])
+	}
 }
 
 type scored struct {

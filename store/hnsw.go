@@ -177,6 +177,7 @@ type insertScratch struct {
 	sel   []item
 	pool  []item
 	links []item
+	sc    scoreBuf
 }
 
 // insert links row r into the graph.
@@ -189,12 +190,12 @@ func (g *graph) insert(vecs []float32, r uint32, vis *visited, s *insertScratch)
 
 	cur := item{dot(q, g.vec(vecs, ep)), ep}
 	for l := top; l > level; l-- {
-		cur = g.greedy(vecs, q, cur, l, &s.buf)
+		cur = g.greedy(vecs, q, cur, l, &s.buf, &s.sc)
 	}
 	eps := []item{cur}
 	for l := min(level, top); l >= 0; l-- {
 		vis.reset()
-		w := g.searchLayer(vecs, q, eps, g.efc, l, vis, nil, &s.cand, &s.res, &s.buf)
+		w := g.searchLayer(vecs, q, eps, g.efc, l, vis, nil, &s.cand, &s.res, &s.buf, &s.sc)
 		// Another goroutine may have linked r already; r is no neighbour of itself.
 		w = slices.DeleteFunc(w, func(it item) bool { return it.row == r })
 		slices.SortFunc(w, byScore)
@@ -300,12 +301,14 @@ func (g *graph) selectNeighbours(vecs []float32, cands []item, m int, out []item
 
 // greedy walks layer l from cur to the node closest to q that it can reach
 // by always moving closer.
-func (g *graph) greedy(vecs, q []float32, cur item, l int, buf *[]uint32) item {
+func (g *graph) greedy(vecs, q []float32, cur item, l int, buf *[]uint32, sc *scoreBuf) item {
 	for changed := true; changed; {
 		changed = false
 		*buf = g.neighbours(cur.row, l, (*buf)[:0])
-		for _, n := range *buf {
-			if s := dot(q, g.vec(vecs, n)); s > cur.score {
+		scores := sc.get(len(*buf))
+		dotRows(q, vecs, *buf, scores)
+		for i, n := range *buf {
+			if s := scores[i]; s > cur.score {
 				cur, changed = item{s, n}, true
 			}
 		}
@@ -321,7 +324,7 @@ func (g *graph) greedy(vecs, q []float32, cur item, l int, buf *[]uint32) item {
 // passing nodes are kept, every node reached is expanded, so the beam widens
 // by about the inverse of the filter's selectivity.
 func (g *graph) searchLayer(vecs, q []float32, eps []item, ef, l int, vis *visited, allow *roaring.Bitmap,
-	cand *maxHeap, res *minHeap, buf *[]uint32) []item {
+	cand *maxHeap, res *minHeap, buf *[]uint32, sc *scoreBuf) []item {
 	cand.items, res.items = cand.items[:0], res.items[:0]
 	for _, ep := range eps {
 		if vis.visit(ep.row) {
@@ -341,11 +344,16 @@ func (g *graph) searchLayer(vecs, q []float32, eps []item, ef, l int, vis *visit
 			break
 		}
 		*buf = g.neighbours(c.row, l, (*buf)[:0])
+		fresh := (*buf)[:0]
 		for _, n := range *buf {
-			if vis.visit(n) {
-				continue
+			if !vis.visit(n) {
+				fresh = append(fresh, n)
 			}
-			s := dot(q, g.vec(vecs, n))
+		}
+		scores := sc.get(len(fresh))
+		dotRows(q, vecs, fresh, scores)
+		for i, n := range fresh {
+			s := scores[i]
 			if res.len() < ef || s > res.top().score {
 				cand.push(item{s, n})
 				if allow == nil || allow.Contains(n) {
@@ -367,13 +375,24 @@ func (g *graph) search(vecs, q []float32, ef int, allow *roaring.Bitmap, vis *vi
 		return nil
 	}
 	var buf []uint32
+	var sc scoreBuf
 	cur := item{dot(q, g.vec(vecs, g.entry)), g.entry}
 	for l := g.top; l > 0; l-- {
-		cur = g.greedy(vecs, q, cur, l, &buf)
+		cur = g.greedy(vecs, q, cur, l, &buf, &sc)
 	}
 	var cand maxHeap
 	var res minHeap
-	return g.searchLayer(vecs, q, []item{cur}, ef, 0, vis, allow, &cand, &res, &buf)
+	return g.searchLayer(vecs, q, []item{cur}, ef, 0, vis, allow, &cand, &res, &buf, &sc)
+}
+
+// scoreBuf is a reusable slice of scores for dotRows.
+type scoreBuf struct{ s []float32 }
+
+func (b *scoreBuf) get(n int) []float32 {
+	if cap(b.s) < n {
+		b.s = make([]float32, n)
+	}
+	return b.s[:n]
 }
 
 // item is a node and its inner product with the query.

@@ -28,6 +28,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	dim := f.fs.Int("dim", 384, "vector dimension")
 	seed := f.fs.Uint64("seed", 1, "random seed of the data")
 	queries := f.fs.Int("queries", 300, "number of queries per selectivity")
+	clusters := f.fs.Int("clusters", storebench.Clusters, "number of Gaussian clusters of the synthetic data")
 	asJSON := f.fs.Bool("json", false, "print one JSON object per line")
 	ef := f.fs.Int("ef", 0, "embedded store: search beam width (default the store's)")
 	m := f.fs.Int("m", 0, "embedded store: graph degree (default the store's)")
@@ -42,7 +43,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 
 	start := time.Now()
-	data := storebench.Generate(storebench.Config{N: *n, Dim: *dim, Seed: *seed, Queries: *queries})
+	data := storebench.Generate(storebench.Config{N: *n, Dim: *dim, Seed: *seed, Queries: *queries, Clusters: *clusters})
 	truth, err := data.Exact(ctx)
 	if err != nil {
 		return err
