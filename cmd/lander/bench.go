@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -33,6 +34,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	ef := f.fs.Int("ef", 0, "embedded store: search beam width (default the store's)")
 	m := f.fs.Int("m", 0, "embedded store: graph degree (default the store's)")
 	efc := f.fs.Int("ef-construction", 0, "embedded store: build beam width (default the store's)")
+	vectors := f.fs.String("vectors", "", "benchmark real vectors: an embeddings `dir` or an index generation (its kept embeddings); -n, -dim and -clusters are ignored")
+	labelled := f.fs.String("labelled", "../shared/data/queries/labelled.jsonl", "with -vectors: labelled queries `file` whose text embeddings are the queries")
+	f.str("onnxruntime", "with -vectors: ONNX Runtime library `path` (or ONNXRUNTIME_LIB)", func(c *config.Config) *string { return &c.Encoder.Library })
+	f.str("models", "with -vectors: models `dir`", func(c *config.Config) *string { return &c.Encoder.Models })
 	cfg, err := f.load(args[1:], environ)
 	if err != nil {
 		return err
@@ -43,12 +48,24 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 
 	start := time.Now()
-	data := storebench.Generate(storebench.Config{N: *n, Dim: *dim, Seed: *seed, Queries: *queries, Clusters: *clusters})
+	var data *storebench.Data
+	if *vectors != "" {
+		qn := *queries
+		if !isSet(f.fs, "queries") {
+			qn = 1 << 30 // every labelled query
+		}
+		if data, err = benchVectors(ctx, cfg, *vectors, *labelled, qn, *seed, progress); err != nil {
+			return err
+		}
+	} else {
+		data = storebench.Generate(storebench.Config{N: *n, Dim: *dim, Seed: *seed, Queries: *queries, Clusters: *clusters})
+	}
+	*n, *dim = data.N, data.Dim
 	truth, err := data.Exact(ctx)
 	if err != nil {
 		return err
 	}
-	progress("generated %d×%d vectors and the exact answers of %d queries in %.1fs", *n, *dim, *queries, time.Since(start).Seconds())
+	progress("%d×%d vectors and the exact answers of %d queries in %.1fs", data.N, data.Dim, len(data.Queries), time.Since(start).Seconds())
 
 	type backend struct {
 		name  string
@@ -133,6 +150,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 		return tw.Flush()
 	}
 	return nil
+}
+
+// isSet reports whether the flag name was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // heapAlloc returns the bytes of live heap after a collection.

@@ -83,21 +83,41 @@ func Generate(cfg Config) *Data {
 	for i := range cfg.N {
 		fill(r, d.Vecs[i*cfg.Dim:(i+1)*cfg.Dim], centers[r.IntN(cfg.Clusters)], noise)
 	}
-	for _, s := range Selectivities {
-		if s >= 1 {
-			continue
-		}
-		size := int(math.Round(s * float64(cfg.N)))
-		for _, row := range r.Perm(cfg.N)[:size] {
-			d.Tags[row] = append(d.Tags[row], s)
-		}
-	}
+	d.tag(r)
 	d.Queries = make([][]float32, cfg.Queries)
 	for i := range d.Queries {
 		d.Queries[i] = make([]float32, cfg.Dim)
 		fill(r, d.Queries[i], centers[r.IntN(cfg.Clusters)], noise)
 	}
 	return d
+}
+
+// FromVectors returns a data set over given vectors (such as a catalogue's
+// product embeddings) and queries, both unit length and of dimension dim,
+// with the filter tags drawn from seed as Generate draws them.
+func FromVectors(vecs []float32, dim int, queries [][]float32, seed uint64) *Data {
+	n := len(vecs) / dim
+	d := &Data{
+		Config:  Config{N: n, Dim: dim, Seed: seed, Queries: len(queries)},
+		Vecs:    vecs[:n*dim],
+		Tags:    make([][]float64, n),
+		Queries: queries,
+	}
+	d.tag(rand.New(rand.NewPCG(seed, seed^0x5eed)))
+	return d
+}
+
+// tag marks an exact random subset of rows for each selectivity below 1.
+func (d *Data) tag(r *rand.Rand) {
+	for _, s := range Selectivities {
+		if s >= 1 {
+			continue
+		}
+		size := int(math.Round(s * float64(d.N)))
+		for _, row := range r.Perm(d.N)[:size] {
+			d.Tags[row] = append(d.Tags[row], s)
+		}
+	}
 }
 
 // fill sets v to center plus Gaussian noise of the given deviation per
