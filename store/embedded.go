@@ -51,6 +51,7 @@ type Embedded struct {
 	// a compaction.
 	graph  *graph
 	visits sync.Pool // of *visited
+	dense  denseCache
 }
 
 // Options tune the graph of an Embedded store. Zero fields take defaults.
@@ -67,6 +68,10 @@ type Options struct {
 	Workers int
 	// Exact turns the graph off: every search scores its candidates exactly.
 	Exact bool
+	// TwoHopBelow is the selectivity below which a filtered graph walk
+	// crosses failing rows to their neighbours instead of scoring them (see
+	// searchTwoHop; default 0.3). Negative turns two-hop walks off.
+	TwoHopBelow float64
 	// GraphOnly makes every search that can walk the graph walk it, whatever
 	// the planner would choose. It is for tests.
 	GraphOnly bool
@@ -85,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.TwoHopBelow == 0 {
+		o.TwoHopBelow = defaultTwoHopBelow
 	}
 	return o
 }
@@ -140,6 +148,15 @@ func (e *Embedded) Build(ctx context.Context) error {
 	return nil
 }
 
+// SetEfSearch changes Options.EfSearch (0 restores the default), so that a
+// benchmark can try several beam widths on one graph.
+func (e *Embedded) SetEfSearch(ef int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opts.EfSearch = ef
+	e.opts = e.opts.withDefaults()
+}
+
 // Pending returns the number of rows that Build has not linked into the graph
 // yet.
 func (e *Embedded) Pending() int {
@@ -187,6 +204,7 @@ func (e *Embedded) Upsert(ctx context.Context, products []Product) error {
 		e.add(p)
 	}
 	e.maybeCompact()
+	e.dense.clear()
 	return nil
 }
 
@@ -203,6 +221,7 @@ func (e *Embedded) Delete(ctx context.Context, ids []string) error {
 		}
 	}
 	e.maybeCompact()
+	e.dense.clear()
 	return nil
 }
 
@@ -235,7 +254,8 @@ func (e *Embedded) Count(ctx context.Context, f Filter) (int, error) {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return int(e.candidates(f).GetCardinality()), nil
+	cand, _ := e.candidates(f)
+	return int(cand.GetCardinality()), nil
 }
 
 // Search returns the k products after offset that pass f, ranked by inner
@@ -249,12 +269,12 @@ func (e *Embedded) Search(ctx context.Context, q []float32, f Filter, k, offset 
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	cand := e.candidates(f)
+	cand, shared := e.candidates(f)
 	total := int(cand.GetCardinality())
 	if k == 0 || offset >= total {
 		return []Hit{}, total, nil
 	}
-	hits := e.search(q, cand, total, min(k+offset, total))
+	hits := e.search(q, cand, shared, total, min(k+offset, total))
 	return hits[offset:min(offset+k, len(hits))], total, nil
 }
 
@@ -297,9 +317,15 @@ func (e *Embedded) useGraph(total, n int) bool {
 	return walk < float64(total)
 }
 
+// twoHop reports whether a filtered walk over total passing rows takes two
+// hops.
+func (e *Embedded) twoHop(total int) bool {
+	return float64(total) < e.opts.TwoHopBelow*float64(len(e.byID))
+}
+
 // search returns the best n rows of cand in order, from the graph or an
 // exact scan as the planner decides.
-func (e *Embedded) search(q []float32, cand *roaring.Bitmap, total, n int) []Hit {
+func (e *Embedded) search(q []float32, cand *roaring.Bitmap, shared bool, total, n int) []Hit {
 	if !e.useGraph(total, n) {
 		return e.scan(q, cand, n)
 	}
@@ -313,7 +339,13 @@ func (e *Embedded) search(q []float32, cand *roaring.Bitmap, total, n int) []Hit
 		vis = newVisited(len(e.ids))
 	}
 	vis.reset()
-	found := g.search(e.vecs, q, max(e.opts.EfSearch, n), allow, vis)
+	ef := max(e.opts.EfSearch, n)
+	var found []item
+	if allow != nil && e.twoHop(total) {
+		found = g.searchDense(e.vecs, q, ef, e.dense.get(allow, shared), vis)
+	} else {
+		found = g.search(e.vecs, q, ef, allow, vis)
+	}
 	t := &topK{ids: e.ids, n: n, items: make([]scored, 0, n)}
 	for _, it := range found {
 		t.push(it.row, it.score)
@@ -337,7 +369,7 @@ func (e *Embedded) search(q []float32, cand *roaring.Bitmap, total, n int) []Hit
 
 // candidates returns the rows that pass f. The result may be e.live itself and
 // must not be modified.
-func (e *Embedded) candidates(f Filter) *roaring.Bitmap {
+func (e *Embedded) candidates(f Filter) (*roaring.Bitmap, bool) {
 	b := e.live
 	shared := true
 	if len(f.All) > 0 {
@@ -345,7 +377,7 @@ func (e *Embedded) candidates(f Filter) *roaring.Bitmap {
 		for _, kv := range f.All {
 			p, ok := e.postings[kv]
 			if !ok {
-				return roaring.New()
+				return roaring.New(), false
 			}
 			bms = append(bms, p)
 		}
@@ -382,7 +414,7 @@ func (e *Embedded) candidates(f Filter) *roaring.Bitmap {
 		}
 		b = out
 	}
-	return b
+	return b, shared
 }
 
 // parallelMin is the number of candidate rows from which a scan is split over

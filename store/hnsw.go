@@ -45,6 +45,7 @@ const (
 	defaultM              = 16
 	defaultEfConstruction = 100
 	defaultEfSearch       = 96
+	defaultTwoHopBelow    = 0.3
 	maxM                  = 127
 	maxLevel              = 24
 )
@@ -374,15 +375,30 @@ func (g *graph) search(vecs, q []float32, ef int, allow *roaring.Bitmap, vis *vi
 	if g.top < 0 {
 		return nil
 	}
-	var buf []uint32
-	var sc scoreBuf
+	var s searchScratch
+	cur := g.descend(vecs, q, &s)
+	return g.searchLayer(vecs, q, []item{cur}, ef, 0, vis, allow, &s.cand, &s.res, &s.buf, &s.sc)
+}
+
+// descend walks the upper layers greedily from the entry point and returns
+// where layer 0's search starts. The graph is not empty.
+func (g *graph) descend(vecs, q []float32, s *searchScratch) item {
 	cur := item{dot(q, g.vec(vecs, g.entry)), g.entry}
 	for l := g.top; l > 0; l-- {
-		cur = g.greedy(vecs, q, cur, l, &buf, &sc)
+		cur = g.greedy(vecs, q, cur, l, &s.buf, &s.sc)
 	}
-	var cand maxHeap
-	var res minHeap
-	return g.searchLayer(vecs, q, []item{cur}, ef, 0, vis, allow, &cand, &res, &buf, &sc)
+	return cur
+}
+
+// searchDense is search for a filter given as a dense set, with two-hop
+// expansion (see searchTwoHop).
+func (g *graph) searchDense(vecs, q []float32, ef int, allow denseSet, vis *visited) []item {
+	if g.top < 0 {
+		return nil
+	}
+	var s searchScratch
+	cur := g.descend(vecs, q, &s)
+	return g.searchTwoHop(vecs, q, cur, ef, vis, allow, &s)
 }
 
 // scoreBuf is a reusable slice of scores for dotRows.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -109,4 +110,55 @@ func bruteForce(vecs, q []float32, k int) []uint32 {
 		rows[i] = its[i].row
 	}
 	return rows
+}
+
+// TestTwoHopRecall: a two-hop walk finds the exact filtered top 10 when the
+// filter keeps 5% of rows, while scoring only passing rows.
+func TestTwoHopRecall(t *testing.T) {
+	const n, dim, k, queries = 6000, 32, 10, 100
+	vecs := clustered(n+queries, dim, 3)
+	base := vecs[:n*dim]
+	g := buildGraph(t, base, dim, 1)
+	r := rand.New(rand.NewPCG(4, 4))
+	allow := roaring.New()
+	var kept []float32
+	var rows []uint32
+	for row := range n {
+		if r.IntN(20) == 0 {
+			allow.Add(uint32(row))
+			kept = append(kept, base[row*dim:(row+1)*dim]...)
+			rows = append(rows, uint32(row))
+		}
+	}
+	dense := denseSet(allow.ToDense())
+	vis := newVisited(n)
+	found := map[string]int{}
+	for qi := range queries {
+		q := vecs[(n+qi)*dim : (n+qi+1)*dim]
+		var want []uint32
+		for _, i := range bruteForce(kept, q, k) {
+			want = append(want, rows[i])
+		}
+		for name, search := range map[string]func() []item{
+			"two-hop": func() []item { return g.searchDense(base, q, 32, dense, vis) },
+			"plain":   func() []item { return g.search(base, q, 32, allow, vis) },
+		} {
+			vis.reset()
+			got := search()
+			slices.SortFunc(got, byScore)
+			for _, it := range got[:min(k, len(got))] {
+				if !allow.Contains(it.row) {
+					t.Fatalf("%s: row %d does not pass the filter", name, it.row)
+				}
+				if slices.Contains(want, it.row) {
+					found[name]++
+				}
+			}
+		}
+	}
+	two, plain := float64(found["two-hop"])/(k*queries), float64(found["plain"])/(k*queries)
+	t.Logf("recall@10 at 5%%: two-hop %.3f, plain %.3f", two, plain)
+	if two < 0.95 {
+		t.Errorf("two-hop recall@10 %.3f, want >= 0.95", two)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -31,9 +33,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	queries := f.fs.Int("queries", 300, "number of queries per selectivity")
 	clusters := f.fs.Int("clusters", storebench.Clusters, "number of Gaussian clusters of the synthetic data")
 	asJSON := f.fs.Bool("json", false, "print one JSON object per line")
-	ef := f.fs.Int("ef", 0, "embedded store: search beam width (default the store's)")
+	efList := f.fs.String("ef", "", "embedded store: search beam width (default the store's); a comma-separated list measures each")
 	m := f.fs.Int("m", 0, "embedded store: graph degree (default the store's)")
 	efc := f.fs.Int("ef-construction", 0, "embedded store: build beam width (default the store's)")
+	twoHop := f.fs.Float64("two-hop-below", 0, "embedded store: selectivity below which filtered walks take two hops (default the store's; negative: never)")
 	vectors := f.fs.String("vectors", "", "benchmark real vectors: an embeddings `dir` or an index generation (its kept embeddings); -n, -dim and -clusters are ignored")
 	labelled := f.fs.String("labelled", "../shared/data/queries/labelled.jsonl", "with -vectors: labelled queries `file` whose text embeddings are the queries")
 	f.str("onnxruntime", "with -vectors: ONNX Runtime library `path` (or ONNXRUNTIME_LIB)", func(c *config.Config) *string { return &c.Encoder.Library })
@@ -41,6 +44,20 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	cfg, err := f.load(args[1:], environ)
 	if err != nil {
 		return err
+	}
+	var efs []int
+	for _, v := range strings.Split(*efList, ",") {
+		if v == "" {
+			continue
+		}
+		x, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || x < 1 {
+			return usageError{fmt.Errorf("-ef: not a positive integer: %q", v)}
+		}
+		efs = append(efs, x)
+	}
+	if len(efs) == 0 {
+		efs = []int{0}
 	}
 	if *n < 1 || *dim < 1 || *queries < 1 {
 		return usageError{fmt.Errorf("-n, -dim and -queries must be positive")}
@@ -73,12 +90,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 		build float64
 		bpv   float64
 		plan  func(sel float64) string
+		ef    int // embedded: the search beam width
 	}
 	var backends []backend
 
 	before := heapAlloc()
 	start = time.Now()
-	emb := store.NewEmbeddedWith(*dim, store.Options{EfSearch: *ef, M: *m, EfConstruction: *efc})
+	emb := store.NewEmbeddedWith(*dim, store.Options{EfSearch: efs[0], M: *m, EfConstruction: *efc, TwoHopBelow: *twoHop})
 	emb.Grow(*n)
 	const chunk = 10000
 	for lo := 0; lo < *n; lo += chunk {
@@ -92,9 +110,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	build := time.Since(start).Seconds()
 	bpv := float64(heapAlloc()-before) / float64(*n)
 	progress("embedded: built in %.1fs, %.0f bytes per vector (%.2fx the raw float32)", build, bpv, bpv/float64(4**dim))
-	backends = append(backends, backend{name: "embedded", s: emb, build: build, bpv: bpv, plan: func(sel float64) string {
-		return emb.Plan(int(sel*float64(*n)+0.5), storebench.K)
-	}})
+	for _, ef := range efs {
+		name := "embedded"
+		if len(efs) > 1 {
+			name = fmt.Sprintf("embedded-ef%d", ef)
+		}
+		backends = append(backends, backend{name: name, s: emb, build: build, bpv: bpv, ef: ef, plan: func(sel float64) string {
+			return emb.Plan(int(sel*float64(*n)+0.5), storebench.K)
+		}})
+	}
 
 	if cfg.Milvus != "" {
 		name := fmt.Sprintf("lander_bench_%d", time.Now().UnixNano())
@@ -122,6 +146,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	var results []storebench.Result
 	for _, sel := range storebench.Selectivities {
 		for _, b := range backends {
+			if b.ef > 0 {
+				emb.SetEfSearch(b.ef)
+			}
 			r, err := storebench.Measure(ctx, b.s, data, truth, sel)
 			if err != nil {
 				return fmt.Errorf("%s: %w", b.name, err)

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// searchTwoHop is the beam search of layer 0 for a filter that keeps a
+// minority of rows, after ACORN-1 (Patel et al., "ACORN: Performant and
+// Predicate-Agnostic Search Over Vector Embeddings and Structured Data",
+// 2024). The plain filtered walk (searchLayer with allow) scores every row it
+// reaches, passing or not, so its cost grows with the inverse of the
+// selectivity. This walk scores only passing rows: from each row it expands,
+// it takes the passing neighbours and then crosses the failing ones to their
+// own passing neighbours, up to m0 rows per expansion. A failing row is
+// crossed at most once per search. The graph is the one built for unfiltered
+// search; two hops make up for the links that the filter cuts.
+func (g *graph) searchTwoHop(vecs, q []float32, ep item, ef int, vis *visited, allow denseSet, s *searchScratch) []item {
+	cand, res := &s.cand, &s.res
+	cand.items, res.items = cand.items[:0], res.items[:0]
+	vis.visit(ep.row)
+	cand.push(ep)
+	if allow.has(ep.row) {
+		res.push(ep)
+	}
+	for cand.len() > 0 {
+		c := cand.pop()
+		if res.len() >= ef && c.score < res.top().score {
+			break
+		}
+		s.buf = g.neighbours(c.row, 0, s.buf[:0])
+		fresh := s.fresh[:0]
+		for _, n := range s.buf {
+			if allow.has(n) && !vis.visit(n) {
+				fresh = append(fresh, n)
+			}
+		}
+		for _, n := range s.buf {
+			if len(fresh) >= g.m0 {
+				break
+			}
+			if allow.has(n) || vis.visit(n) {
+				continue
+			}
+			s.hop = g.neighbours(n, 0, s.hop[:0])
+			for _, n2 := range s.hop {
+				if len(fresh) >= g.m0 {
+					break
+				}
+				if allow.has(n2) && !vis.visit(n2) {
+					fresh = append(fresh, n2)
+				}
+			}
+		}
+		s.fresh = fresh
+		scores := s.sc.get(len(fresh))
+		dotRows(q, vecs, fresh, scores)
+		for i, n := range fresh {
+			sc := scores[i]
+			if res.len() < ef || sc > res.top().score {
+				cand.push(item{sc, n})
+				res.push(item{sc, n})
+				if res.len() > ef {
+					res.pop()
+				}
+			}
+		}
+	}
+	return res.items
+}
+
+// searchScratch holds the buffers of one search.
+type searchScratch struct {
+	cand       maxHeap
+	res        minHeap
+	buf, fresh []uint32
+	hop        []uint32
+	sc         scoreBuf
+}
+
+// denseSet is a bitmap of rows as plain words, for the many membership tests
+// of a two-hop walk: one load and a mask instead of a roaring lookup.
+type denseSet []uint64
+
+func (d denseSet) has(r uint32) bool {
+	w := int(r >> 6)
+	return w < len(d) && d[w]&(1<<(r&63)) != 0
+}
+
+// denseCacheBytes bounds the memory of the dense copies of shared bitmaps
+// (the postings of single-attribute filters, which landing pages repeat).
+const denseCacheBytes = 32 << 20
+
+// denseCache keeps dense copies of bitmaps that searches share. Writes to
+// the store clear it, since they change bitmaps in place.
+type denseCache struct {
+	mu    sync.Mutex
+	sets  map[*roaring.Bitmap]denseSet
+	bytes int
+}
+
+// get returns b as a dense set, from the cache when shared is true.
+func (c *denseCache) get(b *roaring.Bitmap, shared bool) denseSet {
+	if !shared {
+		return b.ToDense()
+	}
+	c.mu.Lock()
+	d, ok := c.sets[b]
+	c.mu.Unlock()
+	if ok {
+		return d
+	}
+	d = b.ToDense()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sets == nil || c.bytes+8*len(d) > denseCacheBytes {
+		c.sets, c.bytes = map[*roaring.Bitmap]denseSet{}, 0
+	}
+	c.sets[b] = d
+	c.bytes += 8 * len(d)
+	return d
+}
+
+// clear drops every cached set. The caller holds the store's write lock.
+func (c *denseCache) clear() {
+	c.mu.Lock()
+	c.sets, c.bytes = nil, 0
+	c.mu.Unlock()
+}
