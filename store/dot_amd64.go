@@ -15,6 +15,12 @@ func dotAVX2(a, b *float32, n int) float32
 //go:noescape
 func dotRowsAVX2(q, base *float32, rows *uint32, n, dim int, out *float32)
 
+// dotRowsI8AVX2 sets out[i] to the inner product of q with the int8 codes
+// of row rows[i], for i < n; dim is a positive multiple of 32.
+//
+//go:noescape
+func dotRowsI8AVX2(q *float32, codes *int8, rows *uint32, n, dim int, out *float32)
+
 // dot returns the inner product of a and b, which have the same length.
 func dot(a, b []float32) float32 {
 	if hasAVX2 && len(a) > 0 {
@@ -38,4 +44,19 @@ func dotRows(q, vecs []float32, rows []uint32, out []float32) {
 		return
 	}
 	dotRowsGeneric(q, vecs, rows, out)
+}
+
+// dotRowsI8 sets out[i] to the inner product of q with the int8 codes of
+// row rows[i], unscaled (see quantize).
+func dotRowsI8(q []float32, codes []int8, rows []uint32, out []float32) {
+	d := len(q)
+	if hasAVX2 && d > 0 && d%32 == 0 && len(rows) > 0 {
+		out = out[:len(rows)]
+		for _, r := range rows {
+			_ = codes[(int(r)+1)*d-1] // bounds: the kernel reads rows unchecked
+		}
+		dotRowsI8AVX2(&q[0], &codes[0], &rows[0], len(rows), d, &out[0])
+		return
+	}
+	dotRowsI8Generic(q, codes, rows, out)
 }

@@ -134,3 +134,78 @@ inner:
 rowsdone:
 	VZEROUPPER
 	RET
+
+// func dotRowsI8AVX2(q *float32, codes *int8, rows *uint32, n, dim int, out *float32)
+//
+// For each i < n, out[i] is the inner product of q with the int8 codes of
+// row rows[i] (codes[rows[i]*dim : (rows[i]+1)*dim]), unscaled. dim is a
+// positive multiple of 32. Like dotRowsAVX2 it prefetches rows ahead.
+TEXT ·dotRowsI8AVX2(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), R8
+	MOVQ codes+8(FP), R9
+	MOVQ rows+16(FP), R10
+	MOVQ n+24(FP), R11
+	MOVQ dim+32(FP), R12
+	MOVQ out+40(FP), R13
+	XORQ BX, BX
+
+i8rowloop:
+	CMPQ BX, R11
+	JGE  i8done
+	MOVL (R10)(BX*4), AX
+	IMULQ R12, AX
+	LEAQ (R9)(AX*1), SI
+	MOVQ BX, CX
+	ADDQ $8, CX
+	CMPQ CX, R11
+	JGE  i8nopf
+	MOVL (R10)(CX*4), DX
+	IMULQ R12, DX
+	ADDQ R9, DX
+	JMP  i8pfready
+
+i8nopf:
+	MOVQ SI, DX
+
+i8pfready:
+	MOVQ R8, DI
+	MOVQ R12, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+i8inner:
+	PREFETCHT0 (DX)
+	VPMOVSXBD (SI), Y4
+	VPMOVSXBD 8(SI), Y5
+	VPMOVSXBD 16(SI), Y6
+	VPMOVSXBD 24(SI), Y7
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $32, SI
+	ADDQ $128, DI
+	ADDQ $32, DX
+	SUBQ $32, CX
+	JNZ  i8inner
+
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R13)(BX*4)
+	INCQ BX
+	JMP  i8rowloop
+
+i8done:
+	VZEROUPPER
+	RET

@@ -91,4 +91,46 @@ func BenchmarkDotRows(b *testing.B) {
 			dotRows(q, vecs, rows, out)
 		}
 	})
+	codes := make([]int8, n*dim)
+	for row := range n {
+		quantize(vecs[row*dim:(row+1)*dim], codes[row*dim:(row+1)*dim])
+	}
+	b.Run("int8", func(b *testing.B) {
+		for b.Loop() {
+			dotRowsI8(q, codes, rows, out)
+		}
+	})
+}
+
+func TestDotRowsI8(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, dim := range []int{1, 32, 384, 385} {
+		const n = 40
+		vecs := make([]float32, n*dim)
+		for i := range vecs {
+			vecs[i] = r.Float32()*2 - 1
+		}
+		codes := make([]int8, n*dim)
+		scales := make([]float32, n)
+		for row := range n {
+			scales[row] = quantize(vecs[row*dim:(row+1)*dim], codes[row*dim:(row+1)*dim])
+		}
+		q := vecs[:dim]
+		rows := []uint32{39, 0, 5, 5, 17, 2, 3, 4, 1, 30}
+		got := make([]float32, len(rows))
+		dotRowsI8(q, codes, rows, got)
+		for i, row := range rows {
+			// The kernel against the portable code, and the scaled score
+			// against the exact one, within the quantisation error.
+			want := make([]float32, 1)
+			dotRowsI8Generic(q, codes, []uint32{row}, want)
+			if math.Abs(float64(got[i]-want[0])) > 1e-3*math.Abs(float64(want[0]))+1e-3 {
+				t.Errorf("dim %d row %d: kernel %v, generic %v", dim, row, got[i], want[0])
+			}
+			exact := dotGeneric(q, vecs[int(row)*dim:int(row+1)*dim])
+			if e := math.Abs(float64(got[i]*scales[row] - exact)); e > 0.01*math.Sqrt(float64(dim)) {
+				t.Errorf("dim %d row %d: quantised score %v, exact %v", dim, row, got[i]*scales[row], exact)
+			}
+		}
+	}
 }

@@ -40,6 +40,10 @@ type Embedded struct {
 	prices []float64
 	attrs  [][]Attribute
 	vecs   []float32 // row r is vecs[r*dim : (r+1)*dim]
+	// With Options.Quantize, row r's int8 codes (codes[r*dim : (r+1)*dim])
+	// and scale; nil otherwise.
+	codes  []int8
+	scales []float32
 
 	byID     map[string]uint32
 	live     *roaring.Bitmap // rows that hold a product
@@ -72,6 +76,12 @@ type Options struct {
 	// crosses failing rows to their neighbours instead of scoring them (see
 	// searchTwoHop; default 0.3). Negative turns two-hop walks off.
 	TwoHopBelow float64
+	// Quantize keeps an int8 scalar quantisation of every vector besides it
+	// (a quarter of its bytes more). Scans and graph walks then score rows
+	// from the codes, which moves a quarter of the memory, and the best
+	// candidates (a window of max(4n, 64) for n results, or the walk's beam)
+	// are re-ranked exactly from the float32 vectors.
+	Quantize bool
 	// GraphOnly makes every search that can walk the graph walk it, whatever
 	// the planner would choose. It is for tests.
 	GraphOnly bool
@@ -123,6 +133,48 @@ func (e *Embedded) Grow(n int) {
 	e.titles = slices.Grow(e.titles, n)
 	e.prices = slices.Grow(e.prices, n)
 	e.attrs = slices.Grow(e.attrs, n)
+	if e.opts.Quantize {
+		e.codes = slices.Grow(e.codes, n*e.dim)
+		e.scales = slices.Grow(e.scales, n)
+	}
+}
+
+// SetQuantize turns Options.Quantize on or off, computing or dropping the
+// codes of every row: to quantise a store opened from a file, or to compare
+// both modes on one graph.
+func (e *Embedded) SetQuantize(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.opts.Quantize == on {
+		return
+	}
+	e.opts.Quantize = on
+	if !on {
+		e.codes, e.scales = nil, nil
+		return
+	}
+	rows := len(e.ids)
+	e.codes, e.scales = make([]int8, rows*e.dim), make([]float32, rows)
+	for r := range rows {
+		e.scales[r] = quantize(e.vecs[r*e.dim:(r+1)*e.dim], e.codes[r*e.dim:])
+	}
+}
+
+// scorer scores rows for scans and walks: from the int8 codes when the store
+// is quantised, else exactly.
+func (e *Embedded) scorer() scorer {
+	return scorer{vecs: e.vecs, codes: e.codes, scales: e.scales}
+}
+
+// rerank returns the best n of rows by exact score, in order.
+func (e *Embedded) rerank(q []float32, rows []uint32, n int) []Hit {
+	t := &topK{ids: e.ids, n: n, items: make([]scored, 0, n)}
+	scores := make([]float32, len(rows))
+	dotRows(q, e.vecs, rows, scores)
+	for i, r := range rows {
+		t.push(r, scores[i])
+	}
+	return t.sorted()
 }
 
 // Build links every row added since the last Build into the graph, on
@@ -342,9 +394,21 @@ func (e *Embedded) search(q []float32, cand *roaring.Bitmap, shared bool, total,
 	ef := max(e.opts.EfSearch, n)
 	var found []item
 	if allow != nil && e.twoHop(total) {
-		found = g.searchDense(e.vecs, q, ef, e.dense.get(allow, shared), vis)
+		found = g.searchDense(e.scorer(), q, ef, e.dense.get(allow, shared), vis)
 	} else {
-		found = g.search(e.vecs, q, ef, allow, vis)
+		found = g.search(e.scorer(), q, ef, allow, vis)
+	}
+	if e.codes != nil {
+		// Scores from codes are approximate: re-rank the beam exactly.
+		rows := make([]uint32, len(found))
+		scores := make([]float32, len(found))
+		for i, it := range found {
+			rows[i] = it.row
+		}
+		dotRows(q, e.vecs, rows, scores)
+		for i := range found {
+			found[i].score = scores[i]
+		}
 	}
 	t := &topK{ids: e.ids, n: n, items: make([]scored, 0, n)}
 	for _, it := range found {
@@ -421,38 +485,55 @@ func (e *Embedded) candidates(f Filter) (*roaring.Bitmap, bool) {
 // several goroutines.
 const parallelMin = 8192
 
-// scan scores every row of cand against q and returns the best n hits in order.
+// scan scores every row of cand against q and returns the best n hits in
+// order. A quantised store keeps a window of the best by codes and re-ranks
+// it exactly.
 func (e *Embedded) scan(q []float32, cand *roaring.Bitmap, n int) []Hit {
 	rows := cand.ToArray()
+	w := n
+	if e.codes != nil {
+		w = max(4*n, 64)
+	}
 	parts := min(runtime.GOMAXPROCS(0), len(rows)/parallelMin)
+	var kept *topK
 	if parts <= 1 {
-		return e.scanRows(q, rows, n).sorted()
-	}
-	heaps := make([]*topK, parts)
-	var wg sync.WaitGroup
-	for i := range parts {
-		lo, hi := i*len(rows)/parts, (i+1)*len(rows)/parts
-		wg.Go(func() { heaps[i] = e.scanRows(q, rows[lo:hi], n) })
-	}
-	wg.Wait()
-	merged := heaps[0]
-	for _, h := range heaps[1:] {
-		for _, c := range h.items {
-			merged.push(c.row, c.score)
+		kept = e.scanRows(q, rows, w)
+	} else {
+		heaps := make([]*topK, parts)
+		var wg sync.WaitGroup
+		for i := range parts {
+			lo, hi := i*len(rows)/parts, (i+1)*len(rows)/parts
+			wg.Go(func() { heaps[i] = e.scanRows(q, rows[lo:hi], w) })
+		}
+		wg.Wait()
+		kept = heaps[0]
+		for _, h := range heaps[1:] {
+			for _, c := range h.items {
+				kept.push(c.row, c.score)
+			}
 		}
 	}
-	return merged.sorted()
+	if e.codes == nil {
+		return kept.sorted()
+	}
+	window := make([]uint32, len(kept.items))
+	for i, c := range kept.items {
+		window[i] = c.row
+	}
+	return e.rerank(q, window, n)
 }
 
-// scanBatch is how many rows scanRows scores in one call of dotRows.
+// scanBatch is how many rows scanRows scores in one call of the scorer.
 const scanBatch = 256
 
+// scanRows returns the best n of rows by the store's scorer.
 func (e *Embedded) scanRows(q []float32, rows []uint32, n int) *topK {
 	t := &topK{ids: e.ids, n: n, items: make([]scored, 0, n)}
 	var scores [scanBatch]float32
+	sv := e.scorer()
 	for lo := 0; lo < len(rows); lo += scanBatch {
 		batch := rows[lo:min(lo+scanBatch, len(rows))]
-		dotRows(q, e.vecs, batch, scores[:])
+		sv.score(q, batch, scores[:])
 		for i, r := range batch {
 			// Most rows lose to the worst kept one: skip the heap for them.
 			if len(t.items) == t.n && scores[i] < t.items[0].score {
@@ -477,6 +558,10 @@ func (e *Embedded) add(p Product) {
 	e.prices = append(e.prices, price)
 	e.attrs = append(e.attrs, append([]Attribute(nil), p.Attributes...))
 	e.vecs = append(e.vecs, p.Vector...)
+	if e.opts.Quantize {
+		e.codes = append(e.codes, make([]int8, e.dim)...)
+		e.scales = append(e.scales, quantize(p.Vector, e.codes[int(row)*e.dim:]))
+	}
 	e.byID[p.ID] = row
 	e.live.Add(row)
 	for _, a := range p.Attributes {
@@ -519,6 +604,7 @@ func (e *Embedded) maybeCompact() {
 		fresh.add(e.product(it.Next()))
 	}
 	e.ids, e.titles, e.prices, e.attrs, e.vecs = fresh.ids, fresh.titles, fresh.prices, fresh.attrs, fresh.vecs
+	e.codes, e.scales = fresh.codes, fresh.scales
 	e.byID, e.live, e.hasPrice, e.postings, e.dead = fresh.byID, fresh.live, fresh.hasPrice, fresh.postings, 0
 	// Row numbers changed: the graph is rebuilt by the next Build.
 	e.graph = nil

@@ -269,6 +269,21 @@ func TestEmbeddedGraphContract(t *testing.T) {
 	})
 }
 
+// TestEmbeddedQuantizedContract runs the suite against quantised stores,
+// scanning and walking the graph: re-ranking makes their answers exact.
+func TestEmbeddedQuantizedContract(t *testing.T) {
+	t.Run("scan", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T, dim int) storetest.Backend {
+			return store.NewEmbeddedWith(dim, store.Options{Quantize: true})
+		})
+	})
+	t.Run("graph", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T, dim int) storetest.Backend {
+			return &building{store.NewEmbeddedWith(dim, store.Options{Quantize: true, GraphOnly: true})}
+		})
+	})
+}
+
 type building struct{ *store.Embedded }
 
 func (b *building) Upsert(ctx context.Context, ps []store.Product) error {

@@ -16,7 +16,7 @@ import (
 // own passing neighbours, up to m0 rows per expansion. A failing row is
 // crossed at most once per search. The graph is the one built for unfiltered
 // search; two hops make up for the links that the filter cuts.
-func (g *graph) searchTwoHop(vecs, q []float32, ep item, ef int, vis *visited, allow denseSet, s *searchScratch) []item {
+func (g *graph) searchTwoHop(sv scorer, q []float32, ep item, ef int, vis *visited, allow denseSet, s *searchScratch) []item {
 	cand, res := &s.cand, &s.res
 	cand.items, res.items = cand.items[:0], res.items[:0]
 	vis.visit(ep.row)
@@ -55,7 +55,7 @@ func (g *graph) searchTwoHop(vecs, q []float32, ep item, ef int, vis *visited, a
 		}
 		s.fresh = fresh
 		scores := s.sc.get(len(fresh))
-		dotRows(q, vecs, fresh, scores)
+		sv.score(q, fresh, scores)
 		for i, n := range fresh {
 			sc := scores[i]
 			if res.len() < ef || sc > res.top().score {

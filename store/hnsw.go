@@ -191,12 +191,12 @@ func (g *graph) insert(vecs []float32, r uint32, vis *visited, s *insertScratch)
 
 	cur := item{dot(q, g.vec(vecs, ep)), ep}
 	for l := top; l > level; l-- {
-		cur = g.greedy(vecs, q, cur, l, &s.buf, &s.sc)
+		cur = g.greedy(scorer{vecs: vecs}, q, cur, l, &s.buf, &s.sc)
 	}
 	eps := []item{cur}
 	for l := min(level, top); l >= 0; l-- {
 		vis.reset()
-		w := g.searchLayer(vecs, q, eps, g.efc, l, vis, nil, &s.cand, &s.res, &s.buf, &s.sc)
+		w := g.searchLayer(scorer{vecs: vecs}, q, eps, g.efc, l, vis, nil, &s.cand, &s.res, &s.buf, &s.sc)
 		// Another goroutine may have linked r already; r is no neighbour of itself.
 		w = slices.DeleteFunc(w, func(it item) bool { return it.row == r })
 		slices.SortFunc(w, byScore)
@@ -302,12 +302,12 @@ func (g *graph) selectNeighbours(vecs []float32, cands []item, m int, out []item
 
 // greedy walks layer l from cur to the node closest to q that it can reach
 // by always moving closer.
-func (g *graph) greedy(vecs, q []float32, cur item, l int, buf *[]uint32, sc *scoreBuf) item {
+func (g *graph) greedy(sv scorer, q []float32, cur item, l int, buf *[]uint32, sc *scoreBuf) item {
 	for changed := true; changed; {
 		changed = false
 		*buf = g.neighbours(cur.row, l, (*buf)[:0])
 		scores := sc.get(len(*buf))
-		dotRows(q, vecs, *buf, scores)
+		sv.score(q, *buf, scores)
 		for i, n := range *buf {
 			if s := scores[i]; s > cur.score {
 				cur, changed = item{s, n}, true
@@ -324,7 +324,7 @@ func (g *graph) greedy(vecs, q []float32, cur item, l int, buf *[]uint32, sc *sc
 // A filter does not restrict the walk, only what is kept: while fewer than ef
 // passing nodes are kept, every node reached is expanded, so the beam widens
 // by about the inverse of the filter's selectivity.
-func (g *graph) searchLayer(vecs, q []float32, eps []item, ef, l int, vis *visited, allow *roaring.Bitmap,
+func (g *graph) searchLayer(sv scorer, q []float32, eps []item, ef, l int, vis *visited, allow *roaring.Bitmap,
 	cand *maxHeap, res *minHeap, buf *[]uint32, sc *scoreBuf) []item {
 	cand.items, res.items = cand.items[:0], res.items[:0]
 	for _, ep := range eps {
@@ -352,7 +352,7 @@ func (g *graph) searchLayer(vecs, q []float32, eps []item, ef, l int, vis *visit
 			}
 		}
 		scores := sc.get(len(fresh))
-		dotRows(q, vecs, fresh, scores)
+		sv.score(q, fresh, scores)
 		for i, n := range fresh {
 			s := scores[i]
 			if res.len() < ef || s > res.top().score {
@@ -370,35 +370,38 @@ func (g *graph) searchLayer(vecs, q []float32, eps []item, ef, l int, vis *visit
 }
 
 // search returns up to ef nodes that pass allow, the closest to q that it
-// finds, in no particular order.
-func (g *graph) search(vecs, q []float32, ef int, allow *roaring.Bitmap, vis *visited) []item {
+// finds by sv's scores, in no particular order.
+func (g *graph) search(sv scorer, q []float32, ef int, allow *roaring.Bitmap, vis *visited) []item {
 	if g.top < 0 {
 		return nil
 	}
 	var s searchScratch
-	cur := g.descend(vecs, q, &s)
-	return g.searchLayer(vecs, q, []item{cur}, ef, 0, vis, allow, &s.cand, &s.res, &s.buf, &s.sc)
+	cur := g.descend(sv, q, &s)
+	return g.searchLayer(sv, q, []item{cur}, ef, 0, vis, allow, &s.cand, &s.res, &s.buf, &s.sc)
 }
 
 // descend walks the upper layers greedily from the entry point and returns
 // where layer 0's search starts. The graph is not empty.
-func (g *graph) descend(vecs, q []float32, s *searchScratch) item {
-	cur := item{dot(q, g.vec(vecs, g.entry)), g.entry}
+func (g *graph) descend(sv scorer, q []float32, s *searchScratch) item {
+	s.buf = append(s.buf[:0], g.entry)
+	sc := s.sc.get(1)
+	sv.score(q, s.buf, sc)
+	cur := item{sc[0], g.entry}
 	for l := g.top; l > 0; l-- {
-		cur = g.greedy(vecs, q, cur, l, &s.buf, &s.sc)
+		cur = g.greedy(sv, q, cur, l, &s.buf, &s.sc)
 	}
 	return cur
 }
 
 // searchDense is search for a filter given as a dense set, with two-hop
 // expansion (see searchTwoHop).
-func (g *graph) searchDense(vecs, q []float32, ef int, allow denseSet, vis *visited) []item {
+func (g *graph) searchDense(sv scorer, q []float32, ef int, allow denseSet, vis *visited) []item {
 	if g.top < 0 {
 		return nil
 	}
 	var s searchScratch
-	cur := g.descend(vecs, q, &s)
-	return g.searchTwoHop(vecs, q, cur, ef, vis, allow, &s)
+	cur := g.descend(sv, q, &s)
+	return g.searchTwoHop(sv, q, cur, ef, vis, allow, &s)
 }
 
 // scoreBuf is a reusable slice of scores for dotRows.

@@ -75,7 +75,7 @@ func TestBuildRecall(t *testing.T) {
 			q := vecs[(n+qi)*dim : (n+qi+1)*dim]
 			want := bruteForce(base, q, k)
 			vis.reset()
-			got := g.search(base, q, 32, nil, vis)
+			got := g.search(scorer{vecs: base}, q, 32, nil, vis)
 			slices.SortFunc(got, byScore)
 			for _, it := range got[:min(k, len(got))] {
 				if slices.Contains(want, it.row) {
@@ -140,8 +140,8 @@ func TestTwoHopRecall(t *testing.T) {
 			want = append(want, rows[i])
 		}
 		for name, search := range map[string]func() []item{
-			"two-hop": func() []item { return g.searchDense(base, q, 32, dense, vis) },
-			"plain":   func() []item { return g.search(base, q, 32, allow, vis) },
+			"two-hop": func() []item { return g.searchDense(scorer{vecs: base}, q, 32, dense, vis) },
+			"plain":   func() []item { return g.search(scorer{vecs: base}, q, 32, allow, vis) },
 		} {
 			vis.reset()
 			got := search()

@@ -37,6 +37,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	m := f.fs.Int("m", 0, "embedded store: graph degree (default the store's)")
 	efc := f.fs.Int("ef-construction", 0, "embedded store: build beam width (default the store's)")
 	twoHop := f.fs.Float64("two-hop-below", 0, "embedded store: selectivity below which filtered walks take two hops (default the store's; negative: never)")
+	quant := f.fs.Bool("quantize", false, "embedded store: also measure the int8-quantised mode on the same graph (as embedded-int8)")
 	vectors := f.fs.String("vectors", "", "benchmark real vectors: an embeddings `dir` or an index generation (its kept embeddings); -n, -dim and -clusters are ignored")
 	labelled := f.fs.String("labelled", "../shared/data/queries/labelled.jsonl", "with -vectors: labelled queries `file` whose text embeddings are the queries")
 	f.str("onnxruntime", "with -vectors: ONNX Runtime library `path` (or ONNXRUNTIME_LIB)", func(c *config.Config) *string { return &c.Encoder.Library })
@@ -90,7 +91,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 		build float64
 		bpv   float64
 		plan  func(sel float64) string
-		ef    int // embedded: the search beam width
+		ef    int  // embedded: the search beam width
+		quant bool // embedded: int8-quantised scoring
 	}
 	var backends []backend
 
@@ -110,14 +112,27 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	build := time.Since(start).Seconds()
 	bpv := float64(heapAlloc()-before) / float64(*n)
 	progress("embedded: built in %.1fs, %.0f bytes per vector (%.2fx the raw float32)", build, bpv, bpv/float64(4**dim))
-	for _, ef := range efs {
-		name := "embedded"
-		if len(efs) > 1 {
-			name = fmt.Sprintf("embedded-ef%d", ef)
+	modes := []bool{false}
+	if *quant {
+		modes = append(modes, true)
+	}
+	for _, q := range modes {
+		for _, ef := range efs {
+			name := "embedded"
+			if q {
+				name += "-int8"
+			}
+			if len(efs) > 1 {
+				name += fmt.Sprintf("-ef%d", ef)
+			}
+			bytes := bpv
+			if q {
+				bytes += float64(*dim + 4) // the codes and scale of each row
+			}
+			backends = append(backends, backend{name: name, s: emb, build: build, bpv: bytes, ef: ef, quant: q, plan: func(sel float64) string {
+				return emb.Plan(int(sel*float64(*n)+0.5), storebench.K)
+			}})
 		}
-		backends = append(backends, backend{name: name, s: emb, build: build, bpv: bpv, ef: ef, plan: func(sel float64) string {
-			return emb.Plan(int(sel*float64(*n)+0.5), storebench.K)
-		}})
 	}
 
 	if cfg.Milvus != "" {
@@ -146,8 +161,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	var results []storebench.Result
 	for _, sel := range storebench.Selectivities {
 		for _, b := range backends {
-			if b.ef > 0 {
+			if b.s == emb {
 				emb.SetEfSearch(b.ef)
+				emb.SetQuantize(b.quant)
 			}
 			r, err := storebench.Measure(ctx, b.s, data, truth, sel)
 			if err != nil {
