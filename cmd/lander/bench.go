@@ -37,6 +37,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	m := f.fs.Int("m", 0, "embedded store: graph degree (default the store's)")
 	efc := f.fs.Int("ef-construction", 0, "embedded store: build beam width (default the store's)")
 	twoHop := f.fs.Float64("two-hop-below", 0, "embedded store: selectivity below which filtered walks take two hops (default the store's; negative: never)")
+	graphOnly := f.fs.Bool("graph-only", false, "embedded store: walk the graph at every selectivity, whatever the planner would choose")
 	quant := f.fs.Bool("quantize", false, "embedded store: also measure the int8-quantised mode on the same graph (as embedded-int8)")
 	vectors := f.fs.String("vectors", "", "benchmark real vectors: an embeddings `dir` or an index generation (its kept embeddings); -n, -dim and -clusters are ignored")
 	labelled := f.fs.String("labelled", "../shared/data/queries/labelled.jsonl", "with -vectors: labelled queries `file` whose text embeddings are the queries")
@@ -98,7 +99,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 
 	before := heapAlloc()
 	start = time.Now()
-	emb := store.NewEmbeddedWith(*dim, store.Options{EfSearch: efs[0], M: *m, EfConstruction: *efc, TwoHopBelow: *twoHop})
+	emb := store.NewEmbeddedWith(*dim, store.Options{EfSearch: efs[0], M: *m, EfConstruction: *efc, TwoHopBelow: *twoHop, GraphOnly: *graphOnly})
 	emb.Grow(*n)
 	const chunk = 10000
 	for lo := 0; lo < *n; lo += chunk {
