@@ -331,14 +331,18 @@ func (e *Embedded) Search(ctx context.Context, q []float32, f Filter, k, offset 
 }
 
 // Plan names the way the store would answer a search whose filter passes
-// total rows, for n results: "exact" or "graph".
+// total rows, for n results: "exact", "graph" or, for a filtered walk that
+// crosses failing rows, "two-hop".
 func (e *Embedded) Plan(total, n int) string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if e.useGraph(total, n) {
-		return "graph"
+	switch {
+	case !e.useGraph(total, n):
+		return "exact"
+	case total < len(e.byID) && e.twoHop(total):
+		return "two-hop"
 	}
-	return "exact"
+	return "graph"
 }
 
 // graphCostPerEf is about how many vectors an unfiltered graph search scores

@@ -208,11 +208,7 @@ func (d *Data) exact(qi int, truth Truth) {
 	}
 	for i := range d.N {
 		v := d.Vecs[i*d.Dim : (i+1)*d.Dim]
-		var sc float32
-		for j, x := range q {
-			sc += x * v[j]
-		}
-		h := hit{sc, i}
+		h := hit{store.Dot(q, v), i}
 		add(1, h)
 		for _, s := range d.Tags[i] {
 			add(s, h)
