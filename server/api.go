@@ -155,9 +155,6 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 		vec, encode = v[0], encode+time.Since(start)
 	}
 	s.metrics.stage.encode.Observe(encode.Seconds())
-	f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
-	f.All = res.Strict()
-	f.None = slices.Clone(res.Excluded)
 	// Soft attributes and brand diversity re-rank a window of the filtered
 	// hits, which is then paged; pages past the window keep the store's
 	// order.
@@ -167,9 +164,19 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 		k, off = min(MaxRerankWindow, max(RerankWindow, offset+limit)), 0
 	}
 	start = time.Now()
-	hits, total, err := s.storeSearch(ctx, ix, vec, f, k, off)
+	res = s.narrowGeneric(ctx, ix, res)
+	// Too few results for a page relax the tuple; the page size, not the
+	// offset, sets the need, so that every page of a search reads the same
+	// tuple.
+	res, hits, total, err := s.relaxedSearch(ctx, ix, vec, res, limit, k, off)
 	if err != nil {
 		return SearchJSON{}, time.Time{}, err
+	}
+	if len(res.Relaxed) > 0 {
+		s.metrics.searchRelaxed.Inc()
+	}
+	if total == 0 {
+		s.metrics.searchZero.Inc()
 	}
 	prods, err := s.products(ctx, ix, hits)
 	if err != nil {
@@ -186,7 +193,7 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 		}
 		hits = hits[min(offset, len(hits)):min(offset+limit, len(hits))]
 	}
-	coll, err := s.searchCollection(ctx, ix, f.All)
+	coll, err := s.searchCollection(ctx, ix, res.Strict())
 	if err != nil {
 		return SearchJSON{}, time.Time{}, err
 	}

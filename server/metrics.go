@@ -25,6 +25,9 @@ type metrics struct {
 	stages            *prometheus.HistogramVec
 	stage             searchStages
 	embedCacheLookups *prometheus.CounterVec
+	// searchZero and searchRelaxed count computed searches (not cache
+	// hits) that found nothing, and that relaxed a constraint.
+	searchZero, searchRelaxed prometheus.Counter
 }
 
 // searchStages are the observers of the search stages: resolve (the query
@@ -78,6 +81,14 @@ func newMetrics() *metrics {
 			Name: "lander_embed_cache_lookups_total",
 			Help: "Texts looked up in the query-embedding cache, by result (hit, miss).",
 		}, []string{"result"}),
+		searchZero: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lander_search_zero_results_total",
+			Help: "Computed searches (cache misses) that found no product, after relaxing.",
+		}),
+		searchRelaxed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lander_search_relaxed_total",
+			Help: "Computed searches (cache misses) that relaxed at least one strict constraint to fill a page.",
+		}),
 	}
 	m.stage = searchStages{
 		resolve: m.stages.WithLabelValues("resolve"),
@@ -85,7 +96,7 @@ func newMetrics() *metrics {
 		store:   m.stages.WithLabelValues("store"),
 		render:  m.stages.WithLabelValues("render"),
 	}
-	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation, m.stages, m.embedCacheLookups,
+	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation, m.stages, m.embedCacheLookups, m.searchZero, m.searchRelaxed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -72,9 +72,10 @@ type Index struct {
 	// same images keeps them cached; empty names the generation instead.
 	ImageVersion string
 
-	vibes   vibeCache  // the embedding fallback's vocabulary vectors, built on first use
-	subsets topicIndex // the topics by their first attribute, for searches; built on first use
-	links   linkCache  // the landing pages' parent and related links, computed on first use
+	vibes   vibeCache   // the embedding fallback's vocabulary vectors, built on first use
+	subsets topicIndex  // the topics by their first attribute, for searches; built on first use
+	links   linkCache   // the landing pages' parent and related links, computed on first use
+	narrow  narrowCache // catalog counts for narrowing generic search words, computed on first use
 }
 
 // NewIndex builds the resolver of a generation from its vocabulary.
