@@ -364,7 +364,7 @@ func (r *Resolver) resolve(q string) (Resolved, []string) {
 	}
 	flush()
 	out.Rest = strings.Join(rest, " ")
-	out.Attributes, out.Excluded = reconcile(compoundColors(matches))
+	out.Attributes, out.Excluded = reconcile(complements(compoundColors(matches), fixed))
 	return out, runs
 }
 
@@ -414,6 +414,41 @@ func compoundColors(ms []match) []match {
 			p := ms[i-1]
 			if p.entries[0].kv.Key == "color" && m.entries[0].kv.Key == "color" && p.pos+p.n == m.pos &&
 				p.negated == m.negated && basicHues[m.entries[0].kv.Value] {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// complementMarkers introduce what the wanted product goes with rather than
+// the product: "socks to wear with formal shoes", "a dupatta to match my
+// kurta", "what shoes go with a saree".
+var complementMarkers = setOf("with", "match", "matching", "under", "underneath", "complement", "complements")
+
+// complements drops a product type named after a complement marker when
+// another product type was named before the marker: the first is what the
+// shopper wants, the later one only what it goes with.
+func complements(ms []match, toks []string) []match {
+	first := -1
+	for i, m := range ms {
+		if !m.negated && m.entries[0].kv.Key == "category" {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return ms
+	}
+	out := ms[:first+1:first+1]
+	for _, m := range ms[first+1:] {
+		if !m.negated && m.entries[0].kv.Key == "category" && m.entries[0].src != srcCue {
+			marked := false
+			for j := ms[first].pos + ms[first].n; j < m.pos; j++ {
+				marked = marked || complementMarkers[toks[j]]
+			}
+			if marked {
 				continue
 			}
 		}

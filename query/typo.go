@@ -14,7 +14,8 @@ package query
 //   - the first letter must agree (shoppers rarely mistype it, and most
 //     false corrections change it);
 //   - a tie between two vocabulary words at the same distance is no
-//     correction;
+//     correction, unless one is at least shortTieRatio times as frequent
+//     in the vocabulary ("balck" is "black", not "back");
 //   - words with digits are never corrected.
 
 const minTypoLen = 5
@@ -47,7 +48,7 @@ func (r *Resolver) correct(w, folded string, common bool) (string, int) {
 		return "", 0
 	}
 	limit := maxEdits(len(w))
-	best, bestD, tie := "", limit+1, false
+	best, bestD, second := "", limit+1, -1
 	for _, c := range r.byFirst[w[0]] {
 		if d := len(c) - len(w); d > limit || -d > limit {
 			continue
@@ -55,13 +56,20 @@ func (r *Resolver) correct(w, folded string, common bool) (string, int) {
 		d := osa(w, c, limit)
 		target := r.spell[c]
 		switch {
+		case d > limit || target == best && d == bestD:
 		case d < bestD:
-			best, bestD, tie = target, d, false
-		case d == bestD && target != best:
-			tie = true
+			best, bestD, second = target, d, -1
+		case d == bestD:
+			// A tie: the more frequent reading wins only by a wide margin.
+			f, fb := r.freq[target], r.freq[best]
+			if f > fb {
+				best, second = target, max(second, fb)
+			} else {
+				second = max(second, f)
+			}
 		}
 	}
-	if best == "" || tie || bestD > limit {
+	if best == "" || bestD > limit || (second >= 0 && r.freq[best] < shortTieRatio*max(second, 1)) {
 		return "", 0
 	}
 	return best, bestD
