@@ -185,9 +185,7 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 	since(s.metrics.stage.store, start)
 	start = time.Now()
 	if rerank {
-		if soft := res.Soft(); len(soft) > 0 {
-			hits = boost(hits, prods, soft)
-		}
+		hits = boost(hits, prods, res)
 		if b := brands(hits, prods); !asksForBrand(res, q, b) {
 			hits = diversify(hits, b)
 		}
@@ -226,6 +224,10 @@ const (
 	// carries, times the attribute's confidence and the product's score for
 	// that attribute.
 	SoftBoost = 0.15
+	// StrictDemotion is subtracted from a hit's score times the gap between
+	// the product's best score for a strict attribute's key and its score
+	// for the asked value.
+	StrictDemotion = 1.0
 )
 
 // resolve resolves q with the generation's resolver and the embedding
@@ -247,17 +249,44 @@ func (s *Server) resolve(ctx context.Context, ix *Index, q string, embed query.E
 	return res
 }
 
-// boost re-scores hits by the soft attributes their products carry and
-// sorts them by the new score (ties by the store's order).
-func boost(hits []store.Hit, prods map[string]store.Product, soft []query.Attribute) []store.Hit {
+// boost re-scores hits by the soft attributes their products carry, and
+// demotes products whose strict value is not their main value of its key
+// (a product tagged heels that a title word also calls flats is a flat
+// only second), then sorts them by the new score (ties by the store's
+// order).
+func boost(hits []store.Hit, prods map[string]store.Product, res query.Resolved) []store.Hit {
+	soft := res.Soft()
+	var strict []query.Attribute
+	for _, a := range res.Attributes {
+		if a.Strict {
+			strict = append(strict, a)
+		}
+	}
+	if len(soft) == 0 && len(strict) == 0 {
+		return hits
+	}
 	out := slices.Clone(hits)
 	for i, h := range out {
-		for _, a := range prods[h.ID].Attributes {
+		attrs := prods[h.ID].Attributes
+		for _, a := range attrs {
 			for _, sa := range soft {
 				if a.Key == sa.Key && a.Value == sa.Value {
 					out[i].Score += float32(SoftBoost * sa.Confidence * float64(min(max(a.Score, 0), 1)))
 				}
 			}
+		}
+		for _, sa := range strict {
+			var own, best float32
+			for _, a := range attrs {
+				if a.Key != sa.Key {
+					continue
+				}
+				best = max(best, a.Score)
+				if a.Value == sa.Value {
+					own = a.Score
+				}
+			}
+			out[i].Score -= StrictDemotion * (best - own)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b store.Hit) int { return cmp.Compare(b.Score, a.Score) })
