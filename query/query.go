@@ -70,6 +70,11 @@ type Resolved struct {
 	// Relaxed lists the strict attributes the search dropped because
 	// they left too few results (see Relax); never nil.
 	Relaxed []KV `json:"relaxed"`
+	// LowConfidence marks a query the rules read poorly: no product type
+	// although words are left over, or a product type named only after a
+	// complement word ("what do men wear under a formal shirt"). An
+	// optional model resolver is asked about these only.
+	LowConfidence bool `json:"-"`
 	// Rest holds the normalised words that no vocabulary term, rule or
 	// filler consumed, in query order.
 	Rest string `json:"-"`
@@ -365,6 +370,7 @@ func (r *Resolver) resolve(q string) (Resolved, []string) {
 	flush()
 	out.Rest = strings.Join(rest, " ")
 	out.Attributes, out.Excluded = reconcile(complements(compoundColors(matches), fixed))
+	out.LowConfidence = lowConfidence(out, matches, fixed)
 	return out, runs
 }
 
@@ -455,6 +461,24 @@ func complements(ms []match, toks []string) []match {
 		out = append(out, m)
 	}
 	return out
+}
+
+// lowConfidence reports whether the rules' tuple is a weak reading of the
+// query: words are left over and no product type was named, or the first
+// product type follows a complement word.
+func lowConfidence(res Resolved, ms []match, toks []string) bool {
+	for _, m := range ms {
+		if m.negated || m.entries[0].kv.Key != "category" && m.entries[0].kv.Key != "subcategory" {
+			continue
+		}
+		for j := 0; j < m.pos; j++ {
+			if complementMarkers[toks[j]] {
+				return true
+			}
+		}
+		return false
+	}
+	return res.Rest != ""
 }
 
 // candidate is one attribute a match proposes.

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"lander/query"
+	"lander/queryllm"
 	"lander/store"
 )
 
@@ -145,6 +146,11 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 	}
 	start := time.Now()
 	res := s.resolve(ctx, ix, q, withQuery)
+	if res.LowConfidence && s.opts.QueryLLM != nil {
+		var outcome queryllm.Outcome
+		res, outcome = s.opts.QueryLLM.Resolve(ctx, q, ix.Vocabulary, ix.Manifest.Name+"@"+strconv.FormatInt(ix.Manifest.CreatedAt.UnixNano(), 10), res)
+		s.metrics.queryLLM.WithLabelValues(string(outcome)).Inc()
+	}
 	s.metrics.stage.resolve.Observe((time.Since(start) - encode).Seconds())
 	if vec == nil {
 		start := time.Now()

@@ -28,6 +28,8 @@ type metrics struct {
 	// searchZero and searchRelaxed count computed searches (not cache
 	// hits) that found nothing, and that relaxed a constraint.
 	searchZero, searchRelaxed prometheus.Counter
+	// queryLLM counts calls of the model resolver by outcome.
+	queryLLM *prometheus.CounterVec
 }
 
 // searchStages are the observers of the search stages: resolve (the query
@@ -89,6 +91,10 @@ func newMetrics() *metrics {
 			Name: "lander_search_relaxed_total",
 			Help: "Computed searches (cache misses) that relaxed at least one strict constraint to fill a page.",
 		}),
+		queryLLM: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lander_query_llm_total",
+			Help: "Low-confidence queries sent to the model resolver, by outcome (answered, cached, timeout, error, invalid, out_of_vocabulary, empty); all but answered and cached fell back to the offline resolver.",
+		}, []string{"outcome"}),
 	}
 	m.stage = searchStages{
 		resolve: m.stages.WithLabelValues("resolve"),
@@ -96,7 +102,7 @@ func newMetrics() *metrics {
 		store:   m.stages.WithLabelValues("store"),
 		render:  m.stages.WithLabelValues("render"),
 	}
-	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation, m.stages, m.embedCacheLookups, m.searchZero, m.searchRelaxed,
+	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation, m.stages, m.embedCacheLookups, m.searchZero, m.searchRelaxed, m.queryLLM,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -29,6 +29,7 @@ import (
 
 	"lander/datadir"
 	"lander/query"
+	"lander/queryllm"
 	"lander/store"
 	"lander/vocab"
 )
@@ -130,6 +131,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's headers; zero means 64 KiB.
 	MaxHeaderBytes int
+	// QueryLLM, when set, resolves the queries the offline resolver marks
+	// as low-confidence, within its latency budget; nil keeps the offline
+	// resolver alone.
+	QueryLLM *queryllm.Resolver
 }
 
 // Request limits.

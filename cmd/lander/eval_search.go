@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,9 +39,8 @@ func evalSearches(ctx context.Context, cfg config.Config, catalogPath string, qs
 		return retrieval.SearchReport{}, err
 	}
 	defer gen.close()
-	srv := server.New(server.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Embedder: enc,
-	})
+	log := slog.New(slog.DiscardHandler)
+	srv := server.New(server.Options{Logger: log, Embedder: enc, QueryLLM: queryLLM(cfg, log)})
 	srv.SetIndex(gen.index)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
