@@ -144,6 +144,10 @@ type Serve struct {
 	// sitemap and robots.txt start with ("https://shop.example.com");
 	// empty takes them from each request's Host header.
 	BaseURL string `yaml:"base_url"`
+	// QueryLLM is the chat model that resolves low-confidence search
+	// queries; empty URL means the offline resolver alone. Its timeout is
+	// the latency budget of one query (default 300ms).
+	QueryLLM ModelEndpoint `yaml:"query_llm"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -171,6 +175,7 @@ func Default() Config {
 			CacheTTL:        5 * time.Minute,
 			CacheSize:       4096,
 			ShutdownTimeout: 10 * time.Second,
+			QueryLLM:        ModelEndpoint{Timeout: 300 * time.Millisecond, Concurrency: 16},
 		},
 	}
 }
@@ -354,7 +359,7 @@ func (c Config) Validate() error {
 	if !(c.Index.JudgeMinScore >= 0 && c.Index.JudgeMinScore <= 1) {
 		bad("index.judge_min_score", "must be in [0, 1], got %v", c.Index.JudgeMinScore)
 	}
-	for name, m := range map[string]ModelEndpoint{"index.vlm": c.Index.VLM, "index.judge": c.Index.Judge} {
+	for name, m := range map[string]ModelEndpoint{"index.vlm": c.Index.VLM, "index.judge": c.Index.Judge, "serve.query_llm": c.Serve.QueryLLM} {
 		m.validate(name, bad)
 	}
 	if err := hostPort(c.Serve.Addr, false); err != nil {

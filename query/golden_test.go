@@ -54,6 +54,7 @@ type goldenCase struct {
 	Query    string   `json:"query"`
 	Resolved Resolved `json:"resolved"`
 	Rest     string   `json:"rest"`
+	Low      bool     `json:"low_confidence,omitempty"`
 }
 
 // TestGolden resolves testdata/queries.txt and compares with
@@ -63,7 +64,7 @@ func TestGolden(t *testing.T) {
 	var got []goldenCase
 	for _, q := range goldenQueries(t) {
 		res := r.Resolve(q)
-		got = append(got, goldenCase{Query: q, Resolved: res, Rest: res.Rest})
+		got = append(got, goldenCase{Query: q, Resolved: res, Rest: res.Rest, Low: res.LowConfidence})
 	}
 	path := filepath.Join("testdata", "golden.json")
 	if *update {
@@ -94,8 +95,10 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%q: not in golden.json (run go test -run Golden -update)", g.Query)
 			continue
 		}
-		// Rest is not serialised with Resolved; compare it on its own.
+		// Rest and LowConfidence are not serialised with Resolved; compare
+		// them on their own.
 		w.Resolved.Rest, g.Resolved.Rest = w.Rest, g.Rest
+		w.Resolved.LowConfidence = w.Low
 		if diff := cmp.Diff(w, g); diff != "" {
 			t.Errorf("%q (-want +got):\n%s", g.Query, diff)
 		}

@@ -135,7 +135,7 @@ var builtinCues = []builtin{
 	{key: "gender", value: "men", soft: true, phrases: []string{"husband", "boyfriend", "dad", "father", "brother", "uncle", "grandpa", "grandfather", "him", "he", "groom", "fiance", "son in law", "nephew"}},
 	{key: "gender", value: "boys", soft: true, phrases: []string{"son", "little boy", "baby boy", "kid", "kids", "child", "children"}},
 	{key: "gender", value: "girls", soft: true, phrases: []string{"daughter", "little girl", "baby girl", "kid", "kids", "child", "children"}},
-	{key: "occasion", value: "sports", soft: true, phrases: []string{"gym", "workout", "work out", "working out", "running", "jogging", "training", "fitness", "exercise", "yoga", "training session", "cricket", "football", "tennis", "badminton", "basketball", "cycling", "hiking", "trekking", "marathon"}},
+	{key: "occasion", value: "sports", soft: true, phrases: []string{"gym", "workout", "work out", "working out", "running", "jogging", "jog", "run", "sprint", "athletics", "training", "fitness", "exercise", "yoga", "training session", "cricket", "football", "tennis", "badminton", "basketball", "cycling", "hiking", "trekking", "marathon"}},
 	{key: "occasion", value: "formal", soft: true, phrases: []string{"office", "work", "business", "meeting", "interview", "corporate", "workplace", "boardroom", "job interview", "presentation"}},
 	{key: "occasion", value: "ethnic", soft: true, phrases: []string{"festival", "festive", "diwali", "eid", "puja", "pooja", "navratri", "mehendi", "sangeet", "wedding", "shaadi", "karva chauth", "durga puja"}},
 	{key: "occasion", value: "casual", soft: true, phrases: []string{"everyday", "every day", "daily", "daily wear", "weekend", "college", "school", "errands", "brunch"}},

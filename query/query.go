@@ -19,12 +19,16 @@
 //  6. filler removal; what is left feeds the optional embedding fallback
 //     (ResolveContext with Vibes), which adds soft attributes.
 //
-// Strictness: values named by the vocabulary, its aliases, common synonyms
-// and corrected typos are strict. Cue words that suggest a value without
-// naming it are soft: kinship ("a gift for my wife" suggests gender=women,
-// but the gift may well be unisex), activities and places ("gym", "office",
-// "wedding"). Two different values of one key ("black or white shirts") are
-// read as a choice and both become soft. Confidence is 1 for a value, 0.95
+// Strictness comes in tiers (see relax.go). Product words (category, colour,
+// gender, brand, price, explicit negation) named by the vocabulary, its
+// aliases, common synonyms and corrected typos are strict. Context words
+// (occasion and season, named or suggested by an activity or place cue:
+// "party", "gym", "office", "beach") resolve strict too, but they are the
+// first the search relaxes when the tuple leaves too few results, so they
+// filter only where the catalog supports the combined tuple. Kinship cues
+// ("a gift for my wife" suggests gender=women, but the gift may well be
+// unisex) stay soft. Two different values of one key ("black or white
+// shirts") are read as a choice and both become soft. Confidence is 1 for a value, 0.95
 // for a curated alias, 0.9 for a built-in synonym, 0.8 or less for a cue
 // word or a corrected typo, and the similarity for the embedding fallback.
 package query
@@ -63,6 +67,14 @@ type Resolved struct {
 	Attributes []Attribute `json:"attributes"`
 	Excluded   []KV        `json:"excluded"`
 	Price      Price       `json:"price"`
+	// Relaxed lists the strict attributes the search dropped because
+	// they left too few results (see Relax); never nil.
+	Relaxed []KV `json:"relaxed"`
+	// LowConfidence marks a query the rules read poorly: no product type
+	// although words are left over, or a product type named only after a
+	// complement word ("what do men wear under a formal shirt"). An
+	// optional model resolver is asked about these only.
+	LowConfidence bool `json:"-"`
 	// Rest holds the normalised words that no vocabulary term, rule or
 	// filler consumed, in query order.
 	Rest string `json:"-"`
@@ -117,6 +129,7 @@ type Resolver struct {
 	spell   map[string]string // phrase words, as written and folded -> folded token
 	byFirst map[byte][]string // keys of spell by first letter
 	count   map[KV]int
+	freq    map[string]int // folded phrase word -> support of the values it names
 }
 
 // keyRank orders keys when one phrase names values of several keys: the
@@ -135,7 +148,7 @@ func keyOrder(k string) int {
 // that the vocabulary itself defines (as a value or an alias) is never
 // overridden by the built-in lexicon.
 func NewResolver(terms []Term) *Resolver {
-	r := &Resolver{phrases: map[string][]entry{}, known: map[string]bool{}, spell: map[string]string{}, byFirst: map[byte][]string{}, count: map[KV]int{}}
+	r := &Resolver{phrases: map[string][]entry{}, known: map[string]bool{}, spell: map[string]string{}, byFirst: map[byte][]string{}, count: map[KV]int{}, freq: map[string]int{}}
 	add := func(phrase string, e entry, builtin bool) {
 		ws := words(phrase)
 		if len(ws) == 0 {
@@ -163,6 +176,7 @@ func NewResolver(terms []Term) *Resolver {
 		r.maxLen = max(r.maxLen, len(toks))
 		for _, t := range toks {
 			r.known[t] = true
+			r.freq[t] += r.count[e.kv]
 		}
 	}
 	addAll := func(phrase string, e entry, vocabOnly bool) {
@@ -257,7 +271,7 @@ func (r *Resolver) Resolve(q string) Resolved {
 // resolve returns the tuple and the runs of leftover words that the
 // embedding fallback may map.
 func (r *Resolver) resolve(q string) (Resolved, []string) {
-	out := Resolved{Attributes: []Attribute{}, Excluded: []KV{}}
+	out := Resolved{Attributes: []Attribute{}, Excluded: []KV{}, Relaxed: []KV{}}
 	raw := words(q)
 	folded := make([]string, len(raw))
 	for i, w := range raw {
@@ -355,7 +369,8 @@ func (r *Resolver) resolve(q string) (Resolved, []string) {
 	}
 	flush()
 	out.Rest = strings.Join(rest, " ")
-	out.Attributes, out.Excluded = reconcile(compoundColors(matches))
+	out.Attributes, out.Excluded = reconcile(complements(compoundColors(matches), fixed))
+	out.LowConfidence = lowConfidence(out, matches, fixed)
 	return out, runs
 }
 
@@ -411,6 +426,59 @@ func compoundColors(ms []match) []match {
 		out = append(out, m)
 	}
 	return out
+}
+
+// complementMarkers introduce what the wanted product goes with rather than
+// the product: "socks to wear with formal shoes", "a dupatta to match my
+// kurta", "what shoes go with a saree".
+var complementMarkers = setOf("with", "match", "matching", "under", "underneath", "complement", "complements")
+
+// complements drops a product type named after a complement marker when
+// another product type was named before the marker: the first is what the
+// shopper wants, the later one only what it goes with.
+func complements(ms []match, toks []string) []match {
+	first := -1
+	for i, m := range ms {
+		if !m.negated && m.entries[0].kv.Key == "category" {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return ms
+	}
+	out := ms[:first+1:first+1]
+	for _, m := range ms[first+1:] {
+		if !m.negated && m.entries[0].kv.Key == "category" && m.entries[0].src != srcCue {
+			marked := false
+			for j := ms[first].pos + ms[first].n; j < m.pos; j++ {
+				marked = marked || complementMarkers[toks[j]]
+			}
+			if marked {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// lowConfidence reports whether the rules' tuple is a weak reading of the
+// query: words are left over and no product type was named, or the first
+// product type follows a complement word.
+func lowConfidence(res Resolved, ms []match, toks []string) bool {
+	for _, m := range ms {
+		if m.negated || m.entries[0].kv.Key != "category" && m.entries[0].kv.Key != "subcategory" {
+			continue
+		}
+		for j := 0; j < m.pos; j++ {
+			if complementMarkers[toks[j]] {
+				return true
+			}
+		}
+		return false
+	}
+	return res.Rest != ""
 }
 
 // candidate is one attribute a match proposes.
@@ -485,13 +553,16 @@ func reconcile(matches []match) ([]Attribute, []KV) {
 	}
 	values := map[string]int{}
 	for _, c := range kept {
-		if c.src != srcCue {
+		if c.src != srcCue || contextKeys[c.kv.Key] {
 			values[c.kv.Key]++
 		}
 	}
 	attrs := make([]Attribute, 0, len(kept))
 	for _, c := range kept {
-		strict := c.src != srcCue && values[c.kv.Key] == 1
+		// A context cue ("gym", "beach") is as strict as a named context
+		// value: the search relaxes context first when it leaves too few
+		// results, so it only filters where the catalog supports it.
+		strict := (c.src != srcCue || contextKeys[c.kv.Key]) && values[c.kv.Key] == 1
 		attrs = append(attrs, Attribute{Key: c.kv.Key, Value: c.kv.Value, Strict: strict, Confidence: round2(c.conf)})
 	}
 	return attrs, excluded

@@ -165,7 +165,7 @@ func TestResolve(t *testing.T) {
 		{"tee for my wife", "category=tshirts,gender=women~", ""},
 		{"watch for my wife, for women", "category=watches,gender=women", ""},
 		{"casual office shirt", "occasion=casual", ""},
-		{"gym tee", "occasion=sports~,category=tshirts", ""},
+		{"gym tee", "occasion=sports,category=tshirts", ""}, // a context cue filters until the search relaxes it
 		{"denim jacket", "category=jackets", ""},
 		{"black or brown watches", "color=black~,color=brown~,category=watches", ""},
 		{"olive green tshirts", "color=olive,category=tshirts", ""},
@@ -220,7 +220,15 @@ func TestTypoGuards(t *testing.T) {
 	}{
 		{"tshrit", "category=tshirts"},
 		{"sunglases", "category=sunglasses"},
-		{"shrt", ""},                              // too short to correct
+		{"shrt", "category=shirts"},               // a dropped letter in a short word
+		{"blak", "color=black"},                   // a dropped letter
+		{"whte", "color=white"},                   // a dropped letter
+		{"jens", "category=jeans"},                // a dropped letter
+		{"bkue", "color=blue"},                    // a neighbouring key
+		{"pool", ""},                              // a real short word: not "polo"
+		{"bold", ""},                              // a real short word: not "gold"
+		{"blzk", ""},                              // z is not next to a: no reading
+		{"ab", ""},                                // too short to correct
 		{"style", ""},                             // a real word: not "stole"
 		{"means", ""},                             // a real word: not "jeans"
 		{"causal shoes", "category=casual shoes"}, // a real word, corrected only in a phrase
@@ -230,6 +238,29 @@ func TestTypoGuards(t *testing.T) {
 	for _, tt := range tests {
 		if got := kvs(r.Resolve(tt.q).Attributes); got != tt.want {
 			t.Errorf("%q: attributes = %q, want %q", tt.q, got, tt.want)
+		}
+	}
+}
+
+// TestTypoFrequency: a tie between two readings at the same distance goes
+// to the far more frequent one, and is no correction when they are close.
+func TestTypoFrequency(t *testing.T) {
+	tests := []struct {
+		black, backpacks int
+		q, want          string
+	}{
+		{9000, 600, "balck", "color=black"}, // "back" (of "back pack") is 15 times rarer
+		{9000, 600, "blak", "color=black"},  // a short word: one reading only
+		{1000, 600, "balck", ""},            // too close to call
+		{9000, 600, "bqck", ""},             // q is next to a but "back" is no vocabulary word alone
+	}
+	for _, tt := range tests {
+		r := NewResolver([]Term{
+			{Key: "color", Value: "black", Count: tt.black},
+			{Key: "category", Value: "backpacks", Count: tt.backpacks, Aliases: []string{"back pack"}},
+		})
+		if got := kvs(r.Resolve(tt.q).Attributes); got != tt.want {
+			t.Errorf("%q with counts %d/%d: attributes = %q, want %q", tt.q, tt.black, tt.backpacks, got, tt.want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"lander/query"
+	"lander/queryllm"
 	"lander/store"
 )
 
@@ -145,6 +146,11 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 	}
 	start := time.Now()
 	res := s.resolve(ctx, ix, q, withQuery)
+	if res.LowConfidence && s.opts.QueryLLM != nil {
+		var outcome queryllm.Outcome
+		res, outcome = s.opts.QueryLLM.Resolve(ctx, q, ix.Vocabulary, ix.Manifest.Name+"@"+strconv.FormatInt(ix.Manifest.CreatedAt.UnixNano(), 10), res)
+		s.metrics.queryLLM.WithLabelValues(string(outcome)).Inc()
+	}
 	s.metrics.stage.resolve.Observe((time.Since(start) - encode).Seconds())
 	if vec == nil {
 		start := time.Now()
@@ -155,9 +161,6 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 		vec, encode = v[0], encode+time.Since(start)
 	}
 	s.metrics.stage.encode.Observe(encode.Seconds())
-	f := store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max}
-	f.All = res.Strict()
-	f.None = slices.Clone(res.Excluded)
 	// Soft attributes and brand diversity re-rank a window of the filtered
 	// hits, which is then paged; pages past the window keep the store's
 	// order.
@@ -167,9 +170,19 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 		k, off = min(MaxRerankWindow, max(RerankWindow, offset+limit)), 0
 	}
 	start = time.Now()
-	hits, total, err := s.storeSearch(ctx, ix, vec, f, k, off)
+	res = s.narrowGeneric(ctx, ix, res)
+	// Too few results for a page relax the tuple; the page size, not the
+	// offset, sets the need, so that every page of a search reads the same
+	// tuple.
+	res, hits, total, err := s.relaxedSearch(ctx, ix, vec, res, limit, k, off)
 	if err != nil {
 		return SearchJSON{}, time.Time{}, err
+	}
+	if len(res.Relaxed) > 0 {
+		s.metrics.searchRelaxed.Inc()
+	}
+	if total == 0 {
+		s.metrics.searchZero.Inc()
 	}
 	prods, err := s.products(ctx, ix, hits)
 	if err != nil {
@@ -178,15 +191,13 @@ func (s *Server) searchResults(ctx context.Context, ix *Index, q string, limit, 
 	since(s.metrics.stage.store, start)
 	start = time.Now()
 	if rerank {
-		if soft := res.Soft(); len(soft) > 0 {
-			hits = boost(hits, prods, soft)
-		}
+		hits = boost(hits, prods, res)
 		if b := brands(hits, prods); !asksForBrand(res, q, b) {
 			hits = diversify(hits, b)
 		}
 		hits = hits[min(offset, len(hits)):min(offset+limit, len(hits))]
 	}
-	coll, err := s.searchCollection(ctx, ix, f.All)
+	coll, err := s.searchCollection(ctx, ix, res.Strict())
 	if err != nil {
 		return SearchJSON{}, time.Time{}, err
 	}
@@ -219,6 +230,10 @@ const (
 	// carries, times the attribute's confidence and the product's score for
 	// that attribute.
 	SoftBoost = 0.15
+	// StrictDemotion is subtracted from a hit's score times the gap between
+	// the product's best score for a strict attribute's key and its score
+	// for the asked value.
+	StrictDemotion = 1.0
 )
 
 // resolve resolves q with the generation's resolver and the embedding
@@ -240,17 +255,44 @@ func (s *Server) resolve(ctx context.Context, ix *Index, q string, embed query.E
 	return res
 }
 
-// boost re-scores hits by the soft attributes their products carry and
-// sorts them by the new score (ties by the store's order).
-func boost(hits []store.Hit, prods map[string]store.Product, soft []query.Attribute) []store.Hit {
+// boost re-scores hits by the soft attributes their products carry, and
+// demotes products whose strict value is not their main value of its key
+// (a product tagged heels that a title word also calls flats is a flat
+// only second), then sorts them by the new score (ties by the store's
+// order).
+func boost(hits []store.Hit, prods map[string]store.Product, res query.Resolved) []store.Hit {
+	soft := res.Soft()
+	var strict []query.Attribute
+	for _, a := range res.Attributes {
+		if a.Strict {
+			strict = append(strict, a)
+		}
+	}
+	if len(soft) == 0 && len(strict) == 0 {
+		return hits
+	}
 	out := slices.Clone(hits)
 	for i, h := range out {
-		for _, a := range prods[h.ID].Attributes {
+		attrs := prods[h.ID].Attributes
+		for _, a := range attrs {
 			for _, sa := range soft {
 				if a.Key == sa.Key && a.Value == sa.Value {
 					out[i].Score += float32(SoftBoost * sa.Confidence * float64(min(max(a.Score, 0), 1)))
 				}
 			}
+		}
+		for _, sa := range strict {
+			var own, best float32
+			for _, a := range attrs {
+				if a.Key != sa.Key {
+					continue
+				}
+				best = max(best, a.Score)
+				if a.Value == sa.Value {
+					own = a.Score
+				}
+			}
+			out[i].Score -= StrictDemotion * (best - own)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b store.Hit) int { return cmp.Compare(b.Score, a.Score) })

@@ -25,6 +25,11 @@ type metrics struct {
 	stages            *prometheus.HistogramVec
 	stage             searchStages
 	embedCacheLookups *prometheus.CounterVec
+	// searchZero and searchRelaxed count computed searches (not cache
+	// hits) that found nothing, and that relaxed a constraint.
+	searchZero, searchRelaxed prometheus.Counter
+	// queryLLM counts calls of the model resolver by outcome.
+	queryLLM *prometheus.CounterVec
 }
 
 // searchStages are the observers of the search stages: resolve (the query
@@ -78,6 +83,18 @@ func newMetrics() *metrics {
 			Name: "lander_embed_cache_lookups_total",
 			Help: "Texts looked up in the query-embedding cache, by result (hit, miss).",
 		}, []string{"result"}),
+		searchZero: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lander_search_zero_results_total",
+			Help: "Computed searches (cache misses) that found no product, after relaxing.",
+		}),
+		searchRelaxed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lander_search_relaxed_total",
+			Help: "Computed searches (cache misses) that relaxed at least one strict constraint to fill a page.",
+		}),
+		queryLLM: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lander_query_llm_total",
+			Help: "Low-confidence queries sent to the model resolver, by outcome (answered, cached, timeout, error, invalid, out_of_vocabulary, empty); all but answered and cached fell back to the offline resolver.",
+		}, []string{"outcome"}),
 	}
 	m.stage = searchStages{
 		resolve: m.stages.WithLabelValues("resolve"),
@@ -85,7 +102,7 @@ func newMetrics() *metrics {
 		store:   m.stages.WithLabelValues("store"),
 		render:  m.stages.WithLabelValues("render"),
 	}
-	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation, m.stages, m.embedCacheLookups,
+	m.registry.MustRegister(m.requests, m.cacheLookups, m.cacheErrors, m.store, m.encode, m.generation, m.stages, m.embedCacheLookups, m.searchZero, m.searchRelaxed, m.queryLLM,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

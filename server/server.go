@@ -29,6 +29,7 @@ import (
 
 	"lander/datadir"
 	"lander/query"
+	"lander/queryllm"
 	"lander/store"
 	"lander/vocab"
 )
@@ -72,9 +73,10 @@ type Index struct {
 	// same images keeps them cached; empty names the generation instead.
 	ImageVersion string
 
-	vibes   vibeCache  // the embedding fallback's vocabulary vectors, built on first use
-	subsets topicIndex // the topics by their first attribute, for searches; built on first use
-	links   linkCache  // the landing pages' parent and related links, computed on first use
+	vibes   vibeCache   // the embedding fallback's vocabulary vectors, built on first use
+	subsets topicIndex  // the topics by their first attribute, for searches; built on first use
+	links   linkCache   // the landing pages' parent and related links, computed on first use
+	narrow  narrowCache // catalog counts for narrowing generic search words, computed on first use
 }
 
 // NewIndex builds the resolver of a generation from its vocabulary.
@@ -129,6 +131,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's headers; zero means 64 KiB.
 	MaxHeaderBytes int
+	// QueryLLM, when set, resolves the queries the offline resolver marks
+	// as low-confidence, within its latency budget; nil keeps the offline
+	// resolver alone.
+	QueryLLM *queryllm.Resolver
 }
 
 // Request limits.

@@ -32,7 +32,9 @@ reports:
   report       the full report: collections, intents, query Precision@10
                (--labelled FILE) and attribute Recall@10, searched through
                the index with the text encoder (--data DIR --catalog PATH)
-  queries      query resolution over labelled queries (--labelled FILE)
+  queries      query resolution over labelled queries (--labelled FILE); with
+               --catalog PATH, Precision@10 per kind, zero-result and relaxed
+               rates through /api/v1/search on the current generation of --data
 
 collections and report print text, or JSON with --json, and write an HTML
 page with plots with --html FILE.
@@ -59,7 +61,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 }
 
-func cmdEvalQueries(_ context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+func cmdEvalQueries(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
 	f := newFlags("eval queries", stderr)
 	f.common()
 	labelled := f.fs.String("labelled", "", "labelled queries `file` (JSON Lines: q, expect, expect_not, title_any, kind)")
@@ -67,6 +69,7 @@ func cmdEvalQueries(_ context.Context, args []string, stdout, stderr io.Writer, 
 	misses := f.fs.Int("misses", 0, "also list up to `N` queries that were not fully right")
 	typos := f.fs.Bool("typos", true, "add a synthetic typo kind (middle letters of the longest word swapped in head queries)")
 	asJSON := f.fs.Bool("json", false, "print the report as JSON")
+	catalogPath := f.fs.String("catalog", "", "labelled catalog `path`: search the current generation of --data through /api/v1/search and score Precision@10 against its labels")
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
@@ -77,6 +80,19 @@ func cmdEvalQueries(_ context.Context, args []string, stdout, stderr io.Writer, 
 	qs, err := queryeval.LoadQueries(*labelled)
 	if err != nil {
 		return err
+	}
+	if *catalogPath != "" {
+		rep, err := evalSearches(ctx, cfg, *catalogPath, qs)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}
+		rep.Write(stdout, *misses)
+		return nil
 	}
 	var (
 		v      vocab.Vocabulary

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"lander/config"
 	"lander/datadir"
 	"lander/encoder"
+	"lander/llm"
+	"lander/queryllm"
 	"lander/server"
 )
 
@@ -25,6 +28,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	f.str("addr", "listen `address`", func(c *config.Config) *string { return &c.Serve.Addr })
 	f.str("merch-token", "bearer `token` for merchandiser writes (none: refused)", func(c *config.Config) *string { return &c.Serve.MerchToken })
 	f.str("base-url", "scheme and host of canonical links and the sitemap, such as https://shop.example.com (default: each request's Host header)", func(c *config.Config) *string { return &c.Serve.BaseURL })
+	f.str("query-llm-url", "OpenAI-compatible API `root` of a chat model for low-confidence search queries (offline resolver alone when empty)", func(c *config.Config) *string { return &c.Serve.QueryLLM.URL })
+	f.str("query-llm-model", "query model `name`", func(c *config.Config) *string { return &c.Serve.QueryLLM.Model })
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
@@ -65,8 +70,10 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	// Without Redis the in-process LRU is the cache; with Redis it is a
 	// short-lived first tier in front of it.
 	tiers := []server.CacheTier{{Cache: cache.NewLRU(cfg.Serve.CacheSize), TTL: cfg.Serve.CacheTTL}}
+	var llmCaches []queryllm.Cache
 	if cfg.Redis != "" {
 		r := cache.NewRedis(cache.RedisOptions{Addr: cfg.Redis, Prefix: "lander:"})
+		llmCaches = append(llmCaches, r)
 		defer r.Close()
 		backends["redis"] = r
 		tiers = []server.CacheTier{
@@ -75,7 +82,8 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 		}
 	}
 	srv := server.New(server.Options{
-		Addr: cfg.Serve.Addr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
+		QueryLLM: queryLLM(cfg, log, llmCaches...),
+		Addr:     cfg.Serve.Addr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Logger: log, Embedder: batcher, EmbedCacheSize: embedCacheSize, Backends: backends,
 		Cache: tiers, Overrides: overrides, MerchToken: cfg.Serve.MerchToken,
 		BaseURL: cfg.Serve.BaseURL,
@@ -120,4 +128,20 @@ func serveThreads(configured, cpus int) (threads, parallel int) {
 		threads = configured
 	}
 	return threads, max(1, cpus/threads)
+}
+
+// queryLLMCacheSize is the number of model answers kept in process.
+const queryLLMCacheSize = 4096
+
+// queryLLM returns the model resolver of serve.query_llm, or nil when no
+// URL is configured. Its answers are cached in process, then in caches.
+func queryLLM(cfg config.Config, log *slog.Logger, caches ...queryllm.Cache) *queryllm.Resolver {
+	m := cfg.Serve.QueryLLM
+	if m.URL == "" {
+		return nil
+	}
+	client := llm.New(llm.Options{BaseURL: m.URL, APIKey: m.APIKey, Model: m.Model, Timeout: m.Timeout,
+		MaxRetries: m.Retries, RequestsPerSecond: m.RequestsPerSecond, Logger: log})
+	return queryllm.New(queryllm.Options{Client: client, Model: m.Model, Budget: m.Timeout,
+		Caches: append([]queryllm.Cache{cache.NewLRU(queryLLMCacheSize)}, caches...)})
 }

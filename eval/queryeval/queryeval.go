@@ -34,6 +34,8 @@ type Query struct {
 	Expect    map[string][]string `json:"expect"`
 	ExpectNot map[string][]string `json:"expect_not"`
 	TitleAny  []string            `json:"title_any"`
+	// TitleNone lists words no result's title may hold ("but not nike").
+	TitleNone []string `json:"title_none"`
 	Kind      string              `json:"kind"`
 	Matching  int                 `json:"matching"`
 }

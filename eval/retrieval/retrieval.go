@@ -129,6 +129,11 @@ func satisfies(p *labels.Product, q queryeval.Query) bool {
 			return false
 		}
 	}
+	for _, w := range q.TitleNone {
+		if p.Match("brand", w) {
+			return false
+		}
+	}
 	if len(q.TitleAny) > 0 {
 		ok := false
 		for _, w := range q.TitleAny {
