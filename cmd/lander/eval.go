@@ -33,6 +33,13 @@ reports:
                (--labelled FILE) and attribute Recall@10, searched through
                the index with the text encoder (--data DIR --catalog PATH)
   queries      query resolution over labelled queries (--labelled FILE)
+  attributes   category, colour and gender precision and recall per source
+               of evidence (merchant tags, title lexicons, dual encoder with
+               title+image and image only, pixel colours, arbitrated) on the
+               dual encoder's held-out split, tags withheld, with
+               reliability plots (--catalog PATH [--split test|validation]
+               [--limit N] [--stored --data DIR] [--fit DIR]
+               [--write-split FILE])
 
 collections and report print text, or JSON with --json, and write an HTML
 page with plots with --html FILE.
@@ -50,6 +57,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 		return cmdEvalReport(ctx, args[1:], stdout, stderr, environ, false)
 	case "report":
 		return cmdEvalReport(ctx, args[1:], stdout, stderr, environ, true)
+	case "attributes":
+		return cmdEvalAttributes(ctx, args[1:], stdout, stderr, environ)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, evalUsage)
 		return nil

@@ -24,6 +24,21 @@ var notBrands = map[string]bool{"na": true, "new": true, "the": true, "a": true,
 // maxBrandTokens bounds the length of a learned brand.
 const maxBrandTokens = 4
 
+// BrandRecurrence is the number of titles a prefix must start to be
+// learned as a brand candidate; the frequency filter of curation then keeps
+// those with enough support, like any value.
+const BrandRecurrence = 2
+
+// FromTitles returns a text extractor with the brands learned from titles
+// (see BrandLearner), as the indexer builds it over a catalog.
+func FromTitles(titles []string) *TextExtractor {
+	l := NewBrandLearner(nil)
+	for _, t := range titles {
+		l.Observe(t)
+	}
+	return NewText(nil, l.Brands(BrandRecurrence))
+}
+
 // TextExtractor reads attributes from titles and descriptions with a
 // lexicon, and the brand from the start of the title with brands learned
 // from the catalog (see BrandLearner).
