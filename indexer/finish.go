@@ -276,10 +276,11 @@ func (ix *Indexer) buildTopics(ctx context.Context, dir string, items []item, vo
 		return err
 	}
 	sum.Topics = TopicCounts{Generated: f.Counts.Generated, Published: f.Counts.Published,
-		BaselineGenerated: f.Counts.BaselineGenerated, BaselinePublished: f.Counts.BaselinePublished, Gaps: f.Counts.Gaps}
+		BaselineGenerated: f.Counts.BaselineGenerated, BaselinePublished: f.Counts.BaselinePublished, Gaps: f.Counts.Gaps,
+		Merged: f.Counts.Merged, MergedFeeds: f.Counts.MergedFeeds, MergedTitles: f.Counts.MergedTitles}
 	sum.Intents = res.Intents
 	ix.log.Info("topics built", "generated", f.Counts.Generated, "published", f.Counts.Published,
-		"baseline_published", f.Counts.BaselinePublished, "gaps", f.Counts.Gaps)
+		"baseline_published", f.Counts.BaselinePublished, "gaps", f.Counts.Gaps, "merged", f.Counts.Merged)
 	return nil
 }
 

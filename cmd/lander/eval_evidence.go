@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 
 	"lander/catalog"
@@ -12,9 +13,9 @@ import (
 	"lander/datadir"
 	"lander/eval/attreval"
 	"lander/eval/labels"
-	"lander/indexer/pixelcolor"
 	"lander/indexer/arbitrate"
 	"lander/indexer/extract"
+	"lander/indexer/pixelcolor"
 	"lander/store"
 )
 
@@ -253,6 +254,9 @@ func learnPalette(ctx context.Context, catalogPath string, lab labels.Set, n int
 
 // writeFit writes the learned arbitration data into dir.
 func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, pal *pixelcolor.Palette) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "centroids.json": pal} {
 		b, err := json.MarshalIndent(v, "", " ")
 		if err != nil {
