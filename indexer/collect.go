@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"lander/indexer/pixelcolor"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -22,7 +23,7 @@ type item struct {
 	row     int           // catalog row: every path orders the products by it
 	desc    string
 	raw     []extract.Attr // tags and VLM attributes; text ones join in stage B
-	model   []extract.Attr // assigned by the dual encoder
+	model   []extract.Attr // assigned by the dual encoder, its candidates and the pixel colours
 	pvec    []float32      // the product tower's vector, when it ran or was given
 }
 
@@ -115,6 +116,9 @@ func (ix *Indexer) readCatalog(ctx context.Context, r *run, rd *catalog.Reader, 
 // the batch with its items to out.
 func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bool, in <-chan []catalog.Product, out chan<- extracted) error {
 	extractors := append([]extract.Extractor{extract.Tags{}}, ix.opts.Extractors...)
+	if ix.opts.Palette != nil && len(ix.opts.Palette.Centroids) > 0 {
+		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Palette))
+	}
 	for batch := range in {
 		t0 := time.Now()
 		its, texts, err := extractBatch(ctx, extractors, batch)
@@ -166,11 +170,18 @@ func extractBatch(ctx context.Context, extractors []extract.Extractor, batch []c
 	its := make([]item, len(batch))
 	texts := make([]string, len(batch))
 	for i, p := range batch {
-		per := make([][]extract.Attr, len(lists))
+		var per [][]extract.Attr
+		var evidence []extract.Attr
 		for j := range lists {
-			per[j] = lists[j][i]
+			// Pixel colours are evidence beside the model's, weighed by the
+			// arbiter in stage B, not raw extraction.
+			if extractors[j].Source() == pixelcolor.Source {
+				evidence = append(evidence, lists[j][i]...)
+				continue
+			}
+			per = append(per, lists[j][i])
 		}
-		its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, row: p.Row, desc: p.Description, raw: extract.Merge(per...)}
+		its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, row: p.Row, desc: p.Description, raw: extract.Merge(per...), model: evidence}
 		texts[i] = extract.Text(p)
 	}
 	return its, texts, nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lander/indexer/arbitrate"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -22,10 +23,6 @@ import (
 	"lander/vocab"
 )
 
-// brandRecurrence is the number of titles a prefix must start to be
-// learned as a brand.
-const brandRecurrence = 2
-
 // finish runs stages B and C over the items of the whole catalog, in
 // catalog order, and commits g: brands learned from the titles, text
 // attributes, curation, judge, topics and feeds, then the products into
@@ -40,7 +37,7 @@ func (ix *Indexer) finish(ctx context.Context, r *run, g *generation, items []it
 	// Stage B: text attributes with learned brands, then curation.
 	t0 := time.Now()
 	ix.dropBadKeys(sum, items)
-	raw, counts := textAttributes(sum, items)
+	raw, counts := textAttributes(sum, items, ix.opts.Arbiter)
 	r.timed("extract", t0)
 	t0 = time.Now()
 	cur, err := ix.curateValues(ctx, raw)
@@ -139,20 +136,22 @@ type attrCounts struct {
 // returns the attributes curation sees: the raw ones with the model's
 // beside them, so that the vocabulary holds what the model assigns (the
 // contract's "raw" mean counts extraction alone).
-func textAttributes(sum *Summary, items []item) ([][]extract.Attr, attrCounts) {
+func textAttributes(sum *Summary, items []item, arb *arbitrate.Arbiter) ([][]extract.Attr, attrCounts) {
 	// Brands are learned from prefixes that recur at all; the frequency
 	// filter then keeps those with enough support, like any value.
 	brands := extract.NewBrandLearner(nil)
 	for i := range items {
 		brands.Observe(items[i].product.Title)
 	}
-	learned := brands.Brands(brandRecurrence)
+	learned := brands.Brands(extract.BrandRecurrence)
 	sum.Extraction.BrandsLearned = learned.Len()
 	text := extract.NewText(nil, learned)
 	raw := make([][]extract.Attr, len(items))
 	var counts attrCounts
 	for i := range items {
 		items[i].raw = extract.Merge(items[i].raw, text.Of(items[i].product.Title, items[i].desc))
+		items[i].raw, items[i].model = arb.Decide(arbitrate.Evidence{Title: items[i].product.Title,
+			HasText: items[i].product.Title != "" || items[i].desc != "", Raw: items[i].raw, Model: items[i].model})
 		counts.raw += len(items[i].raw)
 		for _, a := range items[i].raw {
 			sum.Extraction.Attributes[a.Source]++
@@ -277,10 +276,11 @@ func (ix *Indexer) buildTopics(ctx context.Context, dir string, items []item, vo
 		return err
 	}
 	sum.Topics = TopicCounts{Generated: f.Counts.Generated, Published: f.Counts.Published,
-		BaselineGenerated: f.Counts.BaselineGenerated, BaselinePublished: f.Counts.BaselinePublished, Gaps: f.Counts.Gaps}
+		BaselineGenerated: f.Counts.BaselineGenerated, BaselinePublished: f.Counts.BaselinePublished, Gaps: f.Counts.Gaps,
+		Merged: f.Counts.Merged, MergedFeeds: f.Counts.MergedFeeds, MergedTitles: f.Counts.MergedTitles}
 	sum.Intents = res.Intents
 	ix.log.Info("topics built", "generated", f.Counts.Generated, "published", f.Counts.Published,
-		"baseline_published", f.Counts.BaselinePublished, "gaps", f.Counts.Gaps)
+		"baseline_published", f.Counts.BaselinePublished, "gaps", f.Counts.Gaps, "merged", f.Counts.Merged)
 	return nil
 }
 

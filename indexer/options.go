@@ -2,6 +2,8 @@ package indexer
 
 import (
 	"context"
+	"lander/indexer/arbitrate"
+	"lander/indexer/pixelcolor"
 	"log/slog"
 
 	"lander/catalog"
@@ -43,6 +45,13 @@ type Options struct {
 	// one). An extractor with a Stats() extract.VLMStats method has its
 	// counts reported in the summary.
 	Extractors []extract.Extractor
+	// Arbiter decides each product's category, colour and gender from all
+	// the evidence (tags, text, the dual encoder, pixel colours); nil means
+	// arbitrate.Default(), the shipped calibration and hierarchy.
+	Arbiter *arbitrate.Arbiter
+	// Palette reads each product's colour from its pixels, evidence for
+	// the arbiter; nil means pixelcolor.DefaultPalette().
+	Palette *pixelcolor.Palette
 	// Judge scores the curated vocabulary's values; nil means the offline
 	// judge over the curated catalog and the search log.
 	Judge judge.Judge
@@ -90,6 +99,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MinVocabularyCount <= 0 {
 		o.MinVocabularyCount = curate.DefaultMinSupport
+	}
+	if o.Arbiter == nil {
+		o.Arbiter = arbitrate.Shipped()
+	}
+	if o.Palette == nil {
+		o.Palette = pixelcolor.Shipped()
 	}
 	return o
 }

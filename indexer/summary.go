@@ -117,6 +117,11 @@ type TopicCounts struct {
 	BaselineGenerated int `json:"baseline_generated"`
 	BaselinePublished int `json:"baseline_published"`
 	Gaps              int `json:"gaps"`
+	// Merged counts the topics that passed the publish rule but duplicate
+	// a simpler published one, by feed overlap or by title.
+	Merged       int `json:"merged"`
+	MergedFeeds  int `json:"merged_feeds"`
+	MergedTitles int `json:"merged_titles"`
 }
 
 // run is the state of one Run or Finalize: the summary so far and the

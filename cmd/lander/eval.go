@@ -32,9 +32,20 @@ reports:
   report       the full report: collections, intents, query Precision@10
                (--labelled FILE) and attribute Recall@10, searched through
                the index with the text encoder (--data DIR --catalog PATH)
+<<<<<<< HEAD
   queries      query resolution over labelled queries (--labelled FILE); with
                --catalog PATH, Precision@10 per kind, zero-result and relaxed
                rates through /api/v1/search on the current generation of --data
+=======
+  queries      query resolution over labelled queries (--labelled FILE)
+  attributes   category, colour and gender precision and recall per source
+               of evidence (merchant tags, title lexicons, dual encoder with
+               title+image and image only, pixel colours, arbitrated) on the
+               dual encoder's held-out split, tags withheld, with
+               reliability plots (--catalog PATH [--split test|validation]
+               [--limit N] [--stored --data DIR] [--fit DIR]
+               [--write-split FILE])
+>>>>>>> w17
 
 collections and report print text, or JSON with --json, and write an HTML
 page with plots with --html FILE.
@@ -52,6 +63,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 		return cmdEvalReport(ctx, args[1:], stdout, stderr, environ, false)
 	case "report":
 		return cmdEvalReport(ctx, args[1:], stdout, stderr, environ, true)
+	case "attributes":
+		return cmdEvalAttributes(ctx, args[1:], stdout, stderr, environ)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, evalUsage)
 		return nil

@@ -275,7 +275,7 @@ func printSummary(w io.Writer, s indexer.Summary) {
 	}
 	a := s.AttributesPerProduct
 	fmt.Fprintf(w, "attributes per product: %.2f raw, %.2f curated, %.2f assigned\n", a.Raw, a.Curated, a.Assigned)
-	fmt.Fprintf(w, "topics: %d generated, %d published (search log alone: %d), %d demand gaps\n", s.Topics.Generated, s.Topics.Published, s.Topics.BaselinePublished, s.Topics.Gaps)
+	fmt.Fprintf(w, "topics: %d generated, %d published (search log alone: %d; %d duplicates merged: %d by feed, %d by title), %d demand gaps\n", s.Topics.Generated, s.Topics.Published, s.Topics.BaselinePublished, s.Topics.Merged, s.Topics.MergedFeeds, s.Topics.MergedTitles, s.Topics.Gaps)
 	printSeconds(w, s)
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 
+	"lander/eval/attreval"
 	"lander/eval/collectioneval"
 	"lander/eval/retrieval"
 	"lander/indexer/topics"
@@ -24,6 +25,9 @@ type Report struct {
 	Intents     *topics.IntentReport    `json:"intents,omitempty"`
 	Queries     *retrieval.QueryReport  `json:"queries,omitempty"`
 	Recall      *retrieval.RecallReport `json:"attribute_recall,omitempty"`
+	// Attributes judges each source of attribute evidence (lander eval
+	// attributes).
+	Attributes *attreval.Report `json:"attributes,omitempty"`
 }
 
 // WriteText prints the report as plain text.
@@ -71,6 +75,9 @@ func (r Report) WriteText(w io.Writer) {
 		for _, k := range q.Kinds {
 			fmt.Fprintf(w, "  %-9s %4d %.3f\n", k.Kind, k.Queries, k.Precision)
 		}
+	}
+	if a := r.Attributes; a != nil {
+		a.WriteText(w)
 	}
 	if a := r.Recall; a != nil {
 		fmt.Fprintf(w, "\nattribute Recall@10 %.3f over %d products, %d vocabulary attributes\n", a.Recall, a.Products, a.Attributes)
@@ -134,6 +141,9 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 <text x="{{printf "%.1f" .LX}}" y="{{printf "%.1f" .TXY}}" font-size="10" text-anchor="middle">{{.Text}}</text>
 <text x="{{printf "%.1f" .LX}}" y="{{printf "%.1f" .LY}}" font-size="10" text-anchor="end" transform="rotate(-35 {{printf "%.1f" .LX}} {{printf "%.1f" .LY}})">{{.Label}}</text>
 {{end}}</svg>{{end}}
+{{with .R.Attributes}}<h2>Attributes by source</h2><p>{{.Split}}, {{.Products}} products. Precision / recall (values assigned); the reliability plots below give, per source and key, the observed precision of the values in each band of stated score (a calibrated source's bars follow the band).</p>
+<table><tr><th>source</th>{{range (index .Sources 0).Keys}}<th>{{.Key}}</th>{{end}}</tr>
+{{range .Sources}}<tr><td>{{.Source}}</td>{{range .Keys}}<td>{{printf "%.3f / %.3f (%d)" .Precision .Recall .Assigned}}</td>{{end}}</tr>{{end}}</table>{{end}}
 {{with .R.Queries}}<h2>Queries</h2><p>Precision@10 {{printf "%.3f" .Precision}} over {{.Queries}} labelled queries</p>
 <table><tr><th>kind</th><th>queries</th><th>P@10</th></tr>{{range .Kinds}}<tr><td>{{.Kind}}</td><td>{{.Queries}}</td><td>{{printf "%.3f" .Precision}}</td></tr>{{end}}</table>{{end}}
 {{with .R.Recall}}<h2>Attribute recall</h2><p>Recall@10 {{printf "%.3f" .Recall}} over {{.Products}} products</p>
@@ -143,6 +153,31 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 {{if .Thin}}<h3>Strong demand, thin coverage</h3><table><tr><th>query</th><th>demand</th><th>products</th><th>why</th></tr>{{range .Thin}}<tr><td>{{.Query}}</td><td>{{.Demand}}</td><td>{{.Supply}}</td><td>{{.Reason}}</td></tr>{{end}}</table>{{end}}{{end}}
 </body></html>
 `))
+
+// reliabilityPlots draws one reliability plot per source and key: the
+// observed precision of each band of stated score that holds values.
+func reliabilityPlots(a *attreval.Report) []plot {
+	var out []plot
+	for _, s := range a.Sources {
+		for _, k := range s.Keys {
+			var ls, ts []string
+			var vs []float64
+			for _, b := range k.Reliability {
+				if b.N == 0 {
+					continue
+				}
+				ls = append(ls, fmt.Sprintf("%.1f-%.1f (n=%d)", b.Lo, b.Hi, b.N))
+				vs = append(vs, b.Observed())
+				ts = append(ts, fmt.Sprintf("%.2f", b.Observed()))
+			}
+			if len(vs) == 0 {
+				continue
+			}
+			out = append(out, newPlot(fmt.Sprintf("Reliability: %s, %s (observed precision per score band)", s.Source, k.Key), ls, vs, ts, 1))
+		}
+	}
+	return out
+}
 
 // WriteHTML writes the report as one HTML page with inline SVG plots.
 func (r Report) WriteHTML(w io.Writer) error {
@@ -165,6 +200,9 @@ func (r Report) WriteHTML(w io.Writer) error {
 			top = max(top, float64(b.Count))
 		}
 		plots = append(plots, newPlot("Published topics by feed size (products)", ls, vs, ts, top))
+	}
+	if a := r.Attributes; a != nil {
+		plots = append(plots, reliabilityPlots(a)...)
 	}
 	if err := page.Execute(w, struct {
 		R     Report

@@ -40,6 +40,11 @@ import (
 // Source is the source of assigned attributes.
 const Source = "model"
 
+// SourceCandidate marks an exclusive key's best value that did not reach
+// its threshold: evidence for arbitration (indexer/arbitrate), never an
+// assignment on its own. Assign omits candidates; Evidence includes them.
+const SourceCandidate = "model-candidate"
+
 // Attribute is one vocabulary attribute with its calibrated parameters.
 type Attribute struct {
 	Key   string `json:"key"`
@@ -163,6 +168,20 @@ func (m *Model) Nearest(vec []float32, k int) []int {
 // product's text, which selects the thresholds. The result is sorted by
 // key, then value; Source is "model".
 func (m *Model) Assign(vec []float32, hasText bool) []store.Attribute {
+	var out []store.Attribute
+	for _, a := range m.Evidence(vec, hasText) {
+		if a.Source == Source {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Evidence is Assign with, for each exclusive key whose best value did not
+// reach its threshold, that value as a candidate (Source SourceCandidate)
+// with its softmax score, so that arbitration can weigh it against other
+// evidence.
+func (m *Model) Evidence(vec []float32, hasText bool) []store.Attribute {
 	if len(vec) != m.Dim() {
 		return nil
 	}
@@ -191,9 +210,11 @@ func (m *Model) Assign(vec []float32, hasText bool) []store.Attribute {
 			sum += math.Exp(v - bestZ)
 		}
 		score := 1 / sum
-		if i := idx[best]; score >= m.threshold(i, hasText) {
-			out = append(out, m.attr(i, score))
+		a := m.attr(idx[best], score)
+		if score < m.threshold(idx[best], hasText) {
+			a.Source = SourceCandidate
 		}
+		out = append(out, a)
 	}
 	sort.Slice(out, func(a, b int) bool {
 		if out[a].Key != out[b].Key {

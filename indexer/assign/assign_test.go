@@ -131,3 +131,26 @@ func hasValue(as []store.Attribute, v string) bool {
 	}
 	return false
 }
+
+func TestEvidenceKeepsCandidates(t *testing.T) {
+	m := testModel(t)
+	vec := unit(0.5, 0.4, 0, 0.7681) // red 0.73: assigned with text, a candidate without
+	find := func(as []store.Attribute, v string) *store.Attribute {
+		for i := range as {
+			if as[i].Value == v {
+				return &as[i]
+			}
+		}
+		return nil
+	}
+	if a := find(m.Evidence(vec, true), "red"); a == nil || a.Source != Source {
+		t.Errorf("with text: red = %+v, want assigned", a)
+	}
+	a := find(m.Evidence(vec, false), "red")
+	if a == nil || a.Source != SourceCandidate || a.Score < 0.7 || a.Score > 0.75 {
+		t.Errorf("image only: red = %+v, want a candidate scored 0.73", a)
+	}
+	if find(m.Assign(vec, false), "red") != nil {
+		t.Error("Assign returned a candidate")
+	}
+}

@@ -84,13 +84,18 @@ func (d *Dual) EmbedProducts(ctx context.Context, products []catalog.Product, te
 }
 
 // AssignVectors applies the calibrated assignment rule to product vectors.
+// Each exclusive key's best value below its threshold comes too, as a
+// candidate (Model.Evidence), for the indexer's arbitration.
 func (d *Dual) AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribute {
 	out := make([][]store.Attribute, len(vecs))
 	for i, v := range vecs {
-		out[i] = d.model.Assign(v, hasText[i])
+		out[i] = d.model.Evidence(v, hasText[i])
 	}
 	return out
 }
+
+// Model returns the assignment rule.
+func (d *Dual) Model() *Model { return d.model }
 
 // ProductDim is the length of the product tower's vectors.
 func (d *Dual) ProductDim() int { return d.prod.Dim() }

@@ -24,6 +24,21 @@ var notBrands = map[string]bool{"na": true, "new": true, "the": true, "a": true,
 // maxBrandTokens bounds the length of a learned brand.
 const maxBrandTokens = 4
 
+// BrandRecurrence is the number of titles a prefix must start to be
+// learned as a brand candidate; the frequency filter of curation then keeps
+// those with enough support, like any value.
+const BrandRecurrence = 2
+
+// FromTitles returns a text extractor with the brands learned from titles
+// (see BrandLearner), as the indexer builds it over a catalog.
+func FromTitles(titles []string) *TextExtractor {
+	l := NewBrandLearner(nil)
+	for _, t := range titles {
+		l.Observe(t)
+	}
+	return NewText(nil, l.Brands(BrandRecurrence))
+}
+
 // TextExtractor reads attributes from titles and descriptions with a
 // lexicon, and the brand from the start of the title with brands learned
 // from the catalog (see BrandLearner).
@@ -80,10 +95,18 @@ func (t *TextExtractor) scan(toks []string, conf float32, lastCategory bool) []A
 	}
 	var out []Attr
 	cat := -1
+	with := false // past "with" after a category: "Kurta with Dupatta" is a kurta
 	for i := 0; i < len(toks); {
+		if lastCategory && folded[i] == "with" && cat >= 0 {
+			with = true
+		}
 		p, n := t.lex.match(folded, i)
 		if n == 0 {
 			i++
+			continue
+		}
+		if with && (p.key == "category" || p.key == "color") {
+			i += n // the accessory's type and colour are not the product's
 			continue
 		}
 		a := Attr{Key: p.key, Value: p.value, Source: SourceText, Confidence: conf}
@@ -130,9 +153,10 @@ func (l *BrandLearner) Observe(title string) {
 // candidate returns the leading tokens that may name a brand.
 func (l *BrandLearner) candidate(toks []string) []string {
 	end := len(toks)
+	gendered := false
 	for i, tk := range toks {
 		if p, ok := l.lex.phrases[tokenFold(tk)]; ok && p.key == "gender" || brandStops[tokenFold(tk)] {
-			end = i
+			end, gendered = i, ok && p.key == "gender"
 			break
 		}
 	}
@@ -149,9 +173,17 @@ func (l *BrandLearner) candidate(toks []string) []string {
 	if len(toks) == 0 || notBrands[toks[0]] {
 		return nil
 	}
-	// A candidate made of lexicon words or numbers only is no brand.
+	// A candidate made of lexicon words or numbers only is no brand,
+	// unless a gender word ends it and its words are several phrases, not
+	// one: "Red Rose Women ..." names the brand Red Rose, whose words must
+	// not read as colours; "Navy Blue Men ..." is one colour phrase.
 	for _, tk := range toks {
 		if !l.lex.Has(tk) && !isNumber(tk) {
+			return toks
+		}
+	}
+	if gendered && len(toks) >= 2 {
+		if _, n := l.lex.match(foldTokens(toks), 0); n < len(toks) {
 			return toks
 		}
 	}

@@ -37,6 +37,10 @@ var titles = []string{
 	"United Colors of Benetton Women Floral Silk Dress",
 	"NA Men Blue Jeans",
 	"NA Women Blue Jeans",
+	"Red Rose Women White & Pink Polka Dot Print Bath Robe",
+	"Red Rose Women Maroon Camisole",
+	"Navy Blue Men Shirt",
+	"Navy Blue Men Jeans",
 }
 
 func TestTextExtractorGolden(t *testing.T) {
@@ -105,6 +109,19 @@ func TestTextExtractorCases(t *testing.T) {
 		{"Black Striped Cotton Full Sleeve Shirt", "sleeve", []string{"full sleeve"}},
 		{"Black Striped Cotton Full Sleeve Shirt", "material", []string{"cotton"}},
 		{"NA Men Blue Jeans", "brand", nil},
+		// A learned brand of colour words masks them.
+		{"Red Rose Women Maroon Camisole", "brand", []string{"red rose"}},
+		{"Red Rose Women Maroon Camisole", "color", []string{"maroon"}},
+		{"Red Rose Maroon Camisole", "color", []string{"maroon"}},
+		// One colour phrase before the gender word is no brand.
+		{"Navy Blue Men Shirt", "brand", nil},
+		{"Navy Blue Men Shirt", "color", []string{"navy blue"}},
+		// In "X with Y" the product is X, of X's colour.
+		{"Vishudh Women Pink Churidar Kurta with Dupatta", "category", []string{"kurtas"}},
+		{"Classic Polo Men's White T-shirt with Navy Stripes", "color", []string{"white"}},
+		{"Classic Polo Men's White T-shirt with Navy Stripes", "category", []string{"tshirts"}},
+		// Without a category before it, "with" changes nothing.
+		{"Murcia Women White With Stitch Bag", "color", []string{"white"}},
 		{"", "category", nil},
 	}
 	for _, tt := range tests {

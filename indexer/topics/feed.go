@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"lander/indexer/arbitrate"
 	"math"
 	"slices"
 	"strings"
@@ -63,12 +64,14 @@ func newIndex(products []store.Product, opts Options) *index {
 		var title []string
 		clear(best)
 		for _, a := range p.Attributes {
-			if exclusive[a.Key] {
+			if exclusive[a.Key] && a.Source != arbitrate.SourceSecondary {
 				best[a.Key] = max(best[a.Key], a.Score)
 			}
 		}
 		for _, a := range p.Attributes {
-			if exclusive[a.Key] && a.Score < best[a.Key] {
+			// Secondary values (the other colours of a multi-colour title)
+			// rank but never enter a strict feed.
+			if a.Source == arbitrate.SourceSecondary || exclusive[a.Key] && a.Score < best[a.Key] {
 				continue
 			}
 			if float64(a.Score) < opts.MinConfidence || a.Key == "" || a.Value == "" {

@@ -221,6 +221,12 @@ type Topic struct {
 	// Parent is the slug of the tuple one attribute shorter whose feed
 	// this topic refines (the anchor alone for pairs); empty for anchors.
 	Parent string `json:"parent,omitempty"`
+	// MergedInto is the slug of the simpler published topic this one
+	// duplicates (nearly the same feed, or the same title); such a topic is
+	// not published.
+	MergedInto string `json:"merged_into,omitempty"`
+	// MergedBy says why: "feed" or "title".
+	MergedBy string `json:"merged_by,omitempty"`
 	// Feed holds the best slots, highest score first.
 	Feed []Slot `json:"feed"`
 }
@@ -285,6 +291,12 @@ type Counts struct {
 	BaselinePublished int `json:"baseline_published"`
 	// Gaps is the number of demand gaps.
 	Gaps int `json:"gaps"`
+	// Merged counts the topics that passed the publish rule but duplicate
+	// a simpler published topic (see MergedInto): MergedFeeds by their
+	// feed, MergedTitles by their title.
+	Merged       int `json:"merged"`
+	MergedFeeds  int `json:"merged_feeds"`
+	MergedTitles int `json:"merged_titles"`
 }
 
 // Counts returns the topic counts of r.
@@ -293,6 +305,14 @@ func (r *Result) Counts() Counts {
 	for _, t := range r.Topics {
 		if t.Published {
 			c.Published++
+		}
+		if t.MergedInto != "" {
+			c.Merged++
+			if t.MergedBy == "feed" {
+				c.MergedFeeds++
+			} else {
+				c.MergedTitles++
+			}
 		}
 	}
 	for _, t := range r.Baseline {
@@ -429,6 +449,7 @@ func finish(ctx context.Context, ix *index, j judge.Judge, d *demand, cands []ca
 		}
 		used[s]++
 	}
+	dedupe(topics)
 	slices.SortStableFunc(topics, func(a, b Topic) int {
 		if a.Published != b.Published {
 			if a.Published {

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"lander/catalog"
+	"lander/config"
+	"lander/datadir"
+	"lander/eval/attreval"
+	"lander/eval/labels"
+	"lander/eval/report"
+	"lander/indexer/arbitrate"
+	"lander/indexer/extract"
+	"lander/indexer/pixelcolor"
+	"lander/store"
+)
+
+// splits names the dual encoder's splits by FNV-1a 64 of the id mod 10
+// (encoder/train/dualenc): 0 validation, 1 held-out test.
+var splits = map[string]uint64{"validation": 0, "test": 1}
+
+// inSplit reports whether id belongs to the split numbered s.
+func inSplit(id string, s uint64) bool {
+	return catalog.InShard(id, int(s), 10)
+}
+
+// cmdEvalAttributes measures the attribute evidence per source on a split
+// of a labelled catalog the dual encoder never trained on, tags withheld:
+// the title lexicons, the dual encoder with title and image and with the
+// image alone, and the arbitrated result. With --data it judges the
+// attributes a generation stored instead, per stored source.
+func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	f := newFlags("eval attributes", stderr)
+	f.common()
+	dualDir := f.fs.String("dual", "", "dual encoder `dir` (default: the configured encoder.dual)")
+	catalogPath := f.fs.String("catalog", "", "labelled catalog `path`: a Fashion Product Images folder")
+	split := f.fs.String("split", "test", "products judged: the dual encoder's `split` (test: held out; validation)")
+	limit := f.fs.Int("limit", 0, "judge the first `N` products of the split in catalog order (0 = all)")
+	writeSplit := f.fs.String("write-split", "", "write the split as JSON Lines (id, title, image_uri) to `file` and stop")
+	fromData := f.fs.Bool("stored", false, "judge the attributes stored in the current generation of --data")
+	fit := f.fs.String("fit", "", "learn the arbitration's data into `dir`: hierarchy and colour centroids from the training split, calibration on --split (use validation)")
+	fitTrain := f.fs.Int("fit-train", 6000, "training-split products whose images teach the colour centroids (`N`)")
+	errs := f.fs.Int("errors", 0, "list up to `N` wrong values per source and key")
+	asJSON := f.fs.Bool("json", false, "print the report as JSON")
+	htmlOut := f.fs.String("html", "", "also write the report as HTML with reliability plots to `file`")
+	cfg, err := f.load(args, environ)
+	if err != nil {
+		return err
+	}
+	if *catalogPath == "" {
+		return usageError{errors.New("--catalog is required")}
+	}
+	s, ok := splits[*split]
+	if !ok {
+		return usageError{fmt.Errorf("unknown split %q (test or validation)", *split)}
+	}
+	if *dualDir != "" {
+		cfg.Encoder.Dual = *dualDir
+	}
+	lab, err := labels.Load(*catalogPath)
+	if err != nil {
+		return err
+	}
+	products, err := readSplit(ctx, *catalogPath, s, *limit)
+	if err != nil {
+		return err
+	}
+	if *writeSplit != "" {
+		return writeSplitJSONL(*writeSplit, *catalogPath, products)
+	}
+	ids := make([]string, len(products))
+	for i, p := range products {
+		ids[i] = p.ID
+	}
+	var sources []attreval.Source
+	name := fmt.Sprintf("%s split of %s, tags withheld", *split, *catalogPath)
+	if *fromData {
+		if sources, err = storedSources(ctx, cfg, ids); err != nil {
+			return err
+		}
+		name = fmt.Sprintf("stored in the current generation of %s; %s", cfg.Data, name)
+	} else {
+		pal := pixelcolor.Shipped()
+		if *fit != "" {
+			if pal, err = learnPalette(ctx, *catalogPath, lab, *fitTrain); err != nil {
+				return err
+			}
+		}
+		evs, err := collectEvidence(ctx, cfg, products, pal)
+		if err != nil {
+			return err
+		}
+		if *fit != "" {
+			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld")
+			if err := writeFit(*fit, h, cal, pal); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json and centroids.json into %s\n", *fit)
+			sources = evidenceSources(evs, arbitrate.New(cal, h, nil))
+		} else {
+			sources = evidenceSources(evs, arbitrate.Shipped())
+		}
+	}
+	rep := attreval.Evaluate(name, ids, sources, lab, attreval.Keys)
+	if *htmlOut != "" {
+		if err := writeHTMLReport(*htmlOut, report.Report{Source: name, Attributes: &rep}); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	report.Report{Source: name, Attributes: &rep}.WriteText(stdout)
+	if *errs > 0 {
+		for _, src := range sources {
+			for _, k := range attreval.Keys {
+				for _, e := range attreval.Errors(src, k, lab, *errs) {
+					fmt.Fprintf(stdout, "  wrong %s %s: %s\n", src.Name, k, e)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// readSplit reads the products of split s, up to limit (0: all), with
+// their merchant tags (which only the tag source reads).
+func readSplit(ctx context.Context, path string, s uint64, limit int) ([]catalog.Product, error) {
+	return readWhere(ctx, path, func(id string) bool { return inSplit(id, s) }, limit)
+}
+
+// readWhere reads the products whose id passes keep, up to limit (0: all).
+func readWhere(ctx context.Context, path string, keep func(string) bool, limit int) ([]catalog.Product, error) {
+	rd, err := catalog.Open(path, catalog.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var out []catalog.Product
+	stop := errors.New("enough")
+	err = rd.Read(ctx, func(batch []catalog.Product) error {
+		for _, p := range batch {
+			if !keep(p.ID) {
+				continue
+			}
+			out = append(out, p)
+			if limit > 0 && len(out) >= limit {
+				return stop
+			}
+		}
+		return nil
+	}, func(catalog.Rejection) {})
+	if err != nil && !errors.Is(err, stop) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// writeSplitJSONL writes products as the contract's JSON Lines with only
+// id, title and image_uri: the evaluation protocol's input.
+func writeSplitJSONL(out, catalogPath string, products []catalog.Product) error {
+	abs, err := filepath.Abs(catalogPath)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	for _, p := range products {
+		row := struct {
+			ID       string `json:"id"`
+			Title    string `json:"title,omitempty"`
+			ImageURI string `json:"image_uri"`
+		}{p.ID, p.Title, filepath.Join(abs, "images", p.ID+".jpg")}
+		if err := enc.Encode(row); err != nil {
+			return err
+		}
+	}
+	return datadir.WriteFileAtomic(out, []byte(b.String()))
+}
+
+// storedSources reads the products of ids from the current generation and
+// groups their stored attributes by source, with one source holding all.
+func storedSources(ctx context.Context, cfg config.Config, ids []string) ([]attreval.Source, error) {
+	dir, err := datadir.Open(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := loadGeneration(ctx, cfg, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer gen.close()
+	ps, err := gen.index.Store.Get(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	bySource := map[string][]attreval.Product{}
+	all := attreval.Source{Name: "stored (all)"}
+	for _, p := range ps {
+		all.Products = append(all.Products, attreval.Product{ID: p.ID, Attributes: p.Attributes})
+		groups := map[string][]store.Attribute{}
+		for _, a := range p.Attributes {
+			groups[a.Source] = append(groups[a.Source], a)
+		}
+		for src, as := range groups {
+			bySource[src] = append(bySource[src], attreval.Product{ID: p.ID, Attributes: as})
+		}
+	}
+	out := []attreval.Source{all}
+	for _, src := range slices.Sorted(maps.Keys(bySource)) {
+		out = append(out, attreval.Source{Name: "stored " + src, Products: bySource[src]})
+	}
+	return out, nil
+}
+
+// writeHTMLReport writes r as HTML to path.
+func writeHTMLReport(path string, r report.Report) error {
+	hf, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := r.WriteHTML(hf); err != nil {
+		hf.Close()
+		return err
+	}
+	return hf.Close()
+}
+
+// tagAttributes converts extracted attributes to stored ones.
+func tagAttributes(as []extract.Attr) []store.Attribute {
+	out := make([]store.Attribute, len(as))
+	for i, a := range as {
+		out[i] = store.Attribute{Key: a.Key, Value: a.Value, Score: a.Confidence, Source: a.Source}
+	}
+	return out
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"lander/catalog"
+	"lander/config"
+	"lander/datadir"
+	"lander/eval/attreval"
+	"lander/eval/labels"
+	"lander/indexer/arbitrate"
+	"lander/indexer/extract"
+	"lander/indexer/pixelcolor"
+	"lander/store"
+)
+
+// evidence is what every source said about one product, with and
+// without its text.
+type evidence struct {
+	id         string
+	title      string
+	tags, text []extract.Attr
+	pixel      []extract.Attr
+	model      []extract.Attr // title and image: assigned and candidates
+	modelImage []extract.Attr // image alone
+}
+
+// collectEvidence runs every source over products with their tags
+// withheld: the title lexicons (brands learned from these titles, as the
+// indexer does), the dual encoder with the title and with the image
+// alone, and the pixel colours.
+func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, pal *pixelcolor.Palette) ([]evidence, error) {
+	if cfg.Encoder.Dual == "" {
+		return nil, fmt.Errorf("eval attributes: no dual encoder configured")
+	}
+	text, err := openEncoder(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer text.Close()
+	dual, err := openAssigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer dual.Close()
+	titlesOf := make([]string, len(products))
+	for i, p := range products {
+		titlesOf[i] = p.Title
+	}
+	tx := extract.FromTitles(titlesOf)
+	px := pixelcolor.NewExtractor(pal)
+	out := make([]evidence, len(products))
+	const batch = 64
+	for lo := 0; lo < len(products); lo += batch {
+		ps := products[lo:min(lo+batch, len(products))]
+		titles := make([]string, len(ps))
+		for i, p := range ps {
+			titles[i] = p.Title
+		}
+		tvecs, err := text.Embed(ctx, titles)
+		if err != nil {
+			return nil, err
+		}
+		withText, err := dual.EmbedProducts(ctx, ps, tvecs)
+		if err != nil {
+			return nil, err
+		}
+		imageOnly, err := dual.EmbedProducts(ctx, ps, make([][]float32, len(ps)))
+		if err != nil {
+			return nil, err
+		}
+		pix, err := px.Extract(ctx, ps)
+		if err != nil {
+			return nil, err
+		}
+		m := dual.Model()
+		for i, p := range ps {
+			e := &out[lo+i]
+			e.id, e.title = p.ID, p.Title
+			e.tags = extract.TagsOf(p)
+			e.text = tx.Of(p.Title, "")
+			e.pixel = pix[i]
+			e.model = modelAttrs(m.Evidence(withText[i], true))
+			e.modelImage = modelAttrs(m.Evidence(imageOnly[i], false))
+		}
+	}
+	return out, nil
+}
+
+// modelAttrs converts the model's stored attributes to extracted ones.
+func modelAttrs(as []store.Attribute) []extract.Attr {
+	out := make([]extract.Attr, len(as))
+	for i, a := range as {
+		out[i] = extract.Attr{Key: a.Key, Value: a.Value, Source: a.Source, Confidence: a.Score}
+	}
+	return out
+}
+
+// evidenceSources judges each source alone and the arbitrated result, with
+// title and image and with the image alone.
+func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
+	names := []string{"tags (merchant)", "text (title lexicons)", "model (title+image)", "model (image only)",
+		"pixel (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
+	srcs := make([]attreval.Source, len(names))
+	for i, n := range names {
+		srcs[i].Name = n
+	}
+	for _, e := range evs {
+		assigned := func(as []extract.Attr) []extract.Attr {
+			var out []extract.Attr
+			for _, a := range as {
+				if a.Source == arbitrate.SourceModel {
+					out = append(out, a)
+				}
+			}
+			return out
+		}
+		raw, model := arb.Decide(arbitrate.Evidence{Title: e.title, HasText: true, Raw: append(append([]extract.Attr{}, e.text...), e.pixel...), Model: e.model})
+		rawI, modelI := arb.Decide(arbitrate.Evidence{HasText: false, Raw: e.pixel, Model: e.modelImage})
+		lists := [][]extract.Attr{e.tags, e.text, assigned(e.model), assigned(e.modelImage), e.pixel,
+			extract.Merge(e.text, assigned(e.model)), append(raw, model...), append(rawI, modelI...)}
+		for i, l := range lists {
+			srcs[i].Products = append(srcs[i].Products, attreval.Product{ID: e.id, Attributes: tagAttributes(l)})
+		}
+	}
+	return srcs
+}
+
+// fitArbitration learns the category hierarchy from the labels of the
+// training split (neither validation nor test) and the calibration curves
+// from the evidence of evs (a split with tags withheld).
+func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hierarchy, *arbitrate.Calibration) {
+	h := learnHierarchy(lab)
+	arb := arbitrate.New(nil, h, nil)
+	obs := map[string][]arbitrate.Observation{}
+	for _, e := range evs {
+		l := lab[e.id]
+		if l == nil {
+			continue
+		}
+		for _, mode := range []struct {
+			hasText bool
+			raw     []extract.Attr
+			model   []extract.Attr
+		}{{true, e.text, e.model}, {false, e.pixel, e.modelImage}} {
+			ev := arbitrate.Evidence{Title: e.title, HasText: mode.hasText}
+			if mode.hasText {
+				ev.Raw = append(append([]extract.Attr{}, e.text...), e.pixel...)
+			} else {
+				ev.Raw = e.pixel
+			}
+			colours := 0
+			for _, a := range e.text {
+				if a.Key == "color" && mode.hasText {
+					colours++
+				}
+			}
+			for _, a := range append(append([]extract.Attr{}, ev.Raw...), mode.model...) {
+				if !arbitrated(a.Key) {
+					continue
+				}
+				k := arb.Kind(ev, a, colours)
+				obs[k] = append(obs[k], arbitrate.Observation{Score: float64(a.Confidence), Right: l.Match(a.Key, a.Value)})
+			}
+		}
+	}
+	cal := &arbitrate.Calibration{Split: split, Curves: map[string]arbitrate.Curve{}}
+	for k, o := range obs {
+		cal.Curves[k] = arbitrate.FitIsotonic(o, 50)
+	}
+	return h, cal
+}
+
+func arbitrated(key string) bool {
+	for _, k := range arbitrate.Keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// learnHierarchy places each category leaf (article type) within the
+// sub-category most of its training-split products carry.
+func learnHierarchy(lab labels.Set) *arbitrate.Hierarchy {
+	counts := map[string]map[string]int{}
+	for id, l := range lab {
+		if inSplit(id, splits["validation"]) || inSplit(id, splits["test"]) {
+			continue
+		}
+		leaf, parent := l.Cols["articletype"], l.Cols["subcategory"]
+		if leaf == "" || parent == "" {
+			continue
+		}
+		if counts[leaf] == nil {
+			counts[leaf] = map[string]int{}
+		}
+		counts[leaf][parent]++
+	}
+	parents := map[string][]string{}
+	for leaf, ps := range counts {
+		total, best, bestN := 0, "", 0
+		for p, n := range ps {
+			total += n
+			if n > bestN || n == bestN && p < best {
+				best, bestN = p, n
+			}
+		}
+		if bestN*10 >= total*9 {
+			parents[extract.Normalize(leaf)] = []string{extract.Normalize(best)}
+		}
+	}
+	for _, ps := range parents {
+		sort.Strings(ps)
+	}
+	return arbitrate.NewHierarchy(parents)
+}
+
+// learnPalette learns the colour centroids from the images of up to n
+// training-split products (neither validation nor test) and their
+// labelled base colour.
+func learnPalette(ctx context.Context, catalogPath string, lab labels.Set, n int) (*pixelcolor.Palette, error) {
+	train := func(id string) bool {
+		return !inSplit(id, splits["validation"]) && !inSplit(id, splits["test"])
+	}
+	ps, err := readWhere(ctx, catalogPath, train, n)
+	if err != nil {
+		return nil, err
+	}
+	examples := map[string][]pixelcolor.Lab{}
+	for _, p := range ps {
+		l := lab[p.ID]
+		if l == nil || l.Cols["basecolour"] == "" {
+			continue
+		}
+		img, err := catalog.DecodeImage(p.Image)
+		if err != nil {
+			continue
+		}
+		cl := pixelcolor.Dominant(img)
+		if len(cl) == 0 {
+			continue
+		}
+		v := extract.Normalize(l.Cols["basecolour"])
+		examples[v] = append(examples[v], cl[0].Lab)
+	}
+	return pixelcolor.Learn(examples, 20), nil
+}
+
+// writeFit writes the learned arbitration data into dir.
+func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, pal *pixelcolor.Palette) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "centroids.json": pal} {
+		b, err := json.MarshalIndent(v, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := datadir.WriteFileAtomic(filepath.Join(dir, name), append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}

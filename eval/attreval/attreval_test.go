@@ -1,0 +1,48 @@
+package attreval
+
+import (
+	"testing"
+
+	"lander/eval/labels"
+	"lander/store"
+)
+
+func TestEvaluate(t *testing.T) {
+	lab := labels.Set{
+		"1": labels.New("Puma Men Blue Shirt", map[string]string{"articleType": "Shirts", "baseColour": "Blue", "gender": "Men"}),
+		"2": labels.New("Puma Women Red Top", map[string]string{"articleType": "Tops", "baseColour": "Red", "gender": "Women"}),
+	}
+	src := Source{Name: "s", Products: []Product{
+		{ID: "1", Attributes: []store.Attribute{
+			{Key: "color", Value: "blue", Score: 0.95},
+			{Key: "color", Value: "white", Score: 0.25, Source: SecondarySource}, // not judged
+			{Key: "category", Value: "shirts", Score: 0.9},
+		}},
+		{ID: "2", Attributes: []store.Attribute{{Key: "color", Value: "pink", Score: 0.91}}},
+		{ID: "3", Attributes: []store.Attribute{{Key: "color", Value: "pink", Score: 0.5}}}, // unlabelled
+	}}
+	rep := Evaluate("test", []string{"1", "2", "3"}, []Source{src}, lab, Keys)
+	if rep.Products != 2 {
+		t.Fatalf("products %d, want 2", rep.Products)
+	}
+	byKey := map[string]KeyScore{}
+	for _, k := range rep.Sources[0].Keys {
+		byKey[k.Key] = k
+	}
+	c := byKey["color"]
+	if c.Assigned != 2 || c.Right != 1 || c.Precision != 0.5 || c.Recall != 0.5 {
+		t.Errorf("color %+v, want 1 of 2 right, 1 of 2 found", c)
+	}
+	if b := c.Reliability[9]; b.N != 2 || b.Right != 1 || b.Observed() != 0.5 {
+		t.Errorf("band 0.9-1.0 %+v, want 2 values, 1 right", b)
+	}
+	if g := byKey["gender"]; g.Assigned != 0 || g.Recall != 0 || g.Precision != 0 {
+		t.Errorf("gender %+v, want nothing assigned", g)
+	}
+	if cat := byKey["category"]; cat.Precision != 1 || cat.Recall != 0.5 {
+		t.Errorf("category %+v", cat)
+	}
+	if errs := Errors(src, "color", lab, 5); len(errs) != 1 {
+		t.Errorf("errors %v, want product 2's pink", errs)
+	}
+}

@@ -1,0 +1,320 @@
+// Package arbitrate decides, per product and key, which value the evidence
+// supports: merchant tags, the title and description lexicons, the dual
+// encoder (assigned values and below-threshold candidates) and the pixel
+// colour extractor. Each source's raw score becomes a calibrated
+// probability (Calibration, fitted on the development catalogue with tags
+// withheld); agreeing sources combine; a generic category word supports
+// the leaves within it (Hierarchy) and never overrides a specific leaf; a
+// title naming several colours gets one primary colour, the others kept as
+// secondary values for ranking only. It is the one place where evidence
+// for the arbitrated keys meets.
+package arbitrate
+
+import (
+	"sort"
+	"strings"
+
+	"lander/indexer/extract"
+)
+
+// Keys are the arbitrated keys: exclusive keys every product has.
+var Keys = []string{"category", "color", "gender"}
+
+// Source names of the evidence arbitration reads and writes.
+const (
+	// SourceModel is the dual encoder's assigned value.
+	SourceModel = "model"
+	// SourceCandidate is the dual encoder's best value below its threshold.
+	SourceCandidate = "model-candidate"
+	// SourcePixel is the pixel colour extractor's value.
+	SourcePixel = "pixel"
+	// SourceSecondary marks a value kept for ranking only: a colour of a
+	// multi-colour title that is not the primary one. Topic feeds and the
+	// evaluation ignore it.
+	SourceSecondary = "secondary"
+)
+
+// DefaultMinP is the calibrated probability a value needs to be kept.
+const DefaultMinP = 0.5
+
+// secondaryScore caps the score of a secondary value, below any primary
+// one, so that it ranks but never wins an exclusive key.
+const secondaryScore = 0.3
+
+// Arbiter arbitrates the evidence of products. It is read-only and safe
+// for concurrent use.
+type Arbiter struct {
+	cal  *Calibration
+	h    *Hierarchy
+	minP map[string]float64
+}
+
+// New returns an arbiter; cal and h may be nil (raw scores, no hierarchy).
+// minP gives the calibrated probability a value of each key needs
+// (DefaultMinP for keys it omits).
+func New(cal *Calibration, h *Hierarchy, minP map[string]float64) *Arbiter {
+	return &Arbiter{cal: cal, h: h, minP: minP}
+}
+
+// Default returns the arbiter with the shipped calibration and hierarchy.
+func Default() (*Arbiter, error) {
+	cal, err := DefaultCalibration()
+	if err != nil {
+		return nil, err
+	}
+	h, err := DefaultHierarchy()
+	if err != nil {
+		return nil, err
+	}
+	return New(cal, h, nil), nil
+}
+
+// Shipped is Default for data that is part of the binary: it panics when
+// the shipped files do not parse, which the package's tests rule out.
+func Shipped() *Arbiter {
+	a, err := Default()
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+// Evidence is what the sources said about one product.
+type Evidence struct {
+	// Title is the product title, for the order of its words.
+	Title string
+	// HasText says whether the dual encoder read text (title or
+	// description); it selects the model's calibration.
+	HasText bool
+	// Raw holds the extracted attributes: tags, VLM, text, pixel.
+	Raw []extract.Attr
+	// Model holds the dual encoder's values (SourceModel, SourceCandidate).
+	Model []extract.Attr
+}
+
+// Kind names the calibration curve of one piece of evidence.
+func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
+	src := at.Source
+	switch src {
+	case SourceModel, SourceCandidate:
+		src = "model"
+		if !ev.HasText {
+			src = "model-image"
+		}
+	case extract.SourceText:
+		switch {
+		case at.Key == "category" && a.h.Generic(at.Value):
+			return "text/category-generic"
+		case at.Key == "color" && textColours > 1:
+			return "text/color-multi"
+		}
+	}
+	return src + "/" + at.Key
+}
+
+// P returns the calibrated probability of one piece of evidence.
+func (a *Arbiter) P(ev Evidence, at extract.Attr, textColours int) float64 {
+	return a.cal.P(a.Kind(ev, at, textColours), float64(at.Confidence))
+}
+
+// candidate is one value of a key with the evidence for it.
+type candidate struct {
+	attr  extract.Attr // the representative attribute (strongest source)
+	bestP float64      // its own probability
+	p     float64      // the combined probability
+	pos   int          // first position in the title, or a large number
+	// hasText says whether the title named the value; textAttr is that
+	// text attribute.
+	hasText  bool
+	textAttr extract.Attr
+}
+
+// Decide arbitrates one product's evidence. It returns the raw attributes
+// and the model's after arbitration: the arbitrated keys hold at most one
+// value each (plus secondary colours in raw), with the combined calibrated
+// probability as confidence, in the list of the source that carried it;
+// other keys pass through, without the model's candidates.
+func (a *Arbiter) Decide(ev Evidence) (raw, model []extract.Attr) {
+	arb := map[string]bool{}
+	for _, k := range Keys {
+		arb[k] = true
+	}
+	for _, at := range ev.Raw {
+		if !arb[at.Key] && at.Source != SourcePixel {
+			raw = append(raw, at)
+		}
+	}
+	for _, at := range ev.Model {
+		if !arb[at.Key] && at.Source == SourceModel {
+			model = append(model, at)
+		}
+	}
+	title := " " + strings.Join(wordsOf(ev.Title), " ") + " "
+	for _, k := range Keys {
+		r, m := a.decideKey(ev, k, title)
+		raw = append(raw, r...)
+		model = append(model, m...)
+	}
+	sortAttrs(raw)
+	sortAttrs(model)
+	return raw, model
+}
+
+// decideKey arbitrates key k.
+func (a *Arbiter) decideKey(ev Evidence, k, title string) (raw, model []extract.Attr) {
+	var tags, ev2 []extract.Attr
+	textColours := 0
+	for _, at := range ev.Raw {
+		if at.Key != k {
+			continue
+		}
+		if at.Source == extract.SourceTag {
+			tags = append(tags, at)
+			continue
+		}
+		if at.Source == extract.SourceText && k == "color" && at.Confidence >= textTitleConfidence {
+			textColours++
+		}
+		ev2 = append(ev2, at)
+	}
+	if len(tags) > 0 { // merchant tags are the merchant's word
+		return tags, nil
+	}
+	for _, at := range ev.Model {
+		if at.Key == k {
+			ev2 = append(ev2, at)
+		}
+	}
+	cands := map[string]*candidate{}
+	var generic []extract.Attr
+	var order []string
+	for _, at := range ev2 {
+		p := a.P(ev, at, textColours)
+		if at.Source == extract.SourceText && k == "category" && a.h.Generic(at.Value) {
+			generic = append(generic, at)
+			continue
+		}
+		f := extract.Fold(at.Value)
+		c, ok := cands[f]
+		if !ok {
+			c = &candidate{pos: position(title, at)}
+			cands[f] = c
+			order = append(order, f)
+		} else {
+			c.pos = min(c.pos, position(title, at))
+		}
+		c.add(at, p)
+	}
+	// A generic category word supports the leaves within it and stands on
+	// its own only when no source names such a leaf.
+	for _, g := range generic {
+		p := a.P(ev, g, textColours)
+		supported := false
+		for _, f := range order {
+			if c := cands[f]; a.h.Within(c.attr.Value, g.Value) {
+				c.p = 1 - (1-c.p)*(1-p)
+				supported = true
+			}
+		}
+		if !supported {
+			f := extract.Fold(g.Value)
+			if _, ok := cands[f]; !ok {
+				cands[f] = &candidate{pos: position(title, g)}
+				order = append(order, f)
+			}
+			cands[f].add(g, p)
+		}
+	}
+	if len(order) == 0 {
+		return nil, nil
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		ci, cj := cands[order[i]], cands[order[j]]
+		if ci.p != cj.p {
+			return ci.p > cj.p
+		}
+		return ci.pos < cj.pos // word order breaks ties
+	})
+	win := cands[order[0]]
+	minP, ok := a.minP[k]
+	if !ok {
+		minP = DefaultMinP
+	}
+	if win.p >= minP {
+		at := win.attr
+		at.Confidence = float32(win.p)
+		if at.Source == SourceModel || at.Source == SourceCandidate {
+			at.Source = SourceModel
+			model = append(model, at)
+		} else {
+			raw = append(raw, at)
+		}
+	}
+	// The other colours a title names stay as secondary values.
+	if k == "color" && textColours > 1 {
+		for _, f := range order[1:] {
+			c := cands[f]
+			if !c.hasText || c.textAttr.Confidence < textTitleConfidence {
+				continue
+			}
+			at := c.textAttr
+			at.Source, at.Confidence = SourceSecondary, float32(min(c.p, secondaryScore))
+			raw = append(raw, at)
+		}
+	}
+	return raw, model
+}
+
+// textTitleConfidence is the text extractor's confidence for a title
+// value; description values have less.
+const textTitleConfidence = 0.85
+
+// add records one piece of evidence for the candidate: probabilities
+// combine as independent evidence (noisy-or), and the strongest source
+// represents the value.
+func (c *candidate) add(at extract.Attr, p float64) {
+	if c.p == 0 && c.bestP == 0 {
+		c.attr, c.bestP, c.p = at, p, p
+	} else {
+		c.p = 1 - (1-c.p)*(1-p)
+		if p > c.bestP {
+			c.attr, c.bestP = at, p
+		}
+	}
+	if at.Source == extract.SourceText && !c.hasText {
+		c.hasText, c.textAttr = true, at
+	}
+}
+
+// position returns where the attribute's words first occur in the title
+// (as " w1 w2 " within the space-joined title words), or a large number.
+func position(title string, at extract.Attr) int {
+	best := 1 << 30
+	for _, s := range []string{at.Surface, at.Value} {
+		if s == "" {
+			continue
+		}
+		if i := strings.Index(title, " "+strings.Join(wordsOf(s), " ")+" "); i >= 0 {
+			best = min(best, i)
+		}
+	}
+	return best
+}
+
+// wordsOf returns the folded words of s.
+func wordsOf(s string) []string {
+	var out []string
+	for _, w := range strings.Fields(extract.Normalize(s)) {
+		out = append(out, extract.Fold(w))
+	}
+	return out
+}
+
+func sortAttrs(as []extract.Attr) {
+	sort.SliceStable(as, func(i, j int) bool {
+		if as[i].Key != as[j].Key {
+			return as[i].Key < as[j].Key
+		}
+		return as[i].Value < as[j].Value
+	})
+}

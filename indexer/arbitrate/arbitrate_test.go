@@ -1,0 +1,131 @@
+package arbitrate
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"lander/indexer/extract"
+)
+
+func text(k, v string) extract.Attr {
+	return extract.Attr{Key: k, Value: v, Source: extract.SourceText, Confidence: 0.9}
+}
+
+func model(k, v string, score float32, assigned bool) extract.Attr {
+	src := SourceModel
+	if !assigned {
+		src = SourceCandidate
+	}
+	return extract.Attr{Key: k, Value: v, Source: src, Confidence: score}
+}
+
+// testArbiter calibrates text at 0.8 (0.55 for generic categories and
+// multi-colour titles) and keeps the model's and pixels' raw scores.
+func testArbiter() *Arbiter {
+	flat := func(p float64) Curve { return Curve{X: []float64{0, 1}, Y: []float64{p, p}, N: []int{100, 100}} }
+	cal := &Calibration{Curves: map[string]Curve{
+		"text/category": flat(0.8), "text/color": flat(0.8), "text/gender": flat(0.8),
+		"text/category-generic": flat(0.55), "text/color-multi": flat(0.55),
+	}}
+	h := NewHierarchy(map[string][]string{"casual shoes": {"shoes"}, "sports shoes": {"shoes"}, "watches": {"watches"}, "kurtas": {"topwear"}})
+	return New(cal, h, nil)
+}
+
+// decided returns key=value/source for the arbitrated keys.
+func decided(raw, model []extract.Attr) []string {
+	var out []string
+	for _, a := range append(raw, model...) {
+		out = append(out, a.Key+"="+a.Value+"/"+a.Source)
+	}
+	return out
+}
+
+func TestDecide(t *testing.T) {
+	a := testArbiter()
+	tests := []struct {
+		name string
+		ev   Evidence
+		want []string
+	}{
+		{"generic word never overrides the model's leaf",
+			Evidence{Title: "Puma Men Shoes", HasText: true, Raw: []extract.Attr{text("category", "shoes")},
+				Model: []extract.Attr{model("category", "casual shoes", 0.4, false)}},
+			[]string{"category=casual shoes/model"}}, // 0.4 alone is too weak; with the generic word's support it passes
+		{"generic word alone stands",
+			Evidence{Title: "Puma Men Shoes", HasText: true, Raw: []extract.Attr{text("category", "shoes")}},
+			[]string{"category=shoes/text"}},
+		{"generic word against an unrelated leaf loses to a confident model",
+			Evidence{Title: "Puma Men Shoes", HasText: true, Raw: []extract.Attr{text("category", "shoes")},
+				Model: []extract.Attr{model("category", "kurtas", 0.9, true)}},
+			[]string{"category=kurtas/model"}},
+		{"multi-colour title: the model's colour is primary, the other secondary",
+			Evidence{Title: "Blue & White Check Shirt", HasText: true, Raw: []extract.Attr{text("color", "blue"), text("color", "white")},
+				Model: []extract.Attr{model("color", "white", 0.3, false)}},
+			[]string{"color=blue/secondary", "color=white/text"}},
+		{"multi-colour title without other evidence: word order",
+			Evidence{Title: "White & Blue Check Shirt", HasText: true, Raw: []extract.Attr{text("color", "blue"), text("color", "white")}},
+			[]string{"color=blue/secondary", "color=white/text"}},
+		{"merchant tags win",
+			Evidence{Title: "Red Shirt", HasText: true, Raw: []extract.Attr{{Key: "color", Value: "maroon", Source: extract.SourceTag, Confidence: 1}, text("color", "red")},
+				Model: []extract.Attr{model("color", "red", 0.99, true)}},
+			[]string{"color=maroon/tag"}},
+		{"a weak candidate alone is dropped",
+			Evidence{HasText: false, Model: []extract.Attr{model("gender", "men", 0.3, false)}},
+			nil},
+		{"other keys pass through without candidates",
+			Evidence{Title: "x", HasText: true, Raw: []extract.Attr{text("pattern", "striped")},
+				Model: []extract.Attr{model("season", "summer", 0.9, true), model("occasion", "casual", 0.2, false)}},
+			[]string{"pattern=striped/text", "season=summer/model"}},
+		{"pixel colour serves an image-only product",
+			Evidence{Raw: nil, Model: []extract.Attr{{Key: "color", Value: "black", Source: SourcePixel, Confidence: 0.9}}},
+			[]string{"color=black/pixel"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, model := a.Decide(tt.ev)
+			if diff := cmp.Diff(tt.want, decided(raw, model)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFitIsotonic(t *testing.T) {
+	// Scores 0.1..0.9; the right share rises with the score but with a dip
+	// that pooling must remove.
+	var obs []Observation
+	rights := []int{1, 3, 2, 5, 6, 6, 8, 9, 10} // of 10 per score
+	for i, r := range rights {
+		for j := range 10 {
+			obs = append(obs, Observation{Score: float64(i+1) / 10, Right: j < r})
+		}
+	}
+	c := FitIsotonic(obs, 10)
+	for i := 1; i < len(c.Y); i++ {
+		if c.Y[i] < c.Y[i-1] || c.X[i] <= c.X[i-1] {
+			t.Fatalf("curve not monotone: %+v", c)
+		}
+	}
+	if got := c.At(0.25); got < 0.2 || got > 0.3 {
+		t.Errorf("At(0.25) = %v, want the pooled 0.25 of scores 0.2 and 0.3", got)
+	}
+	if got, want := c.At(1), 1.0; got != want {
+		t.Errorf("At(1) = %v, want %v", got, want)
+	}
+	if got := c.At(0); got != 0.1 {
+		t.Errorf("At(0) = %v, want the first block's 0.1", got)
+	}
+}
+
+func TestShippedData(t *testing.T) {
+	if _, err := Default(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseCalibration([]byte(`{"curves":{"x":{"x":[0.5,0.2],"y":[1,1]}}}`)); err == nil {
+		t.Error("a decreasing curve parsed")
+	}
+	if _, err := ParseHierarchy([]byte(`{`)); err == nil {
+		t.Error("bad JSON parsed")
+	}
+}

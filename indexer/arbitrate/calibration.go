@@ -1,0 +1,133 @@
+package arbitrate
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// Curve maps a source's raw score to a calibrated probability: a monotone
+// step function from isotonic regression, linear between the points.
+type Curve struct {
+	// X holds increasing raw scores (each block's mean score) and Y the
+	// observed precision of each block; N the block sizes.
+	X []float64 `json:"x"`
+	Y []float64 `json:"y"`
+	N []int     `json:"n"`
+}
+
+// At returns the calibrated probability of raw score x.
+func (c Curve) At(x float64) float64 {
+	n := len(c.X)
+	switch {
+	case n == 0:
+		return x
+	case x <= c.X[0]:
+		return c.Y[0]
+	case x >= c.X[n-1]:
+		return c.Y[n-1]
+	}
+	i := sort.SearchFloat64s(c.X, x) // c.X[i-1] < x <= c.X[i]
+	t := (x - c.X[i-1]) / (c.X[i] - c.X[i-1])
+	return c.Y[i-1] + t*(c.Y[i]-c.Y[i-1])
+}
+
+// Observation is one judged value: its raw score and whether it was right.
+type Observation struct {
+	Score float64
+	Right bool
+}
+
+// FitIsotonic fits a monotone non-decreasing curve to the observations
+// (pool adjacent violators). Blocks smaller than minBlock are pooled with
+// their neighbours so that each point rests on enough evidence.
+func FitIsotonic(obs []Observation, minBlock int) Curve {
+	if len(obs) == 0 {
+		return Curve{}
+	}
+	o := append([]Observation(nil), obs...)
+	sort.SliceStable(o, func(i, j int) bool { return o[i].Score < o[j].Score })
+	type block struct {
+		sx, sy float64
+		n      int
+	}
+	var bs []block
+	for i := 0; i < len(o); {
+		// Equal scores form one block: a step function cannot split them.
+		b := block{}
+		j := i
+		for ; j < len(o) && o[j].Score == o[i].Score; j++ {
+			b.sx += o[j].Score
+			if o[j].Right {
+				b.sy++
+			}
+			b.n++
+		}
+		i = j
+		bs = append(bs, b)
+		for len(bs) > 1 {
+			a, c := bs[len(bs)-2], bs[len(bs)-1]
+			if a.sy/float64(a.n) < c.sy/float64(c.n) && a.n >= minBlock {
+				break
+			}
+			bs = append(bs[:len(bs)-2], block{a.sx + c.sx, a.sy + c.sy, a.n + c.n})
+		}
+	}
+	// A last block too small to stand alone joins its neighbour.
+	for len(bs) > 1 && bs[len(bs)-1].n < minBlock {
+		a, c := bs[len(bs)-2], bs[len(bs)-1]
+		bs = append(bs[:len(bs)-2], block{a.sx + c.sx, a.sy + c.sy, a.n + c.n})
+	}
+	var cv Curve
+	for _, b := range bs {
+		cv.X = append(cv.X, b.sx/float64(b.n))
+		cv.Y = append(cv.Y, b.sy/float64(b.n))
+		cv.N = append(cv.N, b.n)
+	}
+	return cv
+}
+
+// Calibration holds a curve per evidence kind ("model/color",
+// "text/category-generic", ...; see Kind).
+type Calibration struct {
+	// Split names the products the curves were fitted on.
+	Split  string           `json:"split"`
+	Curves map[string]Curve `json:"curves"`
+}
+
+// P returns the calibrated probability of raw score x for kind; a kind
+// without a curve keeps its raw score.
+func (c *Calibration) P(kind string, x float64) float64 {
+	if c == nil {
+		return x
+	}
+	if cv, ok := c.Curves[kind]; ok {
+		return cv.At(x)
+	}
+	return x
+}
+
+//go:embed calibration.json
+var calibrationJSON []byte
+
+// DefaultCalibration returns the calibration fitted on the development
+// catalogue's validation split with tags withheld (lander eval attributes
+// --split validation --fit), shipped with the code.
+func DefaultCalibration() (*Calibration, error) {
+	return ParseCalibration(calibrationJSON)
+}
+
+// ParseCalibration reads a calibration file's content.
+func ParseCalibration(b []byte) (*Calibration, error) {
+	var c Calibration
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("parse calibration: %w", err)
+	}
+	for k, cv := range c.Curves {
+		if len(cv.X) != len(cv.Y) || !sort.Float64sAreSorted(cv.X) {
+			return nil, fmt.Errorf("parse calibration: curve %s is not increasing in x with one y per x", k)
+		}
+	}
+	return &c, nil
+}

@@ -1,0 +1,246 @@
+// Package pixelcolor reads a product's colour from its pixels: it
+// separates the product from the plain studio background (the colour of
+// the image border), clusters the foreground in CIELAB (k-means), and maps
+// the dominant cluster onto the curated colour vocabulary by the nearest
+// learned centroid. The centroids are learned on the development
+// catalogue's training split (Learn) and shipped as centroids.json. It
+// serves products with an image and no title, and breaks ties between the
+// colours of a multi-colour title (indexer/arbitrate).
+package pixelcolor
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+)
+
+// Options of the foreground and clustering steps.
+const (
+	// sample bounds the pixels read per image (a regular grid).
+	sample = 64 * 64
+	// bgDelta2 is the squared Lab distance from the background colour
+	// beyond which a pixel is foreground.
+	bgDelta2 = 12 * 12
+	// minForeground is the share of foreground pixels below which the image
+	// is read as background only (no colour).
+	minForeground = 0.02
+	// k clusters and iterations of k-means.
+	k, iterations = 3, 8
+	// sigma2 turns centroid distances into a softmax score.
+	sigma2 = 2 * 12 * 12
+)
+
+// Cluster is one colour cluster of an image's foreground.
+type Cluster struct {
+	Lab   Lab
+	Share float64 // of the foreground
+}
+
+// Dominant returns the foreground clusters of img, largest first, or nil
+// when the image is (almost) all background.
+func Dominant(img image.Image) []Cluster {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w < 3 || h < 3 {
+		return nil
+	}
+	step := max(1, int(math.Sqrt(float64(w*h)/sample)))
+	at := func(x, y int) Lab {
+		r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+		return FromRGB(uint8(r>>8), uint8(g>>8), uint8(bl>>8))
+	}
+	bg := background(w, h, at)
+	var fg []Lab
+	total := 0
+	for y := 0; y < h; y += step {
+		for x := 0; x < w; x += step {
+			total++
+			if c := at(x, y); Dist2(c, bg) > bgDelta2 {
+				fg = append(fg, c)
+			}
+		}
+	}
+	if float64(len(fg)) < minForeground*float64(total) || len(fg) < k {
+		return nil
+	}
+	return kmeans(fg)
+}
+
+// background is the per-channel median of the border pixels: the studio
+// backdrop the product stands on.
+func background(w, h int, at func(x, y int) Lab) Lab {
+	var ch [3][]float64
+	add := func(x, y int) {
+		c := at(x, y)
+		for i := range ch {
+			ch[i] = append(ch[i], c[i])
+		}
+	}
+	for x := 0; x < w; x++ {
+		add(x, 0)
+		add(x, h-1)
+	}
+	for y := 1; y < h-1; y++ {
+		add(0, y)
+		add(w-1, y)
+	}
+	var out Lab
+	for i := range ch {
+		sort.Float64s(ch[i])
+		out[i] = ch[i][len(ch[i])/2]
+	}
+	return out
+}
+
+// kmeans clusters the pixels, seeded at lightness quantiles so that the
+// result does not depend on chance.
+func kmeans(px []Lab) []Cluster {
+	sorted := append([]Lab(nil), px...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i][0] < sorted[j][0] })
+	cs := make([]Lab, k)
+	for i := range cs {
+		cs[i] = sorted[(2*i+1)*len(sorted)/(2*k)]
+	}
+	assign := make([]int, len(px))
+	for range iterations {
+		var sum [k]Lab
+		var n [k]int
+		for i, p := range px {
+			best, bd := 0, math.Inf(1)
+			for j, c := range cs {
+				if d := Dist2(p, c); d < bd {
+					best, bd = j, d
+				}
+			}
+			assign[i] = best
+			n[best]++
+			for d := range 3 {
+				sum[best][d] += p[d]
+			}
+		}
+		for j := range cs {
+			if n[j] > 0 {
+				for d := range 3 {
+					cs[j][d] = sum[j][d] / float64(n[j])
+				}
+			}
+		}
+	}
+	var n [k]int
+	for _, a := range assign {
+		n[a]++
+	}
+	var out []Cluster
+	for j, c := range cs {
+		if n[j] > 0 {
+			out = append(out, Cluster{Lab: c, Share: float64(n[j]) / float64(len(px))})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Share > out[j].Share })
+	return out
+}
+
+// Centroid is one colour value's learned position in Lab.
+type Centroid struct {
+	Value string `json:"value"`
+	Lab   Lab    `json:"lab"`
+	// N counts the training images it was learned from.
+	N int `json:"n"`
+}
+
+// Palette maps Lab colours onto colour values by the nearest centroid.
+type Palette struct {
+	Centroids []Centroid `json:"centroids"`
+}
+
+// Guess is a colour value read from pixels with its score: the softmax of
+// the negative squared distances to the centroids, at the value.
+type Guess struct {
+	Value string
+	Score float64
+}
+
+// Nearest returns the palette's best value for c.
+func (p *Palette) Nearest(c Lab) (Guess, bool) {
+	if p == nil || len(p.Centroids) == 0 {
+		return Guess{}, false
+	}
+	ds := make([]float64, len(p.Centroids))
+	best := 0
+	for i, ct := range p.Centroids {
+		ds[i] = Dist2(c, ct.Lab)
+		if ds[i] < ds[best] {
+			best = i
+		}
+	}
+	var sum float64
+	for _, d := range ds {
+		sum += math.Exp(-(d - ds[best]) / sigma2)
+	}
+	return Guess{Value: p.Centroids[best].Value, Score: 1 / sum}, true
+}
+
+// Read returns the colour of img's dominant foreground cluster.
+func (p *Palette) Read(img image.Image) (Guess, bool) {
+	cl := Dominant(img)
+	if len(cl) == 0 {
+		return Guess{}, false
+	}
+	return p.Nearest(cl[0].Lab)
+}
+
+// Learn builds a palette from labelled dominant colours: for each value
+// with at least minN examples, the per-channel median of its examples'
+// dominant Lab colours.
+func Learn(examples map[string][]Lab, minN int) *Palette {
+	p := &Palette{}
+	for v, ls := range examples {
+		if len(ls) < minN {
+			continue
+		}
+		var c Lab
+		for d := range 3 {
+			xs := make([]float64, len(ls))
+			for i, l := range ls {
+				xs[i] = l[d]
+			}
+			sort.Float64s(xs)
+			c[d] = math.Round(xs[len(xs)/2]*100) / 100
+		}
+		p.Centroids = append(p.Centroids, Centroid{Value: v, Lab: c, N: len(ls)})
+	}
+	sort.Slice(p.Centroids, func(i, j int) bool { return p.Centroids[i].Value < p.Centroids[j].Value })
+	return p
+}
+
+//go:embed centroids.json
+var centroidsJSON []byte
+
+// DefaultPalette returns the palette learned on the development
+// catalogue (lander eval attributes --fit), shipped with the code.
+func DefaultPalette() (*Palette, error) {
+	return ParsePalette(centroidsJSON)
+}
+
+// ParsePalette reads a palette file's content.
+func ParsePalette(b []byte) (*Palette, error) {
+	var p Palette
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("parse palette: %w", err)
+	}
+	return &p, nil
+}
+
+// Shipped is DefaultPalette for data that is part of the binary: it panics
+// when the shipped file does not parse, which the package's tests rule
+// out.
+func Shipped() *Palette {
+	p, err := DefaultPalette()
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
