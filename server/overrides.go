@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -372,8 +373,8 @@ func validateOverride(req overrideRequest) error {
 	}
 	pinned := map[string]bool{}
 	for _, id := range req.Pins {
-		if id == "" || len(id) > maxIDLen {
-			return errBadRequest("pins: ids must be 1 to " + strconv.Itoa(maxIDLen) + " bytes")
+		if id == "" || utf8.RuneCountInString(id) > maxIDLen {
+			return errBadRequest("pins: ids must be 1 to " + strconv.Itoa(maxIDLen) + " characters")
 		}
 		if pinned[id] {
 			return errBadRequest("pins: " + strconv.Quote(id) + " is listed twice")
@@ -382,8 +383,8 @@ func validateOverride(req overrideRequest) error {
 	}
 	excluded := map[string]bool{}
 	for _, id := range req.Excludes {
-		if id == "" || len(id) > maxIDLen {
-			return errBadRequest("excludes: ids must be 1 to " + strconv.Itoa(maxIDLen) + " bytes")
+		if id == "" || utf8.RuneCountInString(id) > maxIDLen {
+			return errBadRequest("excludes: ids must be 1 to " + strconv.Itoa(maxIDLen) + " characters")
 		}
 		if excluded[id] {
 			return errBadRequest("excludes: " + strconv.Quote(id) + " is listed twice")

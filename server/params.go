@@ -70,8 +70,8 @@ func parseRouteParams(doc []byte) (map[string][]paramRule, error) {
 				Name        string     `json:"name"`
 				In          string     `json:"in"`
 				Description string     `json:"description"`
-				Required bool       `json:"required"`
-				Schema   specSchema `json:"schema"`
+				Required    bool       `json:"required"`
+				Schema      specSchema `json:"schema"`
 			} `json:"parameters"`
 		} `json:"paths"`
 	}
