@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ADDR ?= :8080
 
-.PHONY: all setup ort models services browser build test test-go test-python bench run fuzz vet clean
+.PHONY: all setup ort models services browser build test test-go test-python test-api bench run fuzz vet clean
 
 all: build
 
@@ -35,13 +35,17 @@ vet:
 	$(GO) vet ./...
 
 ## test: unit, contract and integration tests against a real Redis and Milvus Lite.
-test: setup services browser vet test-python test-go
+test: setup services browser vet test-python test-go test-api
 
 test-go:
 	LANDER_REQUIRE_MODELS=1 LANDER_REQUIRE_SERVICES=1 LANDER_REQUIRE_BROWSER=1 scripts/with-services.sh $(GO) test -count=1 ./...
 
 test-python: models
 	@scripts/test-python.sh
+
+## test-api: schemathesis (--checks all) against the served demo index, with and without the token.
+test-api: setup
+	@scripts/test-api.sh
 
 ## bench: the Go benchmarks (noisy on 2 cores: compare side by side).
 bench: setup

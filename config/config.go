@@ -148,6 +148,14 @@ type Serve struct {
 	// queries; empty URL means the offline resolver alone. Its timeout is
 	// the latency budget of one query (default 300ms).
 	QueryLLM ModelEndpoint `yaml:"query_llm"`
+	// MerchPrivate makes the console's pages, the preview and reading
+	// overrides need the merchandiser token too; it needs MerchToken.
+	MerchPrivate bool `yaml:"merch_private"`
+	// RequireIfMatch refuses an overrides write that does not say which
+	// version it replaces (If-Match), so that no edit is lost silently.
+	RequireIfMatch bool `yaml:"require_if_match"`
+	// PreviewRate is how many previews a second one client may ask for.
+	PreviewRate int `yaml:"preview_rate"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -176,6 +184,7 @@ func Default() Config {
 			CacheSize:       4096,
 			ShutdownTimeout: 10 * time.Second,
 			QueryLLM:        ModelEndpoint{Timeout: 300 * time.Millisecond, Concurrency: 16},
+			PreviewRate:     5,
 		},
 	}
 }
@@ -378,6 +387,12 @@ func (c Config) Validate() error {
 		if err := baseURL(c.Serve.BaseURL); err != nil {
 			bad("serve.base_url", "%q: %v", c.Serve.BaseURL, err)
 		}
+	}
+	if c.Serve.MerchPrivate && strings.TrimSpace(c.Serve.MerchToken) == "" {
+		bad("serve.merch_private", "needs serve.merch_token (a private console without a token would be closed to everyone)")
+	}
+	if c.Serve.PreviewRate < 1 || c.Serve.PreviewRate > 100000 {
+		bad("serve.preview_rate", "must be in [1, 100000] previews a second per client, got %d", c.Serve.PreviewRate)
 	}
 	return errors.Join(errs...)
 }

@@ -48,6 +48,11 @@ func TestLoadGood(t *testing.T) {
 				t.Errorf("base_url = %q", c.Serve.BaseURL)
 			}
 		}},
+		{"console.yaml", func(t *testing.T, c Config) {
+			if !c.Serve.MerchPrivate || !c.Serve.RequireIfMatch || c.Serve.PreviewRate != 50 || c.Serve.MerchToken != "s3cret" {
+				t.Errorf("console.yaml decoded to %+v", c.Serve)
+			}
+		}},
 		{"empty.yaml", func(t *testing.T, c Config) {
 			if c != Default() {
 				t.Errorf("empty file changed defaults: %+v", c)
@@ -86,6 +91,8 @@ func TestLoadBad(t *testing.T) {
 		{"bad_base_url_relative.yaml", []string{"serve.base_url:", "not an absolute http(s) URL"}},
 		{"bad_base_url_query.yaml", []string{"serve.base_url:", "must not have a query"}},
 		{"bad_base_url_scheme.yaml", []string{"serve.base_url:", "not an absolute http(s) URL"}},
+		{"bad_merch_private.yaml", []string{"serve.merch_private: needs serve.merch_token"}},
+		{"bad_preview_rate.yaml", []string{"serve.preview_rate: must be in [1, 100000]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

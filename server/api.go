@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -74,7 +75,7 @@ func paging(c *gin.Context, defLimit int) (limit, offset int, err error) {
 
 // Limits on request parameters.
 const (
-	// maxQueryLen bounds the search text, in bytes.
+	// maxQueryLen bounds the search text, in characters.
 	maxQueryLen = 512
 	// maxOffset bounds paging.
 	maxOffset = 100000
@@ -91,8 +92,8 @@ func (s *Server) search(c *gin.Context) {
 		s.fail(c, errBadRequest("missing query parameter q"))
 		return
 	}
-	if len(q) > maxQueryLen {
-		s.fail(c, errBadRequest("q is longer than "+strconv.Itoa(maxQueryLen)+" bytes"))
+	if utf8.RuneCountInString(q) > maxQueryLen {
+		s.fail(c, errBadRequest("q is longer than "+strconv.Itoa(maxQueryLen)+" characters"))
 		return
 	}
 	limit, offset, err := paging(c, 10)

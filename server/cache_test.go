@@ -355,7 +355,7 @@ func (slowEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, err
 func TestLimits(t *testing.T) {
 	ts, _, _ := newCollectionServer(t, Options{RequestTimeout: 50 * time.Millisecond, Embedder: slowEmbedder{}})
 	get(t, ts, "/api/v1/search?q="+strings.Repeat("a", 513), 400, nil)
-	get(t, ts, "/api/v1/collections?x="+strings.Repeat("a", 5000), 414, nil)
+	get(t, ts, "/api/v1/collections?x="+strings.Repeat("a", maxRawQuery), 414, nil)
 	var body struct{ Error struct{ Code string } }
 	get(t, ts, "/api/v1/search?q=black+watches", 504, &body)
 	if body.Error.Code != "timeout" {

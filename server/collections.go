@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -154,8 +155,8 @@ func (s *Server) listCollections(c *gin.Context) {
 		return
 	}
 	q := strings.TrimSpace(c.Query("q"))
-	if len(q) > maxCollectionQuery {
-		s.fail(c, errBadRequest("q is longer than "+strconv.Itoa(maxCollectionQuery)+" bytes"))
+	if utf8.RuneCountInString(q) > maxCollectionQuery {
+		s.fail(c, errBadRequest("q is longer than "+strconv.Itoa(maxCollectionQuery)+" characters"))
 		return
 	}
 	key := s.cacheKey(ix, "collections", strings.ToLower(q), strconv.Itoa(limit), strconv.Itoa(offset))

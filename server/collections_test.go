@@ -112,6 +112,9 @@ func do(t *testing.T, method, u, token string, body any) (int, []byte) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +123,9 @@ func do(t *testing.T, method, u, token string, body any) (int, []byte) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
 
 func slugs(l CollectionListJSON) []string {
 	var out []string
@@ -240,15 +246,19 @@ func TestOverridesValidation(t *testing.T) {
 		{map[string]any{"pins": []string{"999"}}, "unknown_product"},
 		{map[string]any{"excludes": []string{"1", "nope"}}, "unknown_product"},
 		{map[string]any{"pins": []string{"1", "1"}}, "bad_request"},
-		{map[string]any{"pins": []string{"1"}, "excludes": []string{"1"}}, "bad_request"},
+		{map[string]any{"pins": []string{"1"}, "excludes": []string{"1"}}, "unprocessable"},
 		{map[string]any{"pins": []string{""}}, "bad_request"},
 		{map[string]any{"pinz": []string{"1"}}, "bad_request"},
 		{"not an object", "bad_request"},
 	}
 	for _, tt := range tests {
+		want := 400
+		if tt.code != "bad_request" { // well formed, but not what the index holds
+			want = 422
+		}
 		st, b := do(t, "PUT", u, "t", tt.body)
-		if st != 400 || !strings.Contains(string(b), `"code":"`+tt.code+`"`) {
-			t.Errorf("%v: %d %s, want 400 %s", tt.body, st, b, tt.code)
+		if st != want || !strings.Contains(string(b), `"code":"`+tt.code+`"`) {
+			t.Errorf("%v: %d %s, want %d %s", tt.body, st, b, want, tt.code)
 		}
 	}
 	if st, b := do(t, "PUT", ts.URL+"/api/v1/collections/nope/overrides", "t", map[string]any{}); st != 404 {
@@ -363,13 +373,20 @@ func TestPreview(t *testing.T) {
 	if st != 200 || !strings.Contains(string(b), `"total":1`) || !strings.Contains(string(b), `"collection":null`) {
 		t.Errorf("preview of a free tuple: %d %s", st, b)
 	}
-	for _, body := range []any{
-		map[string]any{"attributes": []map[string]string{}},
-		map[string]any{"attributes": []map[string]string{{"key": "color"}}},
-		map[string]any{"attributes": []map[string]string{{"key": "color", "value": "black"}}, "limit": 101},
+	for _, tc := range []struct {
+		body   any
+		status int
+	}{
+		{map[string]any{"attributes": []map[string]string{}}, 400},
+		{map[string]any{"attributes": []map[string]string{{"key": "color"}}}, 422},
+		{map[string]any{"attributes": []map[string]string{{"key": "color", "value": " "}}}, 422},
+		{map[string]any{"attributes": []map[string]string{{"key": "color", "value": "black"}}, "limit": 101}, 400},
+		{map[string]any{"attributes": []map[string]string{{"key": "color", "value": "black"}}, "limit": 0}, 400},
+		{map[string]any{"attributes": []map[string]string{{"key": "color", "value": "black"}}, "limit": nil}, 400},
+		{map[string]any{"attributes": []map[string]string{{"key": "color", "value": strings.Repeat("é", 129)}}}, 400},
 	} {
-		if st, b := do(t, "POST", ts.URL+"/api/v1/preview", "", body); st != 400 {
-			t.Errorf("%v: %d %s", body, st, b)
+		if st, b := do(t, "POST", ts.URL+"/api/v1/preview", "", tc.body); st != tc.status {
+			t.Errorf("%v: %d %s, want %d", tc.body, st, b, tc.status)
 		}
 	}
 }

@@ -25,6 +25,13 @@ func errNotFound(msg string) error   { return &apiError{http.StatusNotFound, "no
 func errUnauthorized(msg string) error {
 	return &apiError{http.StatusUnauthorized, "unauthorized", msg}
 }
+
+// errUnprocessable is a request that its schema admits but that cannot be
+// carried out: an id not in the index, an id both pinned and excluded, a
+// key not in the vocabulary.
+func errUnprocessable(msg string) error {
+	return &apiError{http.StatusUnprocessableEntity, "unprocessable", msg}
+}
 func errForbidden(msg string) error { return &apiError{http.StatusForbidden, "forbidden", msg} }
 func errTooLarge(msg string) error {
 	return &apiError{http.StatusRequestEntityTooLarge, "too_large", msg}

@@ -191,7 +191,7 @@ func tupleParams(values []string) ([]KVJSON, error) {
 	out := make([]KVJSON, 0, len(values))
 	for _, v := range values {
 		key, value, ok := strings.Cut(v, ":")
-		if !ok || strings.TrimSpace(key) == "" || strings.TrimSpace(value) == "" {
+		if !ok {
 			return nil, errBadRequest("a=" + strconv.Quote(v) + " is not key:value")
 		}
 		out = append(out, KVJSON{Key: key, Value: value})
@@ -227,7 +227,7 @@ func (s *Server) merchPreviewPage(c *gin.Context) {
 	}
 	for _, kv := range tuple {
 		if _, ok := ix.Vocabulary.Keys[kv.Key]; !ok {
-			s.failPage(c, errBadRequest("the vocabulary has no key "+strconv.Quote(kv.Key)))
+			s.failPage(c, errUnprocessable("the vocabulary has no key "+strconv.Quote(kv.Key)))
 			return
 		}
 	}
@@ -241,8 +241,8 @@ func (s *Server) merchPreviewPage(c *gin.Context) {
 		s.failPage(c, err)
 		return
 	}
-	pages := pageCount(p.Total, merchFeedPageSize)
-	if page > pages {
+	pages := windowPages(ix, p.Total, merchFeedPageSize)
+	if page > pageCount(p.Total, merchFeedPageSize) {
 		s.failPage(c, errNotFound("the preview has no page "+strconv.Itoa(page)))
 		return
 	}

@@ -148,11 +148,12 @@ func TestMerchPreviewPage(t *testing.T) {
 		{"a tuple with a collection", "a=category:watches&a=color:black", 200, 34, []string{"34 products", `href="/merch/c/black-watches"`, "Black Watches"}},
 		{"case and spaces", "a=+Category+:+WATCHES", 200, 35, []string{"35 products"}},
 		{"no products", "a=category:sandals&a=color:red", 200, 0, []string{"0 products", "No product carries"}},
-		{"no tuple", "", 400, 0, []string{"a=key:value"}},
-		{"no colon", "a=color", 400, 0, []string{"is not key:value"}},
-		{"no key", "a=:black", 400, 0, []string{"is not key:value"}},
-		{"no value", "a=color:", 400, 0, []string{"is not key:value"}},
-		{"unknown key", "a=size:xl", 400, 0, []string{"no key &#34;size&#34;"}},
+		{"no tuple", "", 400, 0, []string{"missing query parameter a", "key:value"}},
+		{"no colon", "a=color", 400, 0, []string{"is malformed"}},
+		{"no key", "a=:black", 422, 0, []string{"not blank"}},
+		{"no value", "a=color:", 422, 0, []string{"not blank"}},
+		{"unknown key", "a=size:xl", 422, 0, []string{"no key &#34;size&#34;"}},
+		{"key too long", "a=" + strings.Repeat("k", 65) + ":x", 400, 0, []string{"is malformed"}},
 		{"too many", strings.Repeat("a=color:black&", 9), 400, 0, []string{"1 to 8"}},
 		{"bad page", "a=color:black&page=x", 400, 0, nil},
 		{"past the end", "a=color:black&page=2", 404, 0, nil},
@@ -176,7 +177,7 @@ func TestMerchPreviewPage(t *testing.T) {
 	defer empty.Close()
 	page(t, empty.URL, "/merch/preview?a=color:black", 503)
 	// The console's preview and the API's rank alike.
-	st, b := do(t, http.MethodPost, f.ts.URL+"/api/v1/preview", "", PreviewRequest{Attributes: kvs("color", "black", "gender", "men"), Limit: 48})
+	st, b := do(t, http.MethodPost, f.ts.URL+"/api/v1/preview", "", PreviewRequest{Attributes: kvs("color", "black", "gender", "men"), Limit: ptr(48)})
 	if st != 200 || !strings.Contains(string(b), `"total":35`) {
 		t.Errorf("POST /api/v1/preview: %d %.300s", st, b)
 	}

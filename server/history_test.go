@@ -147,7 +147,6 @@ func TestChangesAPI(t *testing.T) {
 		call     [2]int
 	}{
 		{"", 2, 3, [2]int{0, 0}},
-		{"?from=&to=", 2, 3, [2]int{0, 0}},
 		{"?from=1&to=3", 1, 3, [2]int{1, 3}},
 		{"?to=2", 1, 2, [2]int{0, 2}},
 		{"?from=3&to=2", 3, 2, [2]int{3, 2}},
@@ -177,8 +176,9 @@ func TestChangesAPI(t *testing.T) {
 		code   string
 		msg    string
 	}{
-		{"?from=0", 400, "bad_request", "from must be a positive integer"},
-		{"?to=-1", 400, "bad_request", "to must be a positive integer"},
+		{"?from=0", 400, "bad_request", "from must be an integer in [1, "},
+		{"?to=-1", 400, "bad_request", "to must be an integer in [1, "},
+		{"?from=&to=", 400, "bad_request", "from must be an integer in [1, "},
 		{"?from=x", 400, "bad_request", "from must be"},
 		{"?to=1.5", 400, "bad_request", "to must be"},
 		{"?to=99999999999999999999999", 400, "bad_request", "to must be"},
@@ -413,8 +413,8 @@ func TestMerchChangesPage(t *testing.T) {
 		want   string
 	}{
 		{"kind=bogus", 400, "kind must be one of all, added"},
-		{"from=x", 400, "from must be a positive integer"},
-		{"to=0", 400, "to must be a positive integer"},
+		{"from=x", 400, "from must be an integer in [1, "},
+		{"to=0", 400, "to must be an integer in [1, "},
 		{"to=9", 404, "no such generation 9"},
 		{"to=1", 404, "no previous generation before generation 1"},
 	} {

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"mime"
 	"net/http"
 	"os"
 	"slices"
@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -179,6 +180,19 @@ func (o *Overrides) Version() string {
 // Put replaces the override of slug (an empty one removes it), persists the
 // whole set atomically and only then makes it visible.
 func (o *Overrides) Put(ctx context.Context, slug string, ov Override) error {
+	return o.Replace(ctx, slug, ov, "")
+}
+
+// errStale answers a write whose If-Match names an override that is no
+// longer the stored one: another merchandiser changed it meanwhile.
+var errStale = &apiError{http.StatusPreconditionFailed, "precondition_failed",
+	"the overrides changed since they were read (If-Match does not match their ETag): read them again"}
+
+// Replace is Put on a condition: when ifMatch is not empty (an If-Match
+// header: "*" or a list of entity tags), the stored override of slug must
+// have one of those ETags, checked under the same lock as the write, or
+// nothing is written and the error is a 412.
+func (o *Overrides) Replace(ctx context.Context, slug string, ov Override, ifMatch string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	base := o.cur.Load()
@@ -193,6 +207,12 @@ func (o *Overrides) Put(ctx context.Context, slug string, ov Override) error {
 		defer unlock()
 		if base, err = o.read(); err != nil {
 			return err
+		}
+	}
+	if ifMatch != "" {
+		cur, ok := base.bySlug[slug]
+		if !etagMatches(ifMatch, overrideETag(slug, cur, ok)) {
+			return errStale
 		}
 	}
 	next := maps.Clone(base.bySlug)
@@ -214,6 +234,27 @@ func (o *Overrides) Put(ctx context.Context, slug string, ov Override) error {
 	return nil
 }
 
+// overrideETag is the entity tag of slug's override as GET returns it (ok
+// false: none stored). It changes with every write, which stamps
+// UpdatedAt.
+func overrideETag(slug string, ov Override, ok bool) string {
+	b, _ := json.Marshal(overrideJSON(slug, ov, ok)) // plain data: cannot fail
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// etagMatches reports whether an If-Match value matches the strong tag
+// etag: "*", or a list holding it (weak tags never match, RFC 9110 13.1.1).
+func etagMatches(ifMatch, etag string) bool {
+	for _, t := range strings.Split(ifMatch, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
 // OverrideJSON is the body of GET and PUT /api/v1/collections/{slug}/overrides.
 type OverrideJSON struct {
 	Slug      string     `json:"slug"`
@@ -232,28 +273,6 @@ func overrideJSON(slug string, ov Override, ok bool) OverrideJSON {
 		out.UpdatedAt = &t
 	}
 	return out
-}
-
-// requireMerchant admits requests that carry the merchandiser token. With no
-// token configured every write is refused.
-func (s *Server) requireMerchant() gin.HandlerFunc {
-	want := sha256.Sum256([]byte(s.opts.MerchToken))
-	return func(c *gin.Context) {
-		if s.opts.MerchToken == "" {
-			s.fail(c, errForbidden("merchandiser writes are disabled: start lander serve with --merch-token"))
-			return
-		}
-		tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		// Comparing digests keeps the comparison constant-time whatever
-		// the token's length.
-		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			c.Header("WWW-Authenticate", `Bearer realm="lander"`)
-			s.fail(c, errUnauthorized("a valid merchandiser bearer token is required"))
-			return
-		}
-		c.Next()
-	}
 }
 
 // topicExists reports whether the current generation has a topic slug,
@@ -285,6 +304,8 @@ func (s *Server) getOverrides(c *gin.Context) {
 			return
 		}
 	}
+	c.Header("ETag", overrideETag(slug, ov, ok))
+	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, overrideJSON(slug, ov, ok))
 }
 
@@ -303,8 +324,14 @@ func (s *Server) putOverrides(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	slug := c.Param("slug")
+	ifMatch := c.GetHeader("If-Match")
+	if ifMatch == "" && s.opts.RequireIfMatch {
+		s.fail(c, &apiError{http.StatusPreconditionRequired, "precondition_required",
+			"send If-Match with the ETag of the overrides as read, so that no one else's change is overwritten"})
+		return
+	}
 	var req overrideRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeJSON(c, &req, "published"); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -327,12 +354,13 @@ func (s *Server) putOverrides(c *gin.Context) {
 		return
 	}
 	ov := Override{Pins: req.Pins, Excludes: req.Excludes, Published: req.Published, UpdatedAt: time.Now().UTC()}
-	if err := s.overrides.Put(c.Request.Context(), slug, ov); err != nil {
+	if err := s.overrides.Replace(c.Request.Context(), slug, ov, ifMatch); err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.log.Info("overrides changed", "slug", slug, "pins", len(ov.Pins), "excludes", len(ov.Excludes), "published", ov.Published)
 	stored, ok := s.overrides.Get(slug)
+	c.Header("ETag", overrideETag(slug, stored, ok))
 	c.JSON(http.StatusOK, overrideJSON(slug, stored, ok))
 }
 
@@ -345,8 +373,8 @@ func validateOverride(req overrideRequest) error {
 	}
 	pinned := map[string]bool{}
 	for _, id := range req.Pins {
-		if id == "" || len(id) > maxIDLen {
-			return errBadRequest("pins: ids must be 1 to " + strconv.Itoa(maxIDLen) + " bytes")
+		if id == "" || utf8.RuneCountInString(id) > maxIDLen {
+			return errBadRequest("pins: ids must be 1 to " + strconv.Itoa(maxIDLen) + " characters")
 		}
 		if pinned[id] {
 			return errBadRequest("pins: " + strconv.Quote(id) + " is listed twice")
@@ -355,14 +383,14 @@ func validateOverride(req overrideRequest) error {
 	}
 	excluded := map[string]bool{}
 	for _, id := range req.Excludes {
-		if id == "" || len(id) > maxIDLen {
-			return errBadRequest("excludes: ids must be 1 to " + strconv.Itoa(maxIDLen) + " bytes")
+		if id == "" || utf8.RuneCountInString(id) > maxIDLen {
+			return errBadRequest("excludes: ids must be 1 to " + strconv.Itoa(maxIDLen) + " characters")
 		}
 		if excluded[id] {
 			return errBadRequest("excludes: " + strconv.Quote(id) + " is listed twice")
 		}
 		if pinned[id] {
-			return errBadRequest(strconv.Quote(id) + " is both pinned and excluded")
+			return errUnprocessable(strconv.Quote(id) + " is both pinned and excluded")
 		}
 		excluded[id] = true
 	}
@@ -396,12 +424,21 @@ func (s *Server) checkProducts(ctx context.Context, ix *Index, ids []string) err
 	if len(unknown) > 10 {
 		unknown, more = unknown[:10], fmt.Sprintf(" and %d more", len(unknown)-10)
 	}
-	return &apiError{http.StatusBadRequest, "unknown_product", "no product with id " + strings.Join(unknown, ", ") + more + " in the current index"}
+	return &apiError{http.StatusUnprocessableEntity, "unknown_product", "no product with id " + strings.Join(unknown, ", ") + more + " in the current index"}
 }
 
-// decodeJSON reads a JSON object body into v strictly: unknown fields and
-// trailing data are errors, and the body is bounded by the server's limit.
-func decodeJSON(c *gin.Context, v any) error {
+// decodeJSON reads a JSON object body into v strictly: the body must be
+// application/json and one object, bounded by the server's limit, with no
+// unknown field, no trailing data, and no null but in the fields named
+// nullable (encoding/json would read a null as a missing field).
+func decodeJSON(c *gin.Context, v any, nullable ...string) error {
+	// A body without a Content-Type is read as JSON; one that names
+	// another type is refused.
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+			return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be application/json"}
+		}
+	}
 	b, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -410,13 +447,24 @@ func decodeJSON(c *gin.Context, v any) error {
 		}
 		return err
 	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
+		return errBadRequest("invalid JSON body: not one JSON object")
+	}
+	for name, raw := range fields {
+		if string(raw) == "null" && !slices.Contains(nullable, name) {
+			return errBadRequest("invalid JSON body: " + strconv.Quote(name) + " must not be null")
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errBadRequest("invalid JSON body: " + err.Error())
 	}
-	if dec.More() {
-		return errBadRequest("invalid JSON body: trailing data")
+	// Anything after the object, even a stray '}' or ']' (which More does
+	// not report at the top level), is an error.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errBadRequest("invalid JSON body: trailing data after the object")
 	}
 	return nil
 }

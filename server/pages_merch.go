@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -127,8 +128,8 @@ func (s *Server) merchPage(c *gin.Context) {
 		return
 	}
 	q := strings.TrimSpace(c.Query("q"))
-	if len(q) > maxCollectionQuery {
-		s.failPage(c, errBadRequest("the filter is longer than "+strconv.Itoa(maxCollectionQuery)+" bytes"))
+	if utf8.RuneCountInString(q) > maxCollectionQuery {
+		s.failPage(c, errBadRequest("the filter is longer than "+strconv.Itoa(maxCollectionQuery)+" characters"))
 		return
 	}
 	status, sortBy := c.DefaultQuery("status", "all"), c.DefaultQuery("sort", "score")

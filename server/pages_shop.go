@@ -353,8 +353,8 @@ func (s *Server) searchPage(c *gin.Context) {
 		return
 	}
 	q := strings.Join(strings.Fields(c.Query("q")), " ")
-	if len(q) > maxQueryLen {
-		s.failPage(c, errBadRequest("the search is longer than "+strconv.Itoa(maxQueryLen)+" bytes"))
+	if utf8.RuneCountInString(q) > maxQueryLen {
+		s.failPage(c, errBadRequest("the search is longer than "+strconv.Itoa(maxQueryLen)+" characters"))
 		return
 	}
 	page, err := pageParam(c)
@@ -388,7 +388,7 @@ func (s *Server) renderSearch(ctx context.Context, ix *Index, q string, page int
 	}); err != nil {
 		return nil, err
 	}
-	pages := pageCount(sj.Total, landingPageSize)
+	pages := windowPages(ix, sj.Total, landingPageSize)
 	v := searchView{Query: q, Total: sj.Total, Chips: chips(sj.Resolved, ix.Resolver.Resolve(q).Rest),
 		Pager: pager("/search", url.Values{"q": {q}}, min(page, pages), pages)}
 	if sj.Collection != nil {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,8 +18,8 @@ import (
 // PreviewRequest is the body of POST /api/v1/preview.
 type PreviewRequest struct {
 	Attributes []KVJSON `json:"attributes"`
-	// Limit is the feed length; zero means 24.
-	Limit int `json:"limit"`
+	// Limit is the feed length; nil means 24.
+	Limit *int `json:"limit"`
 	// Offset pages the feed.
 	Offset int `json:"offset"`
 }
@@ -57,11 +59,17 @@ func tupleText(kvs []store.KV) string {
 
 // tupleTitle is a plain title for a tuple that names no collection.
 func tupleTitle(kvs []store.KV) string {
-	t := tupleText(kvs)
-	if t == "" {
-		return ""
+	return capitalize(tupleText(kvs))
+}
+
+// capitalize upper-cases the first letter of s, whatever its width in
+// bytes ("écharpes" is "Écharpes").
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
+		return s
 	}
-	return strings.ToUpper(t[:1]) + t[1:]
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func (s *Server) preview(c *gin.Context) {
@@ -75,10 +83,11 @@ func (s *Server) preview(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if req.Limit == 0 {
-		req.Limit = 24
+	limit := 24
+	if req.Limit != nil {
+		limit = *req.Limit
 	}
-	if req.Limit < 1 || req.Limit > MaxLimit {
+	if limit < 1 || limit > MaxLimit {
 		s.fail(c, errBadRequest("limit must be in [1, "+strconv.Itoa(MaxLimit)+"]"))
 		return
 	}
@@ -91,7 +100,7 @@ func (s *Server) preview(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out, err := s.runPreview(c.Request.Context(), ix, tuple, req.Limit, req.Offset)
+	out, err := s.runPreview(c.Request.Context(), ix, tuple, limit, req.Offset)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -99,9 +108,16 @@ func (s *Server) preview(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
+// Limits of a preview's attribute, in characters.
+const (
+	maxPreviewKey   = 64
+	maxPreviewValue = 128
+)
+
 // previewTuple checks and normalises the tuple of a preview: 1 to
 // maxPreviewAttributes pairs, each with a key and a value, in lower case,
-// without repeats.
+// without repeats. Too many or too long is a 400, as openapi.json says; a
+// key or value that is blank once trimmed is a 422.
 func previewTuple(attrs []KVJSON) ([]store.KV, error) {
 	if len(attrs) == 0 || len(attrs) > maxPreviewAttributes {
 		return nil, errBadRequest("attributes must hold 1 to " + strconv.Itoa(maxPreviewAttributes) + " key-value pairs")
@@ -109,8 +125,12 @@ func previewTuple(attrs []KVJSON) ([]store.KV, error) {
 	var tuple []store.KV
 	for _, a := range attrs {
 		kv := store.KV{Key: strings.ToLower(strings.TrimSpace(a.Key)), Value: strings.ToLower(strings.TrimSpace(a.Value))}
-		if kv.Key == "" || kv.Value == "" || len(kv.Key) > 64 || len(kv.Value) > 128 {
-			return nil, errBadRequest("each attribute needs a key (at most 64 bytes) and a value (at most 128 bytes)")
+		if utf8.RuneCountInString(kv.Key) > maxPreviewKey || utf8.RuneCountInString(kv.Value) > maxPreviewValue {
+			return nil, errBadRequest("each attribute needs a key of at most " + strconv.Itoa(maxPreviewKey) +
+				" characters and a value of at most " + strconv.Itoa(maxPreviewValue))
+		}
+		if kv.Key == "" || kv.Value == "" {
+			return nil, errUnprocessable("each attribute needs a key and a value that are not blank")
 		}
 		if !slices.Contains(tuple, kv) {
 			tuple = append(tuple, kv)
@@ -179,12 +199,6 @@ func (s *Server) embed(ctx context.Context, text string) ([]float32, error) {
 		return nil, err
 	}
 	return vecs[0], nil
-}
-
-// storeSearch runs a filtered search, timing it.
-func (s *Server) storeSearch(ctx context.Context, ix *Index, q []float32, f store.Filter, k, offset int) ([]store.Hit, int, error) {
-	defer since(s.metrics.store.WithLabelValues("search"), time.Now())
-	return ix.Store.Search(ctx, q, f, k, offset)
 }
 
 // storeGet loads products by id, timing it.

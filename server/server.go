@@ -22,6 +22,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -135,14 +137,30 @@ type Options struct {
 	// as low-confidence, within its latency budget; nil keeps the offline
 	// resolver alone.
 	QueryLLM *queryllm.Resolver
+	// PrivateMerch makes the console's pages, the preview and reading
+	// overrides need the merchandiser token too (as a bearer token, or as
+	// the password of HTTP Basic authentication, which browsers prompt
+	// for); false leaves them open and protects writes only.
+	PrivateMerch bool
+	// RequireIfMatch refuses an overrides write without If-Match (428);
+	// false accepts it, and a write with If-Match is checked either way.
+	RequireIfMatch bool
+	// PreviewRate bounds the previews a client (by IP address) may ask
+	// for, per second; zero means 5. PreviewBurst is how many it may ask
+	// for at once; zero means 20.
+	PreviewRate  float64
+	PreviewBurst int
 }
 
 // Request limits.
 const (
 	defaultRequestTimeout = 10 * time.Second
 	defaultMaxBodyBytes   = 64 << 10
-	// maxRawQuery bounds the query string of a request, in bytes.
-	maxRawQuery = 4096
+	// maxRawQuery bounds the query string of a request, in bytes. It holds
+	// every query that openapi.json calls valid, percent-encoded: the
+	// largest, /merch/preview's 8 attributes of up to 193 characters, is
+	// under 19 KB.
+	maxRawQuery = 32 << 10
 )
 
 // Server serves the API over the current index.
@@ -157,6 +175,12 @@ type Server struct {
 	// renders counts the templates executed: a cached page is not rendered
 	// again.
 	renders atomic.Int64
+	// previews limits the previews of each client.
+	previews *rateLimiter
+	// backendDown remembers which backends /readyz found failing, so that
+	// each failure is logged once, when it starts.
+	backendMu   sync.Mutex
+	backendDown map[string]bool
 }
 
 // New returns a server with no index loaded; /readyz fails until SetIndex.
@@ -176,12 +200,22 @@ func New(opts Options) *Server {
 	if opts.Overrides == nil {
 		opts.Overrides, _ = OpenOverrides("") // in memory: cannot fail
 	}
+	// A token pasted with a newline or spaces around it would never match
+	// what a client sends.
+	opts.MerchToken = strings.TrimSpace(opts.MerchToken)
+	if opts.PreviewRate <= 0 {
+		opts.PreviewRate = defaultPreviewRate
+	}
+	if opts.PreviewBurst <= 0 {
+		opts.PreviewBurst = defaultPreviewBurst
+	}
 	gin.SetMode(gin.ReleaseMode)
 	m := newMetrics()
 	if opts.EmbedCacheSize > 0 && opts.Embedder != nil {
 		opts.Embedder = newEmbedCache(opts.Embedder, opts.EmbedCacheSize, m)
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: m, cache: newPageCache(opts.Cache, m), overrides: opts.Overrides}
+	s := &Server{opts: opts, log: opts.Logger, metrics: m, cache: newPageCache(opts.Cache, m), overrides: opts.Overrides,
+		previews: newRateLimiter(opts.PreviewRate, opts.PreviewBurst), backendDown: map[string]bool{}}
 	s.engine = s.routes()
 	return s
 }
@@ -238,7 +272,11 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, shutdown
 
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
-	r.Use(s.metrics.observe(), s.recoverer(), s.requestLog(), s.limits())
+	// Routing reads the path as sent, so that an escaped slash stays inside
+	// its segment: a product id "a/b" is /api/v1/products/a%2Fb.
+	r.UseRawPath = true
+	r.UnescapePathValues = true
+	r.Use(s.metrics.observe(), s.recoverer(), s.requestLog(), s.limits(), s.checkParams())
 	r.NoRoute(s.noRoute)
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"})
@@ -253,9 +291,9 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/vocabulary", s.vocabulary)
 	api.GET("/collections", s.listCollections)
 	api.GET("/collections/:slug", s.collection)
-	api.GET("/collections/:slug/overrides", s.getOverrides)
+	api.GET("/collections/:slug/overrides", s.merchOnly(), s.getOverrides)
 	api.PUT("/collections/:slug/overrides", s.requireMerchant(), s.putOverrides)
-	api.POST("/preview", s.preview)
+	api.POST("/preview", s.merchOnly(), s.limitPreviews(), s.preview)
 	api.GET("/gaps", s.listGaps)
 	api.GET("/generations", s.listGenerations)
 	api.GET("/changes", s.changesBetween)
@@ -269,11 +307,11 @@ func (s *Server) routes() *gin.Engine {
 func (s *Server) limits() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if len(c.Request.URL.RawQuery) > maxRawQuery {
-			s.fail(c, &apiError{http.StatusRequestURITooLong, "too_large", fmt.Sprintf("query string is longer than %d bytes", maxRawQuery)})
+			s.failFor(c, &apiError{http.StatusRequestURITooLong, "too_large", fmt.Sprintf("query string is longer than %d bytes", maxRawQuery)})
 			return
 		}
 		if c.Request.ContentLength > s.opts.MaxBodyBytes {
-			s.fail(c, errTooLarge(fmt.Sprintf("request body is larger than %d bytes", s.opts.MaxBodyBytes)))
+			s.failFor(c, errTooLarge(fmt.Sprintf("request body is larger than %d bytes", s.opts.MaxBodyBytes)))
 			return
 		}
 		if c.Request.Body != nil {
@@ -326,8 +364,12 @@ func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	for name, p := range s.opts.Backends {
-		if err := p.Ping(ctx); err != nil {
-			checks[name] = err.Error()
+		err := p.Ping(ctx)
+		s.backendState(name, err)
+		if err != nil {
+			// The error may name hosts, ports and collections: it is
+			// logged, and the public answer only says which backend.
+			checks[name] = "unavailable"
 			ok = false
 		} else {
 			checks[name] = "ok"
@@ -338,4 +380,19 @@ func (s *Server) readyz(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}
+
+// backendState logs a backend's failure when it starts, and its recovery,
+// rather than on every readiness probe.
+func (s *Server) backendState(name string, err error) {
+	s.backendMu.Lock()
+	was := s.backendDown[name]
+	s.backendDown[name] = err != nil
+	s.backendMu.Unlock()
+	switch {
+	case err != nil && !was:
+		s.log.Error("backend unavailable", "backend", name, "err", err)
+	case err == nil && was:
+		s.log.Info("backend available again", "backend", name)
+	}
 }

@@ -17,6 +17,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	f.str("redis", "Redis `host:port` for the page cache (default in-process)", func(c *config.Config) *string { return &c.Redis })
 	f.str("merch-token", "bearer `token` for merchandiser writes (none: refused)", func(c *config.Config) *string { return &c.Serve.MerchToken })
 	f.str("base-url", "scheme and host of canonical links and the sitemap, such as https://shop.example.com (default: each request's Host header)", func(c *config.Config) *string { return &c.Serve.BaseURL })
+	consoleFlags(f)
 	n := f.fs.Int("products", 480, "number of synthetic products")
 	seed := f.fs.Int64("seed", 1, "random seed of the synthetic catalog")
 	cfg, err := f.load(args, environ)

@@ -32,12 +32,9 @@ reports:
   report       the full report: collections, intents, query Precision@10
                (--labelled FILE) and attribute Recall@10, searched through
                the index with the text encoder (--data DIR --catalog PATH)
-<<<<<<< HEAD
   queries      query resolution over labelled queries (--labelled FILE); with
                --catalog PATH, Precision@10 per kind, zero-result and relaxed
                rates through /api/v1/search on the current generation of --data
-=======
-  queries      query resolution over labelled queries (--labelled FILE)
   attributes   category, colour and gender precision and recall per source
                of evidence (merchant tags, title lexicons, dual encoder with
                title+image and image only, pixel colours, arbitrated) on the
@@ -45,7 +42,6 @@ reports:
                reliability plots (--catalog PATH [--split test|validation]
                [--limit N] [--stored --data DIR] [--fit DIR]
                [--write-split FILE])
->>>>>>> w17
 
 collections and report print text, or JSON with --json, and write an HTML
 page with plots with --html FILE.

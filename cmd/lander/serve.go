@@ -30,11 +30,19 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	f.str("base-url", "scheme and host of canonical links and the sitemap, such as https://shop.example.com (default: each request's Host header)", func(c *config.Config) *string { return &c.Serve.BaseURL })
 	f.str("query-llm-url", "OpenAI-compatible API `root` of a chat model for low-confidence search queries (offline resolver alone when empty)", func(c *config.Config) *string { return &c.Serve.QueryLLM.URL })
 	f.str("query-llm-model", "query model `name`", func(c *config.Config) *string { return &c.Serve.QueryLLM.Model })
+	consoleFlags(f)
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
 	}
 	return runServe(ctx, cfg, stderr)
+}
+
+// consoleFlags declares the flags that guard the merchandisers' routes.
+func consoleFlags(f *flags) {
+	f.boolean("merch-private", "the console, the preview and reading overrides need the merchandiser token too (a browser asks for it as a password)", func(c *config.Config) *bool { return &c.Serve.MerchPrivate })
+	f.boolean("require-if-match", "refuse an overrides write without If-Match (428)", func(c *config.Config) *bool { return &c.Serve.RequireIfMatch })
+	f.integer("preview-rate", "previews a second one client may ask for (default 5)", func(c *config.Config) *int { return &c.Serve.PreviewRate })
 }
 
 // changes.History is the server's index history.
@@ -86,8 +94,10 @@ func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 		Addr:     cfg.Serve.Addr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Logger: log, Embedder: batcher, EmbedCacheSize: embedCacheSize, Backends: backends,
 		Cache: tiers, Overrides: overrides, MerchToken: cfg.Serve.MerchToken,
-		BaseURL: cfg.Serve.BaseURL,
-		History: changes.NewHistory(dir, dir.OverridesPath()),
+		BaseURL:      cfg.Serve.BaseURL,
+		History:      changes.NewHistory(dir, dir.OverridesPath()),
+		PrivateMerch: cfg.Serve.MerchPrivate, RequireIfMatch: cfg.Serve.RequireIfMatch,
+		PreviewRate: float64(cfg.Serve.PreviewRate), PreviewBurst: max(20, 2*cfg.Serve.PreviewRate),
 	})
 	if cfg.Milvus != "" {
 		backends["milvus"] = storePinger{srv: srv}

@@ -218,6 +218,10 @@ func (s *Store) count(ctx context.Context, expr string) (int, error) {
 	return int(n), err
 }
 
+// MaxWindow is the deepest result a search reaches: Milvus answers
+// offset+k up to 16384. The server pages no further.
+func (s *Store) MaxWindow() int { return maxWindow }
+
 // Search returns the k products after offset that pass f, ranked by inner
 // product with q, and the number of products that pass f. Milvus answers at
 // most offset+k = 16384.
