@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"time"
 
@@ -25,11 +28,34 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	f.str("addr", "listen `address`", func(c *config.Config) *string { return &c.Serve.Addr })
 	f.str("merch-token", "bearer `token` for merchandiser writes (none: refused)", func(c *config.Config) *string { return &c.Serve.MerchToken })
 	f.str("base-url", "scheme and host of canonical links and the sitemap, such as https://shop.example.com (default: each request's Host header)", func(c *config.Config) *string { return &c.Serve.BaseURL })
+	pprofAddr := f.fs.String("pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this `address`, apart from the site (off by default; the soak test samples goroutines and heap there)")
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
 	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return runServe(ctx, cfg, stderr)
+}
+
+// servePprof serves net/http/pprof on its own listener, so that profiles
+// are never reachable through the site's address.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // changes.History is the server's index history.
