@@ -35,6 +35,19 @@ const ManifestFile = "manifest.json"
 // currentFile names the pointer to the live generation.
 const currentFile = "CURRENT"
 
+// externalFile, in a generation under construction, records the
+// collection its rows go to outside the data directory (Milvus), written
+// before the first row: pruning an interrupted build reads it to drop that
+// collection too. Commit removes it; the manifest records the collection.
+const externalFile = ".external.json"
+
+// RecordExternal records, in the folder of a generation under construction,
+// the collection of backend that the build writes its rows to, so that
+// Prune drops it should the build be interrupted.
+func RecordExternal(dir, backend, collection string) error {
+	return WriteJSON(filepath.Join(dir, externalFile), Manifest{Backend: backend, MilvusCollection: collection})
+}
+
 // ErrNoIndex is returned when the data directory holds no committed generation.
 var ErrNoIndex = errors.New("no index in data directory (run lander index first)")
 
@@ -128,6 +141,9 @@ func (b *Builder) Commit(m Manifest) (Manifest, error) {
 	m.CreatedAt = time.Now().UTC()
 	if m.Counts == nil {
 		m.Counts = map[string]int{}
+	}
+	if err := os.Remove(filepath.Join(b.path, externalFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return m, fmt.Errorf("commit generation: %w", err)
 	}
 	files, err := sumFiles(b.path)
 	if err != nil {
@@ -254,7 +270,9 @@ func Verify(path string, m Manifest) error {
 // Prune removes committed generations older than the newest keep, never the
 // current one, and leftovers of interrupted builds. It returns the
 // manifests of the generations it removed, so that the caller can drop what
-// they kept outside the data directory (their Milvus collections).
+// they kept outside the data directory (their Milvus collections); an
+// interrupted build that recorded its collection (RecordExternal) is
+// returned as a manifest with only Name, Backend and MilvusCollection.
 func (d *Dir) Prune(keep int) ([]Manifest, error) {
 	gens, err := d.generations()
 	if err != nil {
@@ -281,6 +299,11 @@ func (d *Dir) Prune(keep int) ([]Manifest, error) {
 	}
 	tmps, _ := filepath.Glob(filepath.Join(d.root, ".tmp-gen-*"))
 	for _, t := range tmps {
+		var ext Manifest
+		if b, err := os.ReadFile(filepath.Join(t, externalFile)); err == nil && json.Unmarshal(b, &ext) == nil && ext.MilvusCollection != "" {
+			ext.Name = filepath.Base(t)
+			removed = append(removed, ext)
+		}
 		if err := os.RemoveAll(t); err != nil {
 			errs = append(errs, err)
 		}

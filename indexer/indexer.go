@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"lander/catalog"
 	"lander/datadir"
@@ -84,7 +85,7 @@ func (ix *Indexer) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return r.summary(), fmt.Errorf("index: %w", err)
 	}
-	defer g.abort()
+	defer g.abort(ctx, ix.log)
 	pack, err := imagepack.Create(filepath.Join(g.b.Path(), ImagesFile))
 	if err != nil {
 		return r.summary(), fmt.Errorf("index: %w", err)
@@ -166,9 +167,19 @@ func (ix *Indexer) newGeneration(ctx context.Context, r *run) (*generation, erro
 	return &generation{b: b, name: name, target: target}, nil
 }
 
-// abort removes the generation unless it was committed.
-func (g *generation) abort() {
-	if !g.done {
-		g.b.Abort()
+// abort removes the generation unless it was committed, with the rows its
+// target keeps elsewhere. It runs after ctx may have been cancelled (an
+// interrupted run), so it gets a short context of its own.
+func (g *generation) abort(ctx context.Context, log *slog.Logger) {
+	if g.done {
+		return
 	}
+	if dt, ok := g.target.(DiscardTarget); ok {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if err := dt.Discard(dctx); err != nil {
+			log.Warn("discard the failed run's store; the next successful run's pruning drops it", "generation", g.name, "err", err)
+		}
+		cancel()
+	}
+	g.b.Abort()
 }

@@ -146,6 +146,14 @@ type CollectionTarget interface {
 	Collection() string
 }
 
+// DiscardTarget is a Target that keeps its rows outside the generation's
+// folder (Milvus): Discard drops them when the run fails, as removing the
+// folder does for the embedded store.
+type DiscardTarget interface {
+	Target
+	Discard(ctx context.Context) error
+}
+
 // OpenTarget opens the vector store of a new generation. dir is the
 // generation's folder, name its final name.
 type OpenTarget func(ctx context.Context, dir, name string, dim int) (Target, error)

@@ -350,7 +350,7 @@ func (ix *Indexer) finalize(ctx context.Context, r *run, n int) (Summary, error)
 	if err != nil {
 		return r.summary(), err
 	}
-	defer g.abort()
+	defer g.abort(ctx, ix.log)
 	items, err := ix.mergeShards(r, ms, filepath.Join(g.b.Path(), ImagesFile))
 	if err != nil {
 		return r.summary(), err

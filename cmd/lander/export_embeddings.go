@@ -155,7 +155,7 @@ func cmdExportAttributes(ctx context.Context, args []string, stdout, stderr io.W
 		if cfg.Milvus == "" {
 			return fmt.Errorf("export attributes: generation %s lives in Milvus collection %s; pass --milvus", m.Name, m.MilvusCollection)
 		}
-		ms, err := milvus.Open(ctx, milvus.Options{Addr: cfg.Milvus, Collection: m.MilvusCollection, Dim: m.Dim})
+		ms, err := milvus.Open(ctx, milvus.Options{Addr: cfg.Milvus, Collection: m.MilvusCollection, Dim: m.Dim, MustExist: true})
 		if err != nil {
 			return fmt.Errorf("export attributes: %w", err)
 		}

@@ -44,7 +44,10 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 		if c.Milvus == "" {
 			return nil, fmt.Errorf("load %s: its vectors are in Milvus collection %s; pass --milvus", m.Name, m.MilvusCollection)
 		}
-		ms, err := milvus.Open(ctx, milvus.Options{Addr: c.Milvus, Collection: m.MilvusCollection, Dim: m.Dim})
+		ms, err := milvus.Open(ctx, milvus.Options{Addr: c.Milvus, Collection: m.MilvusCollection, Dim: m.Dim, MustExist: true})
+		if errors.Is(err, milvus.ErrNoCollection) {
+			return nil, fmt.Errorf("load %s: its Milvus collection %s is missing from %s (dropped, or another Milvus); run lander index again", m.Name, m.MilvusCollection, c.Milvus)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", m.Name, err)
 		}

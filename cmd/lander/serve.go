@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"time"
 
@@ -31,9 +34,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	f.str("query-llm-url", "OpenAI-compatible API `root` of a chat model for low-confidence search queries (offline resolver alone when empty)", func(c *config.Config) *string { return &c.Serve.QueryLLM.URL })
 	f.str("query-llm-model", "query model `name`", func(c *config.Config) *string { return &c.Serve.QueryLLM.Model })
 	consoleFlags(f)
+	pprofAddr := f.fs.String("pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this `address`, apart from the site (off by default; the soak test samples goroutines and heap there)")
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return runServe(ctx, cfg, stderr)
 }
@@ -43,6 +54,21 @@ func consoleFlags(f *flags) {
 	f.boolean("merch-private", "the console, the preview and reading overrides need the merchandiser token too (a browser asks for it as a password)", func(c *config.Config) *bool { return &c.Serve.MerchPrivate })
 	f.boolean("require-if-match", "refuse an overrides write without If-Match (428)", func(c *config.Config) *bool { return &c.Serve.RequireIfMatch })
 	f.integer("preview-rate", "previews a second one client may ask for (default 5)", func(c *config.Config) *int { return &c.Serve.PreviewRate })
+}
+
+// servePprof serves net/http/pprof on its own listener, so that profiles
+// are never reachable through the site's address.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // changes.History is the server's index history.

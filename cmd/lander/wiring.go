@@ -49,8 +49,14 @@ func openTarget(c config.Config) (indexer.OpenTarget, string) {
 			return store.NewTarget(dim, dir), nil
 		}, "embedded"
 	}
-	return func(ctx context.Context, _, name string, dim int) (indexer.Target, error) {
-		return milvus.OpenTarget(ctx, milvus.Options{Addr: c.Milvus}, name, dim)
+	return func(ctx context.Context, dir, name string, dim int) (indexer.Target, error) {
+		// Each run writes a collection of its own, recorded before it
+		// exists so that pruning finds it should the run be killed.
+		coll := milvus.CollectionName(name, milvus.NewRunID())
+		if err := datadir.RecordExternal(dir, "milvus", coll); err != nil {
+			return nil, err
+		}
+		return milvus.OpenTarget(ctx, milvus.Options{Addr: c.Milvus}, coll, dim)
 	}, "milvus"
 }
 

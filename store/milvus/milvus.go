@@ -61,8 +61,15 @@ const (
 // Options configure Open.
 type Options struct {
 	Addr       string // host:port of the Milvus server
-	Collection string // collection name; created when missing
+	Collection string // collection name; created when missing unless MustExist
 	Dim        int    // vector dimension
+	// MustExist makes Open fail with ErrNoCollection instead of creating a
+	// missing collection: a server must not serve an empty collection in
+	// place of a generation's rows.
+	MustExist bool
+	// MustCreate makes Open fail when the collection exists already: an
+	// index run never adopts rows that another run left behind.
+	MustCreate bool
 	// InsertBatch is how many rows one upsert request carries; 0 means 100.
 	// Milvus Lite writes batches of about 100 rows several times faster than
 	// batches of 1,000.
@@ -76,6 +83,10 @@ type Options struct {
 	// is tried again; 0 means 4, a negative number none.
 	Retries int
 }
+
+// ErrNoCollection is returned by Open with Options.MustExist when the
+// collection is missing.
+var ErrNoCollection = errors.New("collection is missing")
 
 // Index kinds for Options.Index.
 const (
@@ -106,6 +117,8 @@ type Store struct {
 	// index is the collection's index kind, IndexHNSW or IndexFlat.
 	index   string
 	retries int
+	// mustExist and mustCreate are Options.MustExist and MustCreate.
+	mustExist, mustCreate bool
 }
 
 // Open connects to Milvus, creates the collection when it is missing (with its
@@ -119,6 +132,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 }
 
 func open(ctx context.Context, opts Options, schema func(name string, dim int) *entity.Schema) (*Store, error) {
+	if opts.MustExist && opts.MustCreate {
+		return nil, errors.New("invalid options: MustExist and MustCreate")
+	}
 	if opts.Addr == "" || opts.Collection == "" || opts.Dim <= 0 {
 		return nil, fmt.Errorf("invalid options: addr %q, dim %d", opts.Addr, opts.Dim)
 	}
@@ -148,7 +164,8 @@ func open(ctx context.Context, opts Options, schema func(name string, dim int) *
 		}
 		return nil, fmt.Errorf("connect to Milvus at %s: %w", opts.Addr, err)
 	}
-	s := &Store{cli: cli, coll: opts.Collection, dim: opts.Dim, batch: opts.InsertBatch, index: opts.Index, retries: opts.Retries}
+	s := &Store{cli: cli, coll: opts.Collection, dim: opts.Dim, batch: opts.InsertBatch, index: opts.Index, retries: opts.Retries,
+		mustExist: opts.MustExist, mustCreate: opts.MustCreate}
 	if err := s.ensure(ctx, schema); err != nil {
 		cli.Close(ctx)
 		return nil, err
@@ -160,6 +177,12 @@ func (s *Store) ensure(ctx context.Context, schema func(name string, dim int) *e
 	has, err := s.cli.HasCollection(ctx, milvusclient.NewHasCollectionOption(s.coll))
 	if err != nil {
 		return err
+	}
+	switch {
+	case has && s.mustCreate:
+		return fmt.Errorf("collection exists already; refusing to adopt rows another run left")
+	case !has && s.mustExist:
+		return ErrNoCollection
 	}
 	if has {
 		coll, err := s.cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(s.coll))
@@ -395,4 +418,25 @@ func HasCollection(ctx context.Context, addr, name string) (bool, error) {
 		return false, fmt.Errorf("has milvus collection %q: %w", name, err)
 	}
 	return has, nil
+}
+
+// Collections lists the collections of Milvus at addr whose names start
+// with prefix: the fault tests look for collections that runs left behind.
+func Collections(ctx context.Context, addr, prefix string) ([]string, error) {
+	cli, err := dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close(ctx)
+	names, err := cli.ListCollections(ctx, milvusclient.NewListCollectionOption())
+	if err != nil {
+		return nil, fmt.Errorf("list milvus collections: %w", err)
+	}
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

@@ -2,6 +2,8 @@ package milvus
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 
 	"lander/indexer"
 	"lander/store"
@@ -12,18 +14,28 @@ import (
 var (
 	_ indexer.NamedTarget      = (*Target)(nil)
 	_ indexer.CollectionTarget = (*Target)(nil)
+	_ indexer.DiscardTarget    = (*Target)(nil)
 )
 
-// CollectionName is the Milvus collection of an index generation's
-// products: Milvus names allow letters, digits and underscores only.
-func CollectionName(generation string) string {
-	b := []byte("lander_" + generation)
+// CollectionName is the Milvus collection of one index run's products:
+// the generation's name and the run's id, so that a failed or concurrent
+// run's rows, under the same generation number, are never another run's.
+// Milvus names allow letters, digits and underscores only.
+func CollectionName(generation, run string) string {
+	b := []byte("lander_" + generation + "_" + run)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
 			b[i] = '_'
 		}
 	}
 	return string(b)
+}
+
+// NewRunID returns a fresh random id for CollectionName.
+func NewRunID() string {
+	var b [6]byte
+	rand.Read(b[:]) // never fails (crypto/rand panics rather)
+	return hex.EncodeToString(b[:])
 }
 
 // AttributesCollection names the collection of a generation's attribute
@@ -39,11 +51,12 @@ type Target struct {
 	attrs *Vectors // opened by the first UpsertNamed
 }
 
-// OpenTarget opens (creating it when missing) the products collection
-// CollectionName(generation) for vectors of length dim. opts.Collection
-// and opts.Dim are set from generation and dim.
-func OpenTarget(ctx context.Context, opts Options, generation string, dim int) (*Target, error) {
-	opts.Collection, opts.Dim = CollectionName(generation), dim
+// OpenTarget creates the products collection named collection (see
+// CollectionName) for vectors of length dim; it fails when that
+// collection exists already. opts.Collection, opts.Dim and the Must
+// options are set from the arguments.
+func OpenTarget(ctx context.Context, opts Options, collection string, dim int) (*Target, error) {
+	opts.Collection, opts.Dim, opts.MustCreate, opts.MustExist = collection, dim, true, false
 	st, err := Open(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -86,6 +99,18 @@ func (t *Target) Commit(ctx context.Context) error {
 		}
 	}
 	return t.st.Close(ctx)
+}
+
+// Discard drops the collections written so far: the run failed, and
+// its rows must not linger.
+// It drops them over a new connection, since Commit may have closed the
+// target's.
+func (t *Target) Discard(ctx context.Context) error {
+	if t.attrs != nil {
+		t.attrs.Close(ctx)
+	}
+	t.st.Close(ctx)
+	return DropGenerations(ctx, t.opts.Addr, []string{t.st.Collection()})
 }
 
 // DropGenerations drops the collections of pruned index generations (their
