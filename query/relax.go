@@ -5,9 +5,10 @@ import (
 	"slices"
 )
 
-// Relaxation. A strict tuple that leaves fewer results than a shopper asked
-// for is relaxed one attribute at a time, weakest first, until the search
-// finds enough; the dropped attributes keep ranking as soft ones and are
+// Relaxation. A strict tuple that leaves too few results is relaxed one
+// attribute at a time, weakest first, until the search finds enough (the
+// search decides what is enough: a page for context words, one result for
+// product words); the dropped attributes keep ranking as soft ones and are
 // listed in Resolved.Relaxed, so the relaxation is never silent. Weakness
 // is, in order: the attribute's tier (context words before descriptive
 // product words, then colour, gender, brand, and the product type last),

@@ -10,17 +10,20 @@ import (
 	"lander/store"
 )
 
-// Search relaxation and narrowing. A strict tuple that leaves fewer
-// results than the page asks for is relaxed one attribute at a time in the
-// resolver's order (context words first, the product type last) until it
-// finds a page; what was dropped is listed in resolved.relaxed and keeps
-// ranking as a soft attribute. A generic product word ("shoes", "bag") is
+// Search relaxation and narrowing. A strict tuple is relaxed one attribute
+// at a time in the resolver's order (context words first, the product type
+// last): context words (occasion, season) while the search finds fewer
+// results than the page asks for, product words only while it finds
+// nothing at all, so that "black watch for men" with two matches shows
+// those two rather than women's watches. What was dropped is listed in
+// resolved.relaxed and keeps ranking as a soft attribute. A generic product word ("shoes", "bag") is
 // narrowed to the leaf category that the query's context words single out
 // in the catalog ("shoes for my morning jog": sports shoes).
 
-// relaxedSearch searches with res's strict filter and relaxes res until
-// the search finds need results or nothing strict is left. It returns the
-// tuple as searched, its hits and their total.
+// relaxedSearch searches with res's strict filter and relaxes res while
+// the search finds fewer than need results (context words) or none
+// (product words). It returns the tuple as searched, its hits and their
+// total.
 func (s *Server) relaxedSearch(ctx context.Context, ix *Index, vec []float32, res query.Resolved, need, k, off int) (query.Resolved, []store.Hit, int, error) {
 	f := filterOf(res)
 	hits, total, err := s.storeSearch(ctx, ix, vec, f, k, off)
@@ -28,6 +31,9 @@ func (s *Server) relaxedSearch(ctx context.Context, ix *Index, vec []float32, re
 		return res, hits, total, err
 	}
 	for _, kv := range ix.Resolver.RelaxOrder(res) {
+		if total > 0 && !query.IsContext(kv.Key) {
+			break // a product word is dropped only when nothing matches
+		}
 		res.Relax(kv)
 		f.All = res.Strict()
 		if hits, total, err = s.storeSearch(ctx, ix, vec, f, k, off); err != nil || total >= need {
