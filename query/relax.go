@@ -7,8 +7,8 @@ import (
 
 // Relaxation. A strict tuple that leaves too few results is relaxed one
 // attribute at a time, weakest first, until the search finds enough (the
-// search decides what is enough: a page for context words, one result for
-// product words); the dropped attributes keep ranking as soft ones and are
+// search decides what is enough: a page for context and descriptive words,
+// one result for product words, see IsProductWord); the dropped attributes keep ranking as soft ones and are
 // listed in Resolved.Relaxed, so the relaxation is never silent. Weakness
 // is, in order: the attribute's tier (context words before descriptive
 // product words, then colour, gender, brand, and the product type last),
@@ -40,6 +40,12 @@ func relaxTier(key string) int {
 // IsContext reports whether key holds context words (occasion, season),
 // which are relaxed before any product word.
 func IsContext(key string) bool { return contextKeys[key] }
+
+// IsProductWord reports whether key names what the product is (category,
+// colour, gender, brand): the search relaxes these only when nothing
+// matches, and context and descriptive words (occasion, season, pattern,
+// material, fit ...) whenever a page is not filled.
+func IsProductWord(key string) bool { return relaxTier(key) >= 2 }
 
 // RelaxOrder returns the strict attributes of res, weakest first: the
 // order in which a search that finds too few results drops them.

@@ -12,8 +12,9 @@ import (
 
 // Search relaxation and narrowing. A strict tuple is relaxed one attribute
 // at a time in the resolver's order (context words first, the product type
-// last): context words (occasion, season) while the search finds fewer
-// results than the page asks for, product words only while it finds
+// last): context and descriptive words (occasion, season, pattern,
+// material ...) while the search finds fewer results than the page asks
+// for, product words (category, colour, gender, brand) only while it finds
 // nothing at all, so that "black watch for men" with two matches shows
 // those two rather than women's watches. What was dropped is listed in
 // resolved.relaxed and keeps ranking as a soft attribute. A generic product word ("shoes", "bag") is
@@ -21,8 +22,8 @@ import (
 // in the catalog ("shoes for my morning jog": sports shoes).
 
 // relaxedSearch searches with res's strict filter and relaxes res while
-// the search finds fewer than need results (context words) or none
-// (product words). It returns the tuple as searched, its hits and their
+// the search finds fewer than need results (context and descriptive words)
+// or none (product words). It returns the tuple as searched, its hits and their
 // total.
 func (s *Server) relaxedSearch(ctx context.Context, ix *Index, vec []float32, res query.Resolved, need, k, off int) (query.Resolved, []store.Hit, int, error) {
 	f := filterOf(res)
@@ -31,7 +32,7 @@ func (s *Server) relaxedSearch(ctx context.Context, ix *Index, vec []float32, re
 		return res, hits, total, err
 	}
 	for _, kv := range ix.Resolver.RelaxOrder(res) {
-		if total > 0 && !query.IsContext(kv.Key) {
+		if total > 0 && query.IsProductWord(kv.Key) {
 			break // a product word is dropped only when nothing matches
 		}
 		res.Relax(kv)
