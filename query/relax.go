@@ -73,18 +73,27 @@ func (r *Resolver) RelaxOrder(res Resolved) []KV {
 }
 
 // Relax turns the strict attribute kv into a soft one and records it in
-// Relaxed. It reports whether kv was strict.
-func (res *Resolved) Relax(kv KV) bool {
+// Relaxed. When the same words also suggest a broader context value
+// (Attribute.Broader: "wedding" is occasion=wedding, else ethnic), that
+// value takes kv's place as a strict attribute, with a cue's confidence,
+// and the caller may relax it in turn. It returns the broader attribute
+// added, if any, and whether kv was strict.
+func (res *Resolved) Relax(kv KV) (KV, bool) {
 	for i, a := range res.Attributes {
 		if a.Strict && a.Key == kv.Key && a.Value == kv.Value {
 			attrs := slices.Clone(res.Attributes)
 			attrs[i].Strict = false
+			var broader KV
+			if a.Broader != "" && !slices.ContainsFunc(attrs, func(o Attribute) bool { return o.Key == a.Key && o.Value == a.Broader }) {
+				broader = KV{Key: a.Key, Value: a.Broader}
+				attrs = append(attrs, Attribute{Key: a.Key, Value: a.Broader, Strict: true, Confidence: min(a.Confidence, sourceConfidence[srcCue])})
+			}
 			res.Attributes = attrs
 			res.Relaxed = append(slices.Clone(res.Relaxed), kv)
-			return true
+			return broader, true
 		}
 	}
-	return false
+	return KV{}, false
 }
 
 // Support returns the catalog support of kv in the resolver's vocabulary

@@ -31,11 +31,16 @@ func (s *Server) relaxedSearch(ctx context.Context, ix *Index, vec []float32, re
 	if err != nil || total >= need {
 		return res, hits, total, err
 	}
-	for _, kv := range ix.Resolver.RelaxOrder(res) {
+	order := ix.Resolver.RelaxOrder(res)
+	for len(order) > 0 {
+		kv := order[0]
+		order = order[1:]
 		if total > 0 && query.IsProductWord(kv.Key) {
 			break // a product word is dropped only when nothing matches
 		}
-		res.Relax(kv)
+		if broader, _ := res.Relax(kv); broader.Key != "" {
+			order = append([]query.KV{broader}, order...) // tried next, dropped if it fails too
+		}
 		f.All = res.Strict()
 		if hits, total, err = s.storeSearch(ctx, ix, vec, f, k, off); err != nil || total >= need {
 			break

@@ -37,6 +37,10 @@ func newRelaxServer(t *testing.T) (*httptest.Server, *Server) {
 		rows = append(rows, row{"c" + string(rune('a'+i)), "Canvas Shoes", "casual shoes", "shoes", "white", "casual"})
 	}
 	rows = append(rows, row{"g1", "Gold Watch", "watches", "watches", "gold", "casual"})
+	rows = append(rows, row{"w1", "Wedding Kurta", "kurtas", "topwear", "white", "wedding"})
+	for i := range 11 {
+		rows = append(rows, row{"k" + string(rune('a'+i)), "Festive Kurta", "kurtas", "topwear", "white", "ethnic"})
+	}
 	var prods []store.Product
 	for _, r := range rows {
 		attrs := []store.Attribute{
@@ -82,6 +86,10 @@ func TestSearchRelaxes(t *testing.T) {
 		// watch is a result, no gold dress is.
 		{"gold watch", "10", []query.KV{{Key: "color", Value: "gold"}, {Key: "category", Value: "watches"}}, []query.KV{}, 1, 0},
 		{"gold dress", "10", []query.KV{{Key: "category", Value: "dresses"}}, []query.KV{{Key: "color", Value: "gold"}}, 14, 0},
+		// A context value the catalog barely holds falls back to the
+		// broader one its words suggest before the key is dropped.
+		{"a kurta for a wedding", "10", []query.KV{{Key: "category", Value: "kurtas"}, {Key: "occasion", Value: "ethnic"}},
+			[]query.KV{{Key: "occasion", Value: "wedding"}}, 11, 0},
 	}
 	for _, tt := range tests {
 		var got SearchJSON
