@@ -51,6 +51,9 @@ type Attribute struct {
 	Value      string  `json:"value"`
 	Strict     bool    `json:"strict"`
 	Confidence float64 `json:"confidence"`
+	// Broader is a context value the same words also suggest ("wedding":
+	// occasion=ethnic), which Relax falls back to once; empty when none.
+	Broader string `json:"-"`
 }
 
 // KV is a key and a value.
@@ -168,8 +171,13 @@ func NewResolver(terms []Term) *Resolver {
 			if h.kv == e.kv {
 				return
 			}
-			if builtin && h.src <= srcAlias && keyOrder(h.kv.Key) <= keyOrder(e.kv.Key) {
-				return // the vocabulary defines this phrase for a key as strong
+			if builtin && h.src <= srcAlias && keyOrder(h.kv.Key) <= keyOrder(e.kv.Key) &&
+				!(e.src == srcCue && contextKeys[e.kv.Key] && h.kv.Key == e.kv.Key) {
+				// The vocabulary defines this phrase for a key as strong. A
+				// context cue of the same key stays as the phrase's broader
+				// reading ("wedding": occasion=wedding, else ethnic), which
+				// the search falls back to before dropping the key.
+				return
 			}
 		}
 		r.phrases[p] = append(have, e)
@@ -563,7 +571,16 @@ func reconcile(matches []match) ([]Attribute, []KV) {
 		// value: the search relaxes context first when it leaves too few
 		// results, so it only filters where the catalog supports it.
 		strict := (c.src != srcCue || contextKeys[c.kv.Key]) && values[c.kv.Key] == 1
-		attrs = append(attrs, Attribute{Key: c.kv.Key, Value: c.kv.Value, Strict: strict, Confidence: round2(c.conf)})
+		a := Attribute{Key: c.kv.Key, Value: c.kv.Value, Strict: strict, Confidence: round2(c.conf)}
+		if contextKeys[c.kv.Key] && c.src != srcCue {
+			for _, e := range c.alts {
+				if e.src == srcCue && e.kv.Key == c.kv.Key && e.kv != c.kv {
+					a.Broader = e.kv.Value
+					break
+				}
+			}
+		}
+		attrs = append(attrs, a)
 	}
 	return attrs, excluded
 }

@@ -5,9 +5,10 @@ import (
 	"slices"
 )
 
-// Relaxation. A strict tuple that leaves fewer results than a shopper asked
-// for is relaxed one attribute at a time, weakest first, until the search
-// finds enough; the dropped attributes keep ranking as soft ones and are
+// Relaxation. A strict tuple that leaves too few results is relaxed one
+// attribute at a time, weakest first, until the search finds enough (the
+// search decides what is enough: a page for context and descriptive words,
+// one result for product words, see IsProductWord); the dropped attributes keep ranking as soft ones and are
 // listed in Resolved.Relaxed, so the relaxation is never silent. Weakness
 // is, in order: the attribute's tier (context words before descriptive
 // product words, then colour, gender, brand, and the product type last),
@@ -40,6 +41,12 @@ func relaxTier(key string) int {
 // which are relaxed before any product word.
 func IsContext(key string) bool { return contextKeys[key] }
 
+// IsProductWord reports whether key names what the product is (category,
+// colour, gender, brand): the search relaxes these only when nothing
+// matches, and context and descriptive words (occasion, season, pattern,
+// material, fit ...) whenever a page is not filled.
+func IsProductWord(key string) bool { return relaxTier(key) >= 2 }
+
 // RelaxOrder returns the strict attributes of res, weakest first: the
 // order in which a search that finds too few results drops them.
 func (r *Resolver) RelaxOrder(res Resolved) []KV {
@@ -66,18 +73,27 @@ func (r *Resolver) RelaxOrder(res Resolved) []KV {
 }
 
 // Relax turns the strict attribute kv into a soft one and records it in
-// Relaxed. It reports whether kv was strict.
-func (res *Resolved) Relax(kv KV) bool {
+// Relaxed. When the same words also suggest a broader context value
+// (Attribute.Broader: "wedding" is occasion=wedding, else ethnic), that
+// value takes kv's place as a strict attribute, with a cue's confidence,
+// and the caller may relax it in turn. It returns the broader attribute
+// added, if any, and whether kv was strict.
+func (res *Resolved) Relax(kv KV) (KV, bool) {
 	for i, a := range res.Attributes {
 		if a.Strict && a.Key == kv.Key && a.Value == kv.Value {
 			attrs := slices.Clone(res.Attributes)
 			attrs[i].Strict = false
+			var broader KV
+			if a.Broader != "" && !slices.ContainsFunc(attrs, func(o Attribute) bool { return o.Key == a.Key && o.Value == a.Broader }) {
+				broader = KV{Key: a.Key, Value: a.Broader}
+				attrs = append(attrs, Attribute{Key: a.Key, Value: a.Broader, Strict: true, Confidence: min(a.Confidence, sourceConfidence[srcCue])})
+			}
 			res.Attributes = attrs
 			res.Relaxed = append(slices.Clone(res.Relaxed), kv)
-			return true
+			return broader, true
 		}
 	}
-	return false
+	return KV{}, false
 }
 
 // Support returns the catalog support of kv in the resolver's vocabulary

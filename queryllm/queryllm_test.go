@@ -165,3 +165,33 @@ func TestSchemaListsTheVocabulary(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// FuzzMerge: whatever the model answers, merge never panics, and an
+// accepted answer holds only vocabulary values of the answer keys.
+func FuzzMerge(f *testing.F) {
+	for _, s := range []string{
+		`{"attributes":[{"key":"category","value":"shirts"}],"excluded":[]}`,
+		`{"attributes":[{"key":"gender","value":"men"},{"key":"gender","value":"women"}],"excluded":[{"key":"color","value":"black"}]}`,
+		`{"attributes":null}`, `[]`, `{`, ``, `{"attributes":[{"key":"category"}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, outcome := merge([]byte(raw), testVocab, offlineTuple())
+		if outcome != "" {
+			if diff := cmp.Diff(offlineTuple(), got); diff != "" {
+				t.Fatalf("refused (%s) but changed (-want +got):\n%s", outcome, diff)
+			}
+			return
+		}
+		for _, a := range got.Attributes {
+			found := false
+			for _, v := range testVocab.Keys[a.Key] {
+				found = found || v.Value == a.Value
+			}
+			if !found {
+				t.Fatalf("accepted %s=%s outside the vocabulary from %q", a.Key, a.Value, raw)
+			}
+		}
+	})
+}

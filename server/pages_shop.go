@@ -335,12 +335,20 @@ type chipView struct {
 	Key, Label, URL string
 	// Not marks an exclusion.
 	Not bool
+	// Relaxed marks a strict attribute the search dropped to fill the
+	// page.
+	Relaxed bool
 }
 
 // searchView is the body of a search page.
 type searchView struct {
-	Query      string
-	Chips      []chipView
+	Query string
+	Chips []chipView
+	// Relaxed are the chips of the attributes the search relaxed, shown
+	// apart, and RelaxedNote says so ("No red party dresses; showing red
+	// dresses.").
+	Relaxed     []chipView
+	RelaxedNote string
 	Collection *linkView
 	Total      int
 	Products   []cardView
@@ -389,8 +397,15 @@ func (s *Server) renderSearch(ctx context.Context, ix *Index, q string, page int
 		return nil, err
 	}
 	pages := windowPages(ix, sj.Total, landingPageSize)
-	v := searchView{Query: q, Total: sj.Total, Chips: chips(sj.Resolved, ix.Resolver.Resolve(q).Rest),
+	v := searchView{Query: q, Total: sj.Total, RelaxedNote: relaxedNote(sj.Resolved),
 		Pager: pager("/search", url.Values{"q": {q}}, min(page, pages), pages)}
+	for _, c := range chips(sj.Resolved, ix.Resolver.Resolve(q).Rest) {
+		if c.Relaxed {
+			v.Relaxed = append(v.Relaxed, c)
+		} else {
+			v.Chips = append(v.Chips, c)
+		}
+	}
 	if sj.Collection != nil {
 		v.Collection = &linkView{Title: sj.Collection.Title, URL: collectionURL(sj.Collection.Slug)}
 	}
@@ -421,7 +436,11 @@ func chips(res query.Resolved, rest string) []chipView {
 	var parts []part
 	for _, a := range res.Attributes {
 		p := part{chip: chipView{Key: a.Key, Label: a.Value}, text: a.Value, kind: strict}
-		if !a.Strict {
+		switch {
+		case slices.Contains(res.Relaxed, query.KV{Key: a.Key, Value: a.Value}):
+			// Asked for strictly, so rebuilt queries keep it.
+			p.chip.Relaxed = true
+		case !a.Strict:
 			p.chip.Label, p.kind = a.Value+" (maybe)", soft
 		}
 		parts = append(parts, p)

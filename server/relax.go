@@ -10,25 +10,37 @@ import (
 	"lander/store"
 )
 
-// Search relaxation and narrowing. A strict tuple that leaves fewer
-// results than the page asks for is relaxed one attribute at a time in the
-// resolver's order (context words first, the product type last) until it
-// finds a page; what was dropped is listed in resolved.relaxed and keeps
-// ranking as a soft attribute. A generic product word ("shoes", "bag") is
+// Search relaxation and narrowing. A strict tuple is relaxed one attribute
+// at a time in the resolver's order (context words first, the product type
+// last): context and descriptive words (occasion, season, pattern,
+// material ...) while the search finds fewer results than the page asks
+// for, product words (category, colour, gender, brand) only while it finds
+// nothing at all, so that "black watch for men" with two matches shows
+// those two rather than women's watches. What was dropped is listed in
+// resolved.relaxed and keeps ranking as a soft attribute. A generic product word ("shoes", "bag") is
 // narrowed to the leaf category that the query's context words single out
 // in the catalog ("shoes for my morning jog": sports shoes).
 
-// relaxedSearch searches with res's strict filter and relaxes res until
-// the search finds need results or nothing strict is left. It returns the
-// tuple as searched, its hits and their total.
+// relaxedSearch searches with res's strict filter and relaxes res while
+// the search finds fewer than need results (context and descriptive words)
+// or none (product words). It returns the tuple as searched, its hits and their
+// total.
 func (s *Server) relaxedSearch(ctx context.Context, ix *Index, vec []float32, res query.Resolved, need, k, off int) (query.Resolved, []store.Hit, int, error) {
 	f := filterOf(res)
 	hits, total, err := s.storeSearch(ctx, ix, vec, f, k, off)
 	if err != nil || total >= need {
 		return res, hits, total, err
 	}
-	for _, kv := range ix.Resolver.RelaxOrder(res) {
-		res.Relax(kv)
+	order := ix.Resolver.RelaxOrder(res)
+	for len(order) > 0 {
+		kv := order[0]
+		order = order[1:]
+		if total > 0 && query.IsProductWord(kv.Key) {
+			break // a product word is dropped only when nothing matches
+		}
+		if broader, _ := res.Relax(kv); broader.Key != "" {
+			order = append([]query.KV{broader}, order...) // tried next, dropped if it fails too
+		}
 		f.All = res.Strict()
 		if hits, total, err = s.storeSearch(ctx, ix, vec, f, k, off); err != nil || total >= need {
 			break
