@@ -151,7 +151,7 @@ func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hi
 			raw     []extract.Attr
 			model   []extract.Attr
 		}{{true, e.text, e.model}, {false, e.pixel, e.modelImage}} {
-			ev := arbitrate.Evidence{Title: e.title, HasText: mode.hasText}
+			ev := arbitrate.Evidence{Title: e.title, HasText: mode.hasText, Model: mode.model}
 			if mode.hasText {
 				ev.Raw = append(append([]extract.Attr{}, e.text...), e.pixel...)
 			} else {
