@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"lander/catalog"
 	"lander/config"
@@ -148,7 +151,7 @@ func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hi
 			raw     []extract.Attr
 			model   []extract.Attr
 		}{{true, e.text, e.model}, {false, e.pixel, e.modelImage}} {
-			ev := arbitrate.Evidence{Title: e.title, HasText: mode.hasText}
+			ev := arbitrate.Evidence{Title: e.title, HasText: mode.hasText, Model: mode.model}
 			if mode.hasText {
 				ev.Raw = append(append([]extract.Attr{}, e.text...), e.pixel...)
 			} else {
@@ -169,11 +172,65 @@ func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hi
 			}
 		}
 	}
-	cal := &arbitrate.Calibration{Split: split, Curves: map[string]arbitrate.Curve{}}
+	cal := &arbitrate.Calibration{Split: split, Curves: map[string]arbitrate.Curve{}, MinP: map[string]float64{}, Target: fitTargets}
 	for k, o := range obs {
 		cal.Curves[k] = arbitrate.FitIsotonic(o, 50)
 	}
+	// The minimum combined probability per mode and key: the lowest at
+	// which the winners at or above it reach the mode's target precision.
+	zero := map[string]float64{}
+	for _, mode := range []string{"title", "image"} {
+		for _, k := range arbitrate.Keys {
+			zero[mode+"/"+k] = 0
+		}
+	}
+	free := arbitrate.New(cal, h, zero)
+	won := map[string][]arbitrate.Observation{}
+	for _, e := range evs {
+		l := lab[e.id]
+		if l == nil {
+			continue
+		}
+		for _, ev := range []arbitrate.Evidence{
+			{Title: e.title, HasText: true, Raw: e.text, Model: append(append([]extract.Attr{}, e.model...), e.pixel...)},
+			{HasText: false, Model: append(append([]extract.Attr{}, e.modelImage...), e.pixel...)},
+		} {
+			for _, w := range free.Winners(ev) {
+				k := arbitrate.Mode(ev) + "/" + w.Key
+				won[k] = append(won[k], arbitrate.Observation{Score: w.P, Right: l.Match(w.Key, w.Value)})
+			}
+		}
+	}
+	for k, o := range won {
+		cal.MinP[k] = minPFor(o, fitTargets[strings.SplitN(k, "/", 2)[0]])
+	}
 	return h, cal
+}
+
+// fitTargets are the precisions the minimum probabilities aim at per mode,
+// a little above the goals (0.95 with title and image, 0.85 with the image
+// alone) so that they hold on unseen products.
+var fitTargets = map[string]float64{"title": 0.96, "image": 0.87}
+
+// minPFor returns the lowest score at which the observations scoring at
+// least that much reach precision target (1 when none do).
+func minPFor(obs []arbitrate.Observation, target float64) float64 {
+	o := slices.Clone(obs)
+	sort.Slice(o, func(i, j int) bool { return o[i].Score > o[j].Score })
+	best, right := 1.0, 0
+	for i, x := range o {
+		if x.Right {
+			right++
+		}
+		// Only a cut between distinct scores is realisable.
+		if i+1 < len(o) && o[i+1].Score == x.Score {
+			continue
+		}
+		if float64(right) >= target*float64(i+1) {
+			best = x.Score
+		}
+	}
+	return math.Round(best*1e4) / 1e4
 }
 
 func arbitrated(key string) bool {
@@ -249,7 +306,7 @@ func learnPalette(ctx context.Context, catalogPath string, lab labels.Set, n int
 		v := extract.Normalize(l.Cols["basecolour"])
 		examples[v] = append(examples[v], cl[0].Lab)
 	}
-	return pixelcolor.Learn(examples, 20), nil
+	return pixelcolor.LearnPrototypes(examples, 20, 8), nil
 }
 
 // writeFit writes the learned arbitration data into dir.

@@ -64,6 +64,9 @@ type Side struct {
 	Sizes     []Bucket     `json:"sizes"`
 	Arity     map[int]int  `json:"arity"`
 	Worst     []Collection `json:"worst"`
+	// SharedTitles counts the published collections whose title another
+	// published collection also has.
+	SharedTitles int `json:"shared_titles"`
 }
 
 // Report compares content-first collections with the baseline.
@@ -104,6 +107,17 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 	fams := map[string]*fam{}
 	var all []Collection
 	total := 0.0
+	titles := map[string]int{}
+	for _, t := range ts {
+		if t.Published {
+			titles[t.Title]++
+		}
+	}
+	for _, n := range titles {
+		if n > 1 {
+			s.SharedTitles += n
+		}
+	}
 	for _, t := range ts {
 		if !t.Published {
 			continue

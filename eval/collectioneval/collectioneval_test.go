@@ -26,11 +26,11 @@ func TestEvaluate(t *testing.T) {
 	}
 	f := topics.File{
 		Topics: []topics.Topic{
-			{Slug: "black-shirts", Published: true, Size: 25, Attributes: []topics.KV{{Key: "category", Value: "shirts"}, {Key: "color", Value: "black"}}, Feed: feed(0, 10)},
-			{Slug: "acme-shirts", Published: true, Size: 120, Attributes: []topics.KV{{Key: "category", Value: "shirts"}, {Key: "brand", Value: "acme"}}, Feed: feed(10, 20)},
-			{Slug: "hidden", Published: false, Size: 5, Attributes: []topics.KV{{Key: "category", Value: "shirts"}}, Feed: feed(0, 5)},
+			{Slug: "black-shirts", Title: "Shirts", Published: true, Size: 25, Attributes: []topics.KV{{Key: "category", Value: "shirts"}, {Key: "color", Value: "black"}}, Feed: feed(0, 10)},
+			{Slug: "acme-shirts", Title: "Acme Shirts", Published: true, Size: 120, Attributes: []topics.KV{{Key: "category", Value: "shirts"}, {Key: "brand", Value: "acme"}}, Feed: feed(10, 20)},
+			{Slug: "hidden", Title: "Shirts", Published: false, Size: 5, Attributes: []topics.KV{{Key: "category", Value: "shirts"}}, Feed: feed(0, 5)},
 		},
-		Baseline: []topics.Topic{{Slug: "shirts", Published: true, Size: 20, Attributes: []topics.KV{{Key: "category", Value: "shirts"}}, Feed: feed(0, 10)}},
+		Baseline: []topics.Topic{{Slug: "shirts", Title: "Shirts", Published: true, Size: 20, Attributes: []topics.KV{{Key: "category", Value: "shirts"}}, Feed: feed(0, 10)}},
 	}
 	r := Evaluate(f, l)
 	if r.Content.Published != 2 || r.Content.Generated != 3 || r.Baseline.Published != 1 || r.Ratio != 2 {
@@ -47,6 +47,13 @@ func TestEvaluate(t *testing.T) {
 	}
 	if len(r.Content.Worst) != 1 || r.Content.Worst[0].Slug != "black-shirts" || r.Content.Worst[0].Wrong[0].ID != "9" {
 		t.Errorf("worst %+v", r.Content.Worst)
+	}
+	if r.Content.SharedTitles != 0 {
+		t.Errorf("%d shared titles; only an unpublished topic repeats one", r.Content.SharedTitles)
+	}
+	f.Topics[1].Title = "Shirts"
+	if r := Evaluate(f, l); r.Content.SharedTitles != 2 {
+		t.Errorf("%d shared titles, want 2", r.Content.SharedTitles)
 	}
 	if r.Content.Sizes[1].Count != 1 || r.Content.Sizes[3].Count != 1 {
 		t.Errorf("sizes %+v", r.Content.Sizes)

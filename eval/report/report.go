@@ -38,6 +38,7 @@ func (r Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  content-first: %d generated, %d published, P@10 %.3f\n", c.Content.Generated, c.Content.Published, c.Content.Precision)
 		fmt.Fprintf(w, "  search log:    %d generated, %d published, P@10 %.3f\n", c.Baseline.Generated, c.Baseline.Published, c.Baseline.Precision)
 		fmt.Fprintf(w, "  published ratio content/baseline: %.2fx\n", c.Ratio)
+		fmt.Fprintf(w, "  published collections sharing a title: %d\n", c.Content.SharedTitles)
 		fmt.Fprintf(w, "  %-14s %11s %8s %10s\n", "family", "collections", "P@10", "attr acc")
 		for _, f := range c.Content.Families {
 			fmt.Fprintf(w, "  %-14s %11d %8.3f %10.3f\n", f.Key, f.Collections, f.Precision, f.AttributeAccuracy)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"lander/eval/attreval"
 	"lander/eval/collectioneval"
 	"lander/eval/retrieval"
 )
@@ -31,5 +32,28 @@ func TestWrite(t *testing.T) {
 	}
 	if !strings.Contains(html.String(), "<rect") || !strings.Contains(html.String(), "0.900") {
 		t.Error("plots lack bars")
+	}
+}
+
+func TestReliabilityPlots(t *testing.T) {
+	ks := attreval.KeyScore{Key: "color", Assigned: 3, Right: 2, Precision: 0.667, Recall: 0.5, Reliability: make([]attreval.Band, attreval.Bins)}
+	ks.Reliability[9] = attreval.Band{Lo: 0.9, Hi: 1, N: 3, Right: 2, Mean: 0.95}
+	r := Report{Source: "test", Attributes: &attreval.Report{Split: "held-out", Products: 4,
+		Sources: []attreval.SourceScore{{Source: "model", Keys: []attreval.KeyScore{ks}},
+			{Source: "empty", Keys: []attreval.KeyScore{{Key: "color", Reliability: make([]attreval.Band, attreval.Bins)}}}}}}
+	var text, html bytes.Buffer
+	r.WriteText(&text)
+	if !strings.Contains(text.String(), "0.667 / 0.500 (3)") {
+		t.Errorf("text lacks the model's colour scores:\n%s", text.String())
+	}
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	// One plot: the source without values has no bands to draw.
+	if n := strings.Count(html.String(), "<svg"); n != 1 {
+		t.Errorf("%d reliability plots, want 1", n)
+	}
+	if !strings.Contains(html.String(), "Reliability: model, color") || !strings.Contains(html.String(), "0.9-1.0 (n=3)") {
+		t.Errorf("plot lacks its title or band:\n%s", html.String())
 	}
 }

@@ -50,10 +50,42 @@ type Arbiter struct {
 }
 
 // New returns an arbiter; cal and h may be nil (raw scores, no hierarchy).
-// minP gives the calibrated probability a value of each key needs
-// (DefaultMinP for keys it omits).
+// minP gives the combined probability a value needs per Mode and key
+// ("title/color"); nil takes cal.MinP, and DefaultMinP where neither says.
 func New(cal *Calibration, h *Hierarchy, minP map[string]float64) *Arbiter {
+	if minP == nil && cal != nil {
+		minP = cal.MinP
+	}
 	return &Arbiter{cal: cal, h: h, minP: minP}
+}
+
+// Mode names the evidence a product offers: "title" when the dual encoder
+// read text, "image" when it saw the image alone.
+func Mode(ev Evidence) string {
+	if ev.HasText {
+		return "title"
+	}
+	return "image"
+}
+
+// Winner is an arbitrated key's best value before the minimum probability
+// applies, for fitting that minimum.
+type Winner struct {
+	Key, Value string
+	P          float64
+}
+
+// Winners returns the best value of each arbitrated key that has evidence
+// other than merchant tags, whatever its probability.
+func (a *Arbiter) Winners(ev Evidence) []Winner {
+	title := " " + strings.Join(wordsOf(ev.Title), " ") + " "
+	var out []Winner
+	for _, k := range Keys {
+		if w, ok := a.winner(ev, k, title); ok {
+			out = append(out, Winner{Key: k, Value: w.attr.Value, P: w.p})
+		}
+	}
+	return out
 }
 
 // Default returns the arbiter with the shipped calibration and hierarchy.
@@ -92,7 +124,11 @@ type Evidence struct {
 	Model []extract.Attr
 }
 
-// Kind names the calibration curve of one piece of evidence.
+// Kind names the calibration curve of one piece of evidence: its source
+// and key, refined by what the other sources say. Text and the model are
+// calibrated apart when they disagree ("-disputed"), a generic category
+// word ("text/category-generic") and the colours of a multi-colour title
+// ("text/color-multi") on their own.
 func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 	src := at.Source
 	switch src {
@@ -109,7 +145,50 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 			return "text/color-multi"
 		}
 	}
+	if a.disputed(ev, at) {
+		return src + "/" + at.Key + "-disputed"
+	}
 	return src + "/" + at.Key
+}
+
+// disputed reports whether the title and the model name different values
+// of at's key, at being one of them (a leaf and its generic parent agree).
+func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
+	var others []extract.Attr
+	switch at.Source {
+	case extract.SourceText:
+		for _, m := range ev.Model {
+			if m.Key == at.Key && (m.Source == SourceModel || m.Source == SourceCandidate) {
+				others = append(others, m)
+			}
+		}
+	case SourceModel, SourceCandidate:
+		for _, t := range ev.Raw {
+			if t.Key == at.Key && t.Source == extract.SourceText && t.Confidence >= textTitleConfidence {
+				others = append(others, t)
+			}
+		}
+	default:
+		return false
+	}
+	if len(others) == 0 {
+		return false
+	}
+	for _, o := range others {
+		if a.agree(at.Key, at.Value, o.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// agree reports whether two values of key name the same thing, or one is
+// a leaf within the other.
+func (a *Arbiter) agree(key, x, y string) bool {
+	if extract.Fold(x) == extract.Fold(y) {
+		return true
+	}
+	return key == "category" && (a.h.Within(x, y) || a.h.Within(y, x))
 }
 
 // P returns the calibrated probability of one piece of evidence.
@@ -160,83 +239,110 @@ func (a *Arbiter) Decide(ev Evidence) (raw, model []extract.Attr) {
 	return raw, model
 }
 
-// decideKey arbitrates key k.
-func (a *Arbiter) decideKey(ev Evidence, k, title string) (raw, model []extract.Attr) {
-	var tags, ev2 []extract.Attr
-	textColours := 0
+// ranked is one key's evidence: the merchant tags, or the candidates best
+// first, with the number of colours the title names.
+type ranked struct {
+	tags        []extract.Attr
+	cands       []*candidate
+	textColours int
+}
+
+// rank gathers the evidence for key k and orders its values by combined
+// probability, then by their place in the title.
+func (a *Arbiter) rank(ev Evidence, k, title string) ranked {
+	var r ranked
+	var ev2 []extract.Attr
 	for _, at := range ev.Raw {
 		if at.Key != k {
 			continue
 		}
 		if at.Source == extract.SourceTag {
-			tags = append(tags, at)
+			r.tags = append(r.tags, at)
 			continue
 		}
 		if at.Source == extract.SourceText && k == "color" && at.Confidence >= textTitleConfidence {
-			textColours++
+			r.textColours++
 		}
 		ev2 = append(ev2, at)
 	}
-	if len(tags) > 0 { // merchant tags are the merchant's word
-		return tags, nil
+	if len(r.tags) > 0 { // merchant tags are the merchant's word
+		return r
 	}
 	for _, at := range ev.Model {
 		if at.Key == k {
 			ev2 = append(ev2, at)
 		}
 	}
-	cands := map[string]*candidate{}
+	byFold := map[string]*candidate{}
 	var generic []extract.Attr
-	var order []string
 	for _, at := range ev2 {
-		p := a.P(ev, at, textColours)
 		if at.Source == extract.SourceText && k == "category" && a.h.Generic(at.Value) {
 			generic = append(generic, at)
 			continue
 		}
 		f := extract.Fold(at.Value)
-		c, ok := cands[f]
+		c, ok := byFold[f]
 		if !ok {
 			c = &candidate{pos: position(title, at)}
-			cands[f] = c
-			order = append(order, f)
+			byFold[f] = c
+			r.cands = append(r.cands, c)
 		} else {
 			c.pos = min(c.pos, position(title, at))
 		}
-		c.add(at, p)
+		c.add(at, a.P(ev, at, r.textColours))
 	}
 	// A generic category word supports the leaves within it and stands on
 	// its own only when no source names such a leaf.
 	for _, g := range generic {
-		p := a.P(ev, g, textColours)
+		p := a.P(ev, g, r.textColours)
 		supported := false
-		for _, f := range order {
-			if c := cands[f]; a.h.Within(c.attr.Value, g.Value) {
+		for _, c := range r.cands {
+			if a.h.Within(c.attr.Value, g.Value) {
 				c.p = 1 - (1-c.p)*(1-p)
 				supported = true
 			}
 		}
 		if !supported {
 			f := extract.Fold(g.Value)
-			if _, ok := cands[f]; !ok {
-				cands[f] = &candidate{pos: position(title, g)}
-				order = append(order, f)
+			c, ok := byFold[f]
+			if !ok {
+				c = &candidate{pos: position(title, g)}
+				byFold[f] = c
+				r.cands = append(r.cands, c)
 			}
-			cands[f].add(g, p)
+			c.add(g, p)
 		}
 	}
-	if len(order) == 0 {
-		return nil, nil
-	}
-	sort.SliceStable(order, func(i, j int) bool {
-		ci, cj := cands[order[i]], cands[order[j]]
+	sort.SliceStable(r.cands, func(i, j int) bool {
+		ci, cj := r.cands[i], r.cands[j]
 		if ci.p != cj.p {
 			return ci.p > cj.p
 		}
 		return ci.pos < cj.pos // word order breaks ties
 	})
-	win := cands[order[0]]
-	minP, ok := a.minP[k]
+	return r
+}
+
+// winner returns key k's best candidate other than merchant tags.
+func (a *Arbiter) winner(ev Evidence, k, title string) (*candidate, bool) {
+	r := a.rank(ev, k, title)
+	if len(r.tags) > 0 || len(r.cands) == 0 {
+		return nil, false
+	}
+	return r.cands[0], true
+}
+
+// decideKey arbitrates key k.
+func (a *Arbiter) decideKey(ev Evidence, k, title string) (raw, model []extract.Attr) {
+	r := a.rank(ev, k, title)
+	if len(r.tags) > 0 {
+		return r.tags, nil
+	}
+	if len(r.cands) == 0 {
+		return nil, nil
+	}
+	win := r.cands[0]
+	minP, ok := a.minP[Mode(ev)+"/"+k]
 	if !ok {
 		minP = DefaultMinP
 	}
@@ -251,9 +357,8 @@ func (a *Arbiter) decideKey(ev Evidence, k, title string) (raw, model []extract.
 		}
 	}
 	// The other colours a title names stay as secondary values.
-	if k == "color" && textColours > 1 {
-		for _, f := range order[1:] {
-			c := cands[f]
+	if k == "color" && r.textColours > 1 {
+		for _, c := range r.cands[1:] {
 			if !c.hasText || c.textAttr.Confidence < textTitleConfidence {
 				continue
 			}

@@ -129,3 +129,34 @@ func TestShippedData(t *testing.T) {
 		t.Error("bad JSON parsed")
 	}
 }
+
+func TestKind(t *testing.T) {
+	a := testArbiter()
+	ev := Evidence{Title: "Rocia Women Black Sandals", HasText: true,
+		Raw:   []extract.Attr{text("category", "sandals"), text("color", "black"), text("gender", "women")},
+		Model: []extract.Attr{model("category", "flats", 0.7, true), model("color", "black", 0.9, true)}}
+	tests := []struct {
+		at   extract.Attr
+		want string
+	}{
+		{ev.Raw[0], "text/category-disputed"},
+		{ev.Model[0], "model/category-disputed"},
+		{ev.Raw[1], "text/color"},
+		{ev.Model[1], "model/color"},
+		{ev.Raw[2], "text/gender"}, // the model said nothing
+		{text("category", "shoes"), "text/category-generic"},
+	}
+	for _, tt := range tests {
+		if got := a.Kind(ev, tt.at, 1); got != tt.want {
+			t.Errorf("Kind(%s=%s/%s) = %q, want %q", tt.at.Key, tt.at.Value, tt.at.Source, got, tt.want)
+		}
+	}
+	// A leaf and its generic parent agree.
+	ev2 := Evidence{HasText: true, Raw: []extract.Attr{text("category", "shoes")}, Model: []extract.Attr{model("category", "casual shoes", 0.9, true)}}
+	if got := a.Kind(ev2, ev2.Model[0], 0); got != "model/category" {
+		t.Errorf("leaf under its parent word: %q", got)
+	}
+	if got := a.Kind(Evidence{HasText: false}, model("color", "red", 0.5, false), 0); got != "model-image/color" {
+		t.Errorf("image only: %q", got)
+	}
+}

@@ -94,6 +94,12 @@ type Calibration struct {
 	// Split names the products the curves were fitted on.
 	Split  string           `json:"split"`
 	Curves map[string]Curve `json:"curves"`
+	// MinP is the combined probability a value needs, per mode and key
+	// ("title/color", "image/category"; see Mode): the lowest at which the
+	// arbitrated values of the fitting split reach the target precision.
+	MinP map[string]float64 `json:"min_p,omitempty"`
+	// Target is that precision per mode.
+	Target map[string]float64 `json:"target,omitempty"`
 }
 
 // P returns the calibrated probability of raw score x for kind; a kind

@@ -95,19 +95,23 @@ func background(w, h int, at func(x, y int) Lab) Lab {
 	return out
 }
 
-// kmeans clusters the pixels, seeded at lightness quantiles so that the
-// result does not depend on chance.
-func kmeans(px []Lab) []Cluster {
+// kmeans clusters the pixels into k clusters.
+func kmeans(px []Lab) []Cluster { return kmeansN(px, k) }
+
+// kmeansN clusters points into n clusters, seeded at lightness quantiles
+// so that the result does not depend on chance; largest first.
+func kmeansN(px []Lab, n int) []Cluster {
 	sorted := append([]Lab(nil), px...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i][0] < sorted[j][0] })
-	cs := make([]Lab, k)
+	cs := make([]Lab, n)
 	for i := range cs {
-		cs[i] = sorted[(2*i+1)*len(sorted)/(2*k)]
+		cs[i] = sorted[(2*i+1)*len(sorted)/(2*n)]
 	}
 	assign := make([]int, len(px))
+	count := make([]int, n)
 	for range iterations {
-		var sum [k]Lab
-		var n [k]int
+		sum := make([]Lab, n)
+		clear(count)
 		for i, p := range px {
 			best, bd := 0, math.Inf(1)
 			for j, c := range cs {
@@ -116,27 +120,23 @@ func kmeans(px []Lab) []Cluster {
 				}
 			}
 			assign[i] = best
-			n[best]++
+			count[best]++
 			for d := range 3 {
 				sum[best][d] += p[d]
 			}
 		}
 		for j := range cs {
-			if n[j] > 0 {
+			if count[j] > 0 {
 				for d := range 3 {
-					cs[j][d] = sum[j][d] / float64(n[j])
+					cs[j][d] = sum[j][d] / float64(count[j])
 				}
 			}
 		}
 	}
-	var n [k]int
-	for _, a := range assign {
-		n[a]++
-	}
 	var out []Cluster
 	for j, c := range cs {
-		if n[j] > 0 {
-			out = append(out, Cluster{Lab: c, Share: float64(n[j]) / float64(len(px))})
+		if count[j] > 0 {
+			out = append(out, Cluster{Lab: c, Share: float64(count[j]) / float64(len(px))})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Share > out[j].Share })
@@ -157,7 +157,8 @@ type Palette struct {
 }
 
 // Guess is a colour value read from pixels with its score: the softmax of
-// the negative squared distances to the centroids, at the value.
+// the negative squared distances to the centroids, summed over the
+// nearest centroid's value.
 type Guess struct {
 	Value string
 	Score float64
@@ -176,11 +177,16 @@ func (p *Palette) Nearest(c Lab) (Guess, bool) {
 			best = i
 		}
 	}
-	var sum float64
-	for _, d := range ds {
-		sum += math.Exp(-(d - ds[best]) / sigma2)
+	// A value's weight sums over its centroids.
+	var sum, mine float64
+	for i, d := range ds {
+		w := math.Exp(-(d - ds[best]) / sigma2)
+		sum += w
+		if p.Centroids[i].Value == p.Centroids[best].Value {
+			mine += w
+		}
 	}
-	return Guess{Value: p.Centroids[best].Value, Score: 1 / sum}, true
+	return Guess{Value: p.Centroids[best].Value, Score: mine / sum}, true
 }
 
 // Read returns the colour of img's dominant foreground cluster.
@@ -242,5 +248,30 @@ func Shipped() *Palette {
 	if err != nil {
 		panic(err)
 	}
+	return p
+}
+
+// LearnPrototypes is Learn with up to per centroids per value: k-means of
+// the value's examples, seeded at lightness quantiles, so that a value
+// with several looks (light and dark brown) keeps each.
+func LearnPrototypes(examples map[string][]Lab, minN, per int) *Palette {
+	p := &Palette{}
+	for v, ls := range examples {
+		if len(ls) < minN {
+			continue
+		}
+		n := min(per, len(ls)/minN)
+		for _, c := range kmeansN(ls, max(n, 1)) {
+			c.Lab = Lab{math.Round(c.Lab[0]*100) / 100, math.Round(c.Lab[1]*100) / 100, math.Round(c.Lab[2]*100) / 100}
+			p.Centroids = append(p.Centroids, Centroid{Value: v, Lab: c.Lab, N: int(math.Round(c.Share * float64(len(ls))))})
+		}
+	}
+	sort.Slice(p.Centroids, func(i, j int) bool {
+		a, b := p.Centroids[i], p.Centroids[j]
+		if a.Value != b.Value {
+			return a.Value < b.Value
+		}
+		return a.Lab[0] < b.Lab[0]
+	})
 	return p
 }
