@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -480,5 +481,38 @@ func TestCapitalize(t *testing.T) {
 	}
 	if got := tupleTitle(kvs("color", "écru", "category", "scarves")); got != "Écru scarves" {
 		t.Errorf("tupleTitle = %q", got)
+	}
+}
+
+// TestOpenAPIGapBands checks that the document admits every band a gap
+// can have: the index writes tail gaps too (searched at least 20 times in
+// the tail), which schemathesis found answered against an enum of head
+// and torso on fashion-small.
+func TestOpenAPIGapBands(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				GapList struct {
+					Properties struct {
+						Gaps struct {
+							Items struct {
+								Properties struct {
+									Band struct{ Enum []string } `json:"band"`
+								} `json:"properties"`
+							} `json:"items"`
+						} `json:"gaps"`
+					} `json:"properties"`
+				}
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := doc.Components.Schemas.GapList.Properties.Gaps.Items.Properties.Band.Enum
+	for _, band := range []string{"head", "torso", "tail"} {
+		if !slices.Contains(got, band) {
+			t.Errorf("band %q is not in openapi.json's enum %v", band, got)
+		}
 	}
 }
