@@ -294,7 +294,9 @@ func TestBrowserSearchRemoveChip(t *testing.T) {
 
 func TestBrowserMerchPinShowsFirst(t *testing.T) {
 	b := newBrowser(t)
-	f := newPagesServer(t, Options{})
+	// Writes must say which version they replace: the console sends the
+	// ETag it read as If-Match.
+	f := newPagesServer(t, Options{RequireIfMatch: true})
 	const slug = "black-watches-for-men"
 	b.do(t, "open the collection in the console",
 		chromedp.EmulateViewport(1280, 900),

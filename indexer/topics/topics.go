@@ -42,6 +42,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -432,23 +433,7 @@ func finish(ctx context.Context, ix *index, j judge.Judge, d *demand, cands []ca
 		t.Slug = Slug(t.Attributes)
 		t.Description = Description(t.Title, t.Attributes, t.Size, top)
 	}
-	// Slugs are unique: a collision (two spellings of one value) takes a
-	// numeric suffix in the order of the tuples' canonical keys.
-	order := make([]int, len(topics))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Compare(tupleKey(topics[a].Attributes), tupleKey(topics[b].Attributes))
-	})
-	used := map[string]int{}
-	for _, i := range order {
-		s := topics[i].Slug
-		if n := used[s]; n > 0 {
-			topics[i].Slug = fmt.Sprintf("%s-%d", s, n+1)
-		}
-		used[s]++
-	}
+	uniqueSlugs(topics)
 	dedupe(topics)
 	slices.SortStableFunc(topics, func(a, b Topic) int {
 		if a.Published != b.Published {
@@ -492,6 +477,37 @@ func judgeAll(ctx context.Context, j judge.Judge, cands []judge.Candidate, worke
 }
 
 // tupleKey is the canonical form of a tuple: its attributes sorted.
+// uniqueSlugs makes the topics' slugs unique. A collision (two spellings
+// of one value, or letters a slug cannot hold) takes the first numeric
+// suffix, in the order of the tuples' canonical keys, that is neither taken
+// nor another topic's own slug: "shirts-2" stays the slug of a topic
+// "shirts 2" even when a second "shirts" comes first.
+func uniqueSlugs(topics []Topic) {
+	order := make([]int, len(topics))
+	own := make(map[string]bool, len(topics))
+	for i := range order {
+		order[i] = i
+		own[topics[i].Slug] = true
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Compare(tupleKey(topics[a].Attributes), tupleKey(topics[b].Attributes))
+	})
+	taken := make(map[string]bool, len(topics))
+	for _, i := range order {
+		s := topics[i].Slug
+		if taken[s] {
+			for n := 2; ; n++ {
+				if c := s + "-" + strconv.Itoa(n); !taken[c] && !own[c] {
+					s = c
+					break
+				}
+			}
+		}
+		taken[s] = true
+		topics[i].Slug = s
+	}
+}
+
 func tupleKey(attrs []KV) string {
 	s := make([]string, len(attrs))
 	for i, a := range attrs {

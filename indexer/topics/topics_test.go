@@ -57,6 +57,28 @@ func TestTitleAndSlug(t *testing.T) {
 	}
 }
 
+// TestSlugsNeverCollide checks that a suffixed slug never takes another
+// topic's own slug: "shirts!" and "shirts?" both slug to "shirts", and
+// the one suffixed must not become "shirts-2", the slug of "shirts 2".
+func TestSlugsNeverCollide(t *testing.T) {
+	var topics []Topic
+	for _, v := range []string{"shirts 2", "shirts!", "shirts?", "shirts", "shirts-3", "shirts 2!"} {
+		attrs := []KV{{Key: "category", Value: v}}
+		topics = append(topics, Topic{Attributes: attrs, Slug: Slug(attrs)})
+	}
+	uniqueSlugs(topics)
+	seen := map[string]string{}
+	for _, tp := range topics {
+		if other, ok := seen[tp.Slug]; ok {
+			t.Errorf("slug %q of %q is also the slug of %q", tp.Slug, tp.Attributes[0].Value, other)
+		}
+		seen[tp.Slug] = tp.Attributes[0].Value
+	}
+	if seen["shirts-2"] != "shirts 2" || seen["shirts-3"] != "shirts-3" {
+		t.Errorf("a topic lost its own slug to a suffix: %v", seen)
+	}
+}
+
 func TestDescriptionLength(t *testing.T) {
 	d := Description("Navy Blue Casual Shoes for Men", []KV{{Key: "season", Value: "summer"}, {Key: "occasion", Value: "casual"}}, 123, strings.Repeat("Very Long Product Title ", 10))
 	if len(d) > 160 || !strings.HasPrefix(d, "Shop 123 navy blue casual shoes for men, picked for summer and for casual wear.") {

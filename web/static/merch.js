@@ -1,6 +1,7 @@
 // The merchandiser console's script: keeps the bearer token in
 // sessionStorage, writes overrides (pin, exclude, restore, publish) through
-// PUT /api/v1/collections/{slug}/overrides and previews tuples through
+// PUT /api/v1/collections/{slug}/overrides, on the condition that they are
+// as it read them (If-Match), and previews tuples through
 // POST /api/v1/preview. Plain JavaScript, no build step; the pages it runs
 // on are server-rendered and readable without it.
 (() => {
@@ -56,13 +57,24 @@
       say(await errorOf(cur), true);
       return false;
     }
+    // The write names the version it edits (If-Match: the ETag read), so
+    // that another merchandiser's change in between is not overwritten:
+    // the server answers 412 and the page reloads to show it.
+    const etag = cur.headers.get('ETag');
     const o = await cur.json();
     const next = edit({ pins: o.pins || [], excludes: o.excludes || [], published: o.published });
+    const headers = { 'Content-Type': 'application/json', Authorization: 'Bearer ' + tok };
+    if (etag) headers['If-Match'] = etag;
     const resp = await fetch(overridesURL(slug), {
       method: 'PUT',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + tok },
+      headers,
       body: JSON.stringify(next),
     });
+    if (resp.status === 412) {
+      say('Someone else changed this collection meanwhile; reloading to show their change. Try again after.', true);
+      setTimeout(() => location.reload(), 1500);
+      return false;
+    }
     if (!resp.ok) {
       say(await errorOf(resp), true);
       return false;
