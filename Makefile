@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ADDR ?= :8080
 
-.PHONY: all setup ort models services browser build test test-go test-python test-api bench run fuzz vet clean
+.PHONY: all setup ort models services browser build test test-go test-python test-api test-race chaos bench run fuzz vet clean
 
 all: build
 
@@ -35,10 +35,18 @@ vet:
 	$(GO) vet ./...
 
 ## test: unit, contract and integration tests against a real Redis and Milvus Lite.
-test: setup services browser vet test-python test-go test-api
+test: setup services browser vet test-python test-go test-race test-api
 
 test-go:
 	LANDER_REQUIRE_MODELS=1 LANDER_REQUIRE_SERVICES=1 LANDER_REQUIRE_BROWSER=1 scripts/with-services.sh $(GO) test -count=1 ./...
+
+## test-race: the race detector over the concurrent packages.
+test-race:
+	LANDER_REQUIRE_MODELS=1 LANDER_REQUIRE_SERVICES=1 scripts/with-services.sh $(GO) test -race -count=1 ./server/... ./store/... ./cache/... ./datadir/... ./indexer/...
+
+## chaos: the fault scripts of scripts/chaos (kills, outages, a full disk, corruption) on the demo catalog.
+chaos: build services
+	@scripts/chaos/all.sh
 
 test-python: models
 	@scripts/test-python.sh

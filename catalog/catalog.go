@@ -69,12 +69,18 @@ const (
 	ReasonBadImage = "bad_image"
 	// ReasonBadPrice is a price that is not a finite non-negative number.
 	ReasonBadPrice = "bad_price"
+	// ReasonUnreadable is a Parquet row that could not be decoded: its row
+	// group or one of its values is corrupt.
+	ReasonUnreadable = "unreadable"
+	// ReasonImageTooLarge is an image whose header asks for more than
+	// MaxImagePixels pixels: it is refused before any decoding.
+	ReasonImageTooLarge = "image_too_large"
 )
 
 // Reasons lists every rejection reason code.
 var Reasons = []string{
 	ReasonBadRow, ReasonBadJSON, ReasonMissingID, ReasonBadID, ReasonDuplicateID,
-	ReasonMissingImage, ReasonBadImage, ReasonBadPrice,
+	ReasonMissingImage, ReasonBadImage, ReasonBadPrice, ReasonUnreadable, ReasonImageTooLarge,
 }
 
 // Limits applied to every row.

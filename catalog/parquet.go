@@ -13,41 +13,58 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"lander/parquetfile"
 )
 
-// parquetSource reads a Parquet catalog one Arrow record batch at a time.
+// parquetSource reads a Parquet catalog one row group, and within it one
+// Arrow record batch, at a time. A corrupt file must not crash the run nor
+// lose rows silently: the footer's Arrow schema is not trusted
+// (parquetfile), a row group that cannot be decoded becomes one
+// ReasonUnreadable rejection per row it held, and a value that panics the
+// decoder rejects its row.
 type parquetSource struct {
-	pf   *file.Reader
-	rr   pqarrow.RecordReader
-	dir  string
-	cols []string // lowercased column names
-	rec  arrow.RecordBatch
-	i    int // next row within rec
-	row  int // rows yielded so far
+	pf    *file.Reader
+	fr    *pqarrow.FileReader
+	dir   string
+	cols  []string // lowercased column names
+	group int      // next row group to open
+	rr    pqarrow.RecordReader
+	rec   arrow.RecordBatch
+	i     int   // next row within rec
+	row   int   // rows yielded so far
+	left  int64 // rows of the current group not yet yielded
+	// bad is why the current group is unreadable; its left rows are
+	// yielded as rejections.
+	bad string
 }
+
+// maxUnreadableRows caps the rejections one unreadable row group yields:
+// its row count comes from a footer that may be damaged too.
+const maxUnreadableRows = 1 << 20
 
 // openParquet opens a Parquet file and checks that it has an id column.
 func openParquet(path string, batchSize int) (source, error) {
-	props := parquet.NewReaderProperties(memory.DefaultAllocator)
-	props.BufferedStreamEnabled = true // stream column chunks: bounded memory
-	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(props))
+	pf, err := parquetfile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open catalog %s: %w", path, err)
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchSize)}, memory.DefaultAllocator)
-	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("open catalog %s: %w", path, err)
-	}
-	sc, err := fr.Schema()
-	if err != nil {
-		pf.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
 	s := &parquetSource{pf: pf, dir: filepath.Dir(path)}
+	var sc *arrow.Schema
+	err = parquetfile.Guard(func() (err error) {
+		s.fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchSize)}, memory.DefaultAllocator)
+		if err != nil {
+			return err
+		}
+		sc, err = s.fr.Schema()
+		return err
+	})
+	if err != nil {
+		pf.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
 	hasID := false
 	for _, f := range sc.Fields() {
 		name := strings.ToLower(strings.TrimSpace(f.Name))
@@ -58,36 +75,91 @@ func openParquet(path string, batchSize int) (source, error) {
 		pf.Close()
 		return nil, fmt.Errorf("open catalog %s: parquet file has no id column", path)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("open catalog %s: %w", path, err)
-	}
-	s.rr = rr
 	return s, nil
 }
 
 func (s *parquetSource) close() error {
-	if s.rr != nil {
-		s.rr.Release()
-	}
+	s.release()
 	return s.pf.Close()
 }
 
+func (s *parquetSource) release() {
+	if s.rr != nil {
+		s.rr.Release()
+		s.rr = nil
+	}
+	s.rec = nil
+}
+
 func (s *parquetSource) next() (rawRow, error) {
-	for s.rec == nil || s.i >= int(s.rec.NumRows()) {
-		if !s.rr.Next() {
-			if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-				return rawRow{}, err
+	for {
+		switch {
+		case s.bad != "" && s.left > 0:
+			s.left--
+			s.row++
+			return rawRow{row: s.row, reason: ReasonUnreadable, detail: s.bad}, nil
+		case s.rec != nil && s.i < int(s.rec.NumRows()):
+			s.row++
+			s.left--
+			raw := s.parseGuarded(s.rec, s.i)
+			s.i++
+			return raw, nil
+		case s.rr != nil:
+			var more bool
+			err := parquetfile.Guard(func() error {
+				more = s.rr.Next()
+				if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+					return err
+				}
+				return nil
+			})
+			switch {
+			case err != nil:
+				s.fail(err)
+			case more:
+				s.rec, s.i = s.rr.RecordBatch(), 0
+			case s.left > 0:
+				s.fail(fmt.Errorf("it ended %d rows short of its %d", s.left, s.groupRows()))
+			default:
+				s.release()
 			}
+		case s.group < s.pf.NumRowGroups():
+			g := s.group
+			s.group++
+			s.bad, s.left = "", 0
+			err := parquetfile.Guard(func() (err error) {
+				s.left = s.pf.MetaData().RowGroup(g).NumRows()
+				s.rr, err = s.fr.GetRecordReader(context.Background(), nil, []int{g})
+				return err
+			})
+			if err != nil {
+				s.fail(err)
+			}
+		default:
 			return rawRow{}, io.EOF
 		}
-		s.rec, s.i = s.rr.RecordBatch(), 0
 	}
-	s.row++
-	raw := s.parse(s.rec, s.i)
-	s.i++
-	return raw, nil
+}
+
+// groupRows is the row count the current row group's footer claims.
+func (s *parquetSource) groupRows() int64 { return s.pf.MetaData().RowGroup(s.group - 1).NumRows() }
+
+// fail marks the current row group unreadable: its rows not yet yielded
+// become rejections (at most maxUnreadableRows).
+func (s *parquetSource) fail(err error) {
+	s.release()
+	s.left = min(max(s.left, 0), maxUnreadableRows)
+	s.bad = fmt.Sprintf("row group %d unreadable: %v", s.group-1, err)
+}
+
+// parseGuarded parses row i of rec, rejecting it when its values panic
+// the Arrow accessors (offsets or lengths out of range in a corrupt file).
+func (s *parquetSource) parseGuarded(rec arrow.RecordBatch, i int) (raw rawRow) {
+	err := parquetfile.Guard(func() error { raw = s.parse(rec, i); return nil })
+	if err != nil {
+		return rawRow{row: s.row, reason: ReasonUnreadable, detail: err.Error()}
+	}
+	return raw
 }
 
 // parse builds the raw row at index i of rec. Values are copied out of the

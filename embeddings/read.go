@@ -11,9 +11,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"lander/parquetfile"
 )
 
 // Set is a loaded set of product embeddings, looked up by id. It is
@@ -101,32 +102,18 @@ func Load(ctx context.Context, dir string, want Meta, keep func(id string) bool)
 // eachBatch streams path's record batches through fn. The Parquet reader
 // panics on some corrupt files; that becomes an error, so a bad file is
 // reported like any other.
-func eachBatch(ctx context.Context, path string, fn func(rec arrow.RecordBatch, row0 int) error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("corrupt parquet file: %v", r)
-		}
-	}()
-	props := parquet.NewReaderProperties(memory.DefaultAllocator)
-	props.BufferedStreamEnabled = true
-	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(props))
+func eachBatch(ctx context.Context, path string, fn func(rec arrow.RecordBatch, row0 int) error) error {
+	// The layout's types are fixed, so the Arrow schema that writers store
+	// in the footer is not needed: parquetfile drops it.
+	pf, err := parquetfile.Open(path)
 	if err != nil {
 		return err
 	}
 	defer pf.Close()
-	// The layout's types are fixed, so the Arrow schema that writers store
-	// in the footer is not needed, and a damaged one can make arrow-go
-	// allocate without bound before any check runs: read the Parquet
-	// schema alone.
-	if md := pf.MetaData(); md != nil && md.FileMetaData != nil {
-		kept := md.FileMetaData.KeyValueMetadata[:0:0]
-		for _, kv := range md.FileMetaData.KeyValueMetadata {
-			if kv != nil && kv.Key != "ARROW:schema" {
-				kept = append(kept, kv)
-			}
-		}
-		md.FileMetaData.KeyValueMetadata = kept
-	}
+	return parquetfile.Guard(func() error { return readBatches(ctx, pf, fn) })
+}
+
+func readBatches(ctx context.Context, pf *file.Reader, fn func(rec arrow.RecordBatch, row0 int) error) error {
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchRows}, memory.DefaultAllocator)
 	if err != nil {
 		return err

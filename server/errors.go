@@ -9,6 +9,7 @@ import (
 
 	"lander/changes"
 	"lander/datadir"
+	"lander/store"
 )
 
 // apiError is an error with its HTTP status and contract code.
@@ -62,6 +63,11 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 		ae = &apiError{http.StatusNotFound, "not_found", historyMessage(err)}
 	case errors.Is(err, datadir.ErrNoIndex):
 		ae = errNoIndex
+	case errors.Is(err, store.ErrUnavailable):
+		// A backend down is not the request's fault, and passes: 503, so
+		// that clients and balancers retry.
+		s.log.Warn("request failed: backend unavailable", "path", c.Request.URL.Path, "err", err)
+		ae = &apiError{http.StatusServiceUnavailable, "unavailable", "a backend is unavailable; try again shortly"}
 	case errors.Is(err, context.Canceled):
 		ae = &apiError{499, "canceled", "request canceled"}
 	case errors.Is(err, context.DeadlineExceeded):

@@ -73,6 +73,11 @@ type Hit struct {
 	Score float32
 }
 
+// ErrUnavailable is wrapped by the errors of a store whose server cannot be
+// reached or does not answer in time, after its retries: the server
+// answers 503 for it rather than 500.
+var ErrUnavailable = errors.New("vector store unavailable")
+
 // ErrDimension is wrapped by errors about a vector of the wrong dimension.
 var ErrDimension = errors.New("dimension mismatch")
 

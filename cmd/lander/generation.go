@@ -27,6 +27,10 @@ type loaded struct {
 	close func()
 }
 
+// servingCallTimeout bounds each try of a Milvus request made while
+// serving.
+const servingCallTimeout = 3 * time.Second
+
 func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*loaded, error) {
 	m, path, err := dir.Current()
 	if err != nil {
@@ -44,7 +48,10 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 		if c.Milvus == "" {
 			return nil, fmt.Errorf("load %s: its vectors are in Milvus collection %s; pass --milvus", m.Name, m.MilvusCollection)
 		}
-		ms, err := milvus.Open(ctx, milvus.Options{Addr: c.Milvus, Collection: m.MilvusCollection, Dim: m.Dim, MustExist: true})
+		ms, err := milvus.Open(ctx, milvus.Options{Addr: c.Milvus, Collection: m.MilvusCollection, Dim: m.Dim, MustExist: true,
+			// Fail a request fast while Milvus is down (503), rather than
+			// after the client's own 20 s of retries.
+			CallTimeout: servingCallTimeout, Retries: 1})
 		if errors.Is(err, milvus.ErrNoCollection) {
 			return nil, fmt.Errorf("load %s: its Milvus collection %s is missing from %s (dropped, or another Milvus); run lander index again", m.Name, m.MilvusCollection, c.Milvus)
 		}

@@ -79,6 +79,10 @@ func TestPhrasing(t *testing.T) {
 }
 
 func TestOnline(t *testing.T) {
+	// The slow answer waits for the end of the test, far past the client's
+	// timeout, which is long enough for the others on a loaded machine
+	// under -race (50 ms was not).
+	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Messages []struct {
@@ -94,12 +98,13 @@ func TestOnline(t *testing.T) {
 		case strings.Contains(q, "range"):
 			content = `{"coherence":9,"plausibility":0.8,"phrasing":1,"reason":""}`
 		case strings.Contains(q, "slow"):
-			time.Sleep(200 * time.Millisecond)
+			<-release
 		}
 		json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]any{"content": content}}}})
 	}))
 	defer srv.Close()
-	client := llm.New(llm.Options{BaseURL: srv.URL, Model: "judge", Timeout: 50 * time.Millisecond})
+	defer close(release)
+	client := llm.New(llm.Options{BaseURL: srv.URL, Model: "judge", Timeout: 2 * time.Second})
 	j, err := NewOnline(OnlineOptions{Client: client, Fallback: NewOffline(catalog(), OfflineOptions{})})
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,15 @@ BIN="$ROOT/bin/lander"
 MILVUS_LIB="$ROOT/.tools/milvus/lib"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lander-chaos.XXXXXX")"
 declare -A PIDS=()
+AT_EXIT=()
+# at_exit CMD: run CMD (through eval) when the script ends, before WORK goes.
+at_exit() { AT_EXIT+=("$1"); }
 
 cleanup() {
-  local name
+  local name cmd
   for name in "${!PIDS[@]}"; do kill "${PIDS[$name]}" 2>/dev/null || true; done
   for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null || true; done
+  for cmd in "${AT_EXIT[@]}"; do eval "$cmd" || true; done
   [[ ${KEEP:-0} == 1 ]] && { echo "kept $WORK" >&2; return; }
   rm -rf "$WORK"
 }

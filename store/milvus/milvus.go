@@ -32,6 +32,8 @@ import (
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
+
+	"lander/store"
 )
 
 // Field names of the collection.
@@ -82,6 +84,10 @@ type Options struct {
 	// Retries is how many times a request that failed with a transient error
 	// is tried again; 0 means 4, a negative number none.
 	Retries int
+	// CallTimeout bounds each try of a request; 0 means 30 seconds. The
+	// client retries an unreachable server on its own for about 20 s, so
+	// a server sets it short to answer 503 quickly while Milvus is down.
+	CallTimeout time.Duration
 }
 
 // ErrNoCollection is returned by Open with Options.MustExist when the
@@ -115,8 +121,10 @@ type Store struct {
 	// exclusions then become a list of excluded primary keys.
 	noNot bool
 	// index is the collection's index kind, IndexHNSW or IndexFlat.
-	index   string
-	retries int
+	index       string
+	retries     int
+	callTimeout time.Duration
+	addr        string
 	// mustExist and mustCreate are Options.MustExist and MustCreate.
 	mustExist, mustCreate bool
 }
@@ -144,6 +152,9 @@ func open(ctx context.Context, opts Options, schema func(name string, dim int) *
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
 	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 30 * time.Second
+	}
 	switch {
 	case opts.Retries == 0:
 		opts.Retries = 4
@@ -165,6 +176,7 @@ func open(ctx context.Context, opts Options, schema func(name string, dim int) *
 		return nil, fmt.Errorf("connect to Milvus at %s: %w", opts.Addr, err)
 	}
 	s := &Store{cli: cli, coll: opts.Collection, dim: opts.Dim, batch: opts.InsertBatch, index: opts.Index, retries: opts.Retries,
+		callTimeout: opts.CallTimeout, addr: opts.Addr,
 		mustExist: opts.MustExist, mustCreate: opts.MustCreate}
 	if err := s.ensure(ctx, schema); err != nil {
 		cli.Close(ctx)
@@ -272,14 +284,22 @@ func transient(err error) bool {
 
 // retry runs fn until it succeeds, fails with an error that is not
 // transient, or has been retried s.retries times, waiting 100ms, 200ms, 400ms,
-// ... (at most 5s) between tries. Every request the store retries is
-// idempotent.
-func (s *Store) retry(ctx context.Context, fn func() error) error {
+// ... (at most 5s) between tries. Each try gets s.callTimeout; a try that
+// runs out of it counts as transient. An error that is still transient
+// after the last try wraps store.ErrUnavailable. Every request the store
+// retries is idempotent.
+func (s *Store) retry(ctx context.Context, fn func(context.Context) error) error {
 	wait := 100 * time.Millisecond
 	for try := 0; ; try++ {
-		err := fn()
-		if err == nil || try >= s.retries || !transient(err) || ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+		err := fn(cctx)
+		timedOut := err != nil && cctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err == nil || ctx.Err() != nil || !(timedOut || transient(err)) {
 			return err
+		}
+		if try >= s.retries {
+			return fmt.Errorf("milvus at %s: %w: %w", s.addr, store.ErrUnavailable, err)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -297,7 +317,7 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 // client refuses to parse; that answer is an empty result.
 func (s *Store) query(ctx context.Context, opt milvusclient.QueryOption) (milvusclient.ResultSet, error) {
 	var rs milvusclient.ResultSet
-	err := s.retry(ctx, func() (err error) { rs, err = s.cli.Query(ctx, opt); return err })
+	err := s.retry(ctx, func(ctx context.Context) (err error) { rs, err = s.cli.Query(ctx, opt); return err })
 	if err != nil && strings.Contains(err.Error(), "unsupported element type None") {
 		return milvusclient.ResultSet{}, nil
 	}

@@ -73,7 +73,7 @@ func (s *Store) upsert(ctx context.Context, products []store.Product) error {
 			column.NewColumnVarChar(fieldTitle, titles),
 			column.NewColumnVarChar(fieldPayload, payloads),
 		)
-		if err := s.retry(ctx, func() error { _, err := s.cli.Upsert(ctx, opt); return err }); err != nil {
+		if err := s.retry(ctx, func(ctx context.Context) error { _, err := s.cli.Upsert(ctx, opt); return err }); err != nil {
 			return err
 		}
 	}
@@ -111,7 +111,7 @@ func (s *Store) Delete(ctx context.Context, ids []string) error {
 	for lo := 0; lo < len(ids); lo += getBatch {
 		expr := idsExpr(ids[lo:min(lo+getBatch, len(ids))])
 		opt := milvusclient.NewDeleteOption(s.coll).WithExpr(expr)
-		if err := s.retry(ctx, func() error { _, err := s.cli.Delete(ctx, opt); return err }); err != nil {
+		if err := s.retry(ctx, func(ctx context.Context) error { _, err := s.cli.Delete(ctx, opt); return err }); err != nil {
 			return fmt.Errorf("delete: %w", err)
 		}
 	}
@@ -253,7 +253,7 @@ func (s *Store) Search(ctx context.Context, q []float32, f store.Filter, k, offs
 		opt.WithAnnParam(index.NewHNSWAnnParam(max(hnswEf, offset+k)))
 	}
 	var rss []milvusclient.ResultSet
-	err = s.retry(ctx, func() (err error) { rss, err = s.cli.Search(ctx, opt); return err })
+	err = s.retry(ctx, func(ctx context.Context) (err error) { rss, err = s.cli.Search(ctx, opt); return err })
 	if err != nil {
 		return nil, 0, fmt.Errorf("search: %w", err)
 	}

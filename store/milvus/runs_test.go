@@ -3,9 +3,13 @@ package milvus_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
+	"lander/store"
 	"lander/store/milvus"
 	"lander/store/storetest"
 )
@@ -71,5 +75,77 @@ func TestTargetNeverAdoptsRows(t *testing.T) {
 	left, err := milvus.Collections(ctx, a, "lander_gen_000007_")
 	if err != nil || len(left) != 1 || left[0] != first {
 		t.Errorf("collections left: %v (%v), want only %s", left, err, first)
+	}
+}
+
+// proxy forwards TCP connections to addr until cut, which closes the
+// listener and every connection: Milvus going away under a client.
+type proxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newProxy(t *testing.T, addr string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go io.Copy(u, c)
+			go io.Copy(c, u)
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestDownServerIsUnavailable: once Milvus is gone, a search fails within
+// a few call timeouts (the client alone retries for about 20 s) with an
+// error that wraps store.ErrUnavailable, which the server answers with 503.
+func TestDownServerIsUnavailable(t *testing.T) {
+	a := addr(t)
+	p := newProxy(t, a)
+	name := "lander_test_down_" + milvus.NewRunID()
+	s, err := milvus.Open(t.Context(), milvus.Options{Addr: p.ln.Addr().String(), Collection: name, Dim: 8, CallTimeout: time.Second, Retries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { milvus.DropCollections(context.Background(), a, []string{name}) })
+	ps := storetest.Catalog(10, 8, 2)
+	if err := s.Upsert(t.Context(), ps); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Search(t.Context(), ps[0].Vector, store.Filter{}, 3, 0); err != nil {
+		t.Fatal(err)
+	}
+	p.cut()
+	start := time.Now()
+	_, _, err = s.Search(t.Context(), ps[0].Vector, store.Filter{}, 3, 0)
+	if took := time.Since(start); !errors.Is(err, store.ErrUnavailable) || took > 5*time.Second {
+		t.Errorf("search with Milvus gone: %v after %v, want ErrUnavailable within 5s", err, took)
 	}
 }

@@ -61,7 +61,7 @@ func (v *Vectors) Upsert(ctx context.Context, vs []store.NamedVector) error {
 		}
 		opt := milvusclient.NewColumnBasedInsertOption(v.s.coll,
 			column.NewColumnVarChar(fieldID, keys), column.NewColumnFloatVector(fieldVector, v.s.dim, vecs))
-		if err := v.s.retry(ctx, func() error { _, err := v.s.cli.Upsert(ctx, opt); return err }); err != nil {
+		if err := v.s.retry(ctx, func(ctx context.Context) error { _, err := v.s.cli.Upsert(ctx, opt); return err }); err != nil {
 			return fmt.Errorf("upsert vectors: %w", err)
 		}
 	}
@@ -126,7 +126,7 @@ func (v *Vectors) Search(ctx context.Context, q []float32, k int) ([]store.Hit, 
 	opt := milvusclient.NewSearchOption(v.s.coll, min(k, maxWindow), []entity.Vector{entity.FloatVector(q)}).
 		WithANNSField(fieldVector).WithConsistencyLevel(entity.ClStrong)
 	var rss []milvusclient.ResultSet
-	if err := v.s.retry(ctx, func() (err error) { rss, err = v.s.cli.Search(ctx, opt); return err }); err != nil {
+	if err := v.s.retry(ctx, func(ctx context.Context) (err error) { rss, err = v.s.cli.Search(ctx, opt); return err }); err != nil {
 		return nil, fmt.Errorf("search vectors: %w", err)
 	}
 	for _, rs := range rss {
