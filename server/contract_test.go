@@ -438,6 +438,19 @@ func TestPreviewRateLimit(t *testing.T) {
 	if w := l.take("a", now.Add(2*time.Second)); w != 0 {
 		t.Errorf("after refilling: wait %s", w)
 	}
+	// The limiter remembers a bounded number of clients: past it, those
+	// whose buckets have refilled are forgotten (they would start full
+	// anyway), or all of them when none has.
+	for _, later := range []time.Duration{time.Hour, 0} {
+		l := newRateLimiter(0.5, 2)
+		for i := range maxLimitedClients {
+			l.take(fmt.Sprint("c", i), now)
+		}
+		l.take("late", now.Add(later))
+		if n := len(l.buckets); n != 1 {
+			t.Errorf("a client %s later: %d clients remembered, want 1", later, n)
+		}
+	}
 }
 
 // secretPinger fails with an error that names internals.
