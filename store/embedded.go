@@ -61,12 +61,14 @@ type Embedded struct {
 // Options tune the graph of an Embedded store. Zero fields take defaults.
 type Options struct {
 	// M is the number of neighbours a node keeps on the upper layers of the
-	// graph, twice that on the bottom layer (default 16, at most 127).
+	// graph, twice that on the bottom layer (default 24, at most 127).
 	M int
-	// EfConstruction is the beam width used to link a new row (default 160).
+	// EfConstruction is the beam width used to link a new row (default 100).
 	EfConstruction int
 	// EfSearch is the beam width of a search, raised to offset+k when that is
-	// larger (default 96). A filtered search widens it further by itself.
+	// larger. The default grows with the store: 96 up to 100k products, then
+	// 96 more per tenfold (192 at 1M), since a fixed beam finds less of a
+	// larger graph. A plain filtered walk widens it further by itself.
 	EfSearch int
 	// Workers is how many goroutines Build uses (default GOMAXPROCS).
 	Workers int
@@ -95,8 +97,8 @@ func (o Options) withDefaults() Options {
 	if o.EfConstruction <= 0 {
 		o.EfConstruction = defaultEfConstruction
 	}
-	if o.EfSearch <= 0 {
-		o.EfSearch = defaultEfSearch
+	if o.EfSearch < 0 {
+		o.EfSearch = 0
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -198,6 +200,15 @@ func (e *Embedded) Build(ctx context.Context) error {
 		return fmt.Errorf("build graph: %w", err)
 	}
 	return nil
+}
+
+// efSearch returns the search beam width: Options.EfSearch, or the default
+// for the store's size.
+func (e *Embedded) efSearch() int {
+	if e.opts.EfSearch > 0 {
+		return e.opts.EfSearch
+	}
+	return defaultEfSearch(len(e.byID))
 }
 
 // SetEfSearch changes Options.EfSearch (0 restores the default), so that a
@@ -379,7 +390,7 @@ func (e *Embedded) useGraph(total, n int) bool {
 		return true
 	}
 	sel := float64(total) / float64(len(e.byID))
-	ef := float64(max(e.opts.EfSearch, n))
+	ef := float64(max(e.efSearch(), n))
 	walk := ef * graphCostPerEf * graphAccessCost
 	switch {
 	case total < len(e.byID) && e.twoHop(total):
@@ -417,7 +428,7 @@ func (e *Embedded) search(q []float32, cand *roaring.Bitmap, shared bool, total,
 		vis = newVisited(len(e.ids))
 	}
 	vis.reset()
-	ef := max(e.opts.EfSearch, n)
+	ef := max(e.efSearch(), n)
 	var found []item
 	if allow != nil && e.twoHop(total) {
 		found = g.searchDense(e.scorer(), q, ef, e.dense.get(allow, shared), vis)

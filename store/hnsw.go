@@ -40,15 +40,28 @@ type graph struct {
 	topMu sync.Mutex
 }
 
-// Graph defaults.
+// Graph defaults. M=24 from measurement on 100k vectors in 20 clusters
+// (5,000 per cluster, as hard to search as 1M in 200): unfiltered recall@10
+// at ef 96 was 0.859 with M=16 and 0.934 with M=24, at ef 160 0.934 and
+// 0.981. efConstruction 200 gave no more recall than 100 at M=16 (0.859 and
+// 0.860 at ef 96), so the build keeps the cheaper beam.
 const (
-	defaultM              = 16
+	defaultM              = 24
 	defaultEfConstruction = 100
-	defaultEfSearch       = 96
+	baseEfSearch          = 96
 	defaultTwoHopBelow    = 0.3
 	maxM                  = 127
 	maxLevel              = 24
 )
+
+// defaultEfSearch returns the default search beam for a store of n
+// products: baseEfSearch up to 100k, then baseEfSearch more per tenfold.
+func defaultEfSearch(n int) int {
+	if n <= 100_000 {
+		return baseEfSearch
+	}
+	return int(math.Round(baseEfSearch * (math.Log10(float64(n)) - 4)))
+}
 
 func newGraph(dim, m, efc int) *graph {
 	return &graph{dim: dim, m: m, m0: 2 * m, efc: efc, top: -1, upper: map[uint32][][]uint32{}}
