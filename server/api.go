@@ -234,7 +234,7 @@ const (
 	// StrictDemotion is subtracted from a hit's score times the gap between
 	// the product's best score for a strict attribute's key and its score
 	// for the asked value.
-	StrictDemotion = 1.0
+	StrictDemotion = 2.0
 )
 
 // resolve resolves q with the generation's resolver and the embedding
