@@ -150,12 +150,14 @@ func textAttributes(sum *Summary, items []item, arb *arbitrate.Arbiter) ([][]ext
 	var counts attrCounts
 	for i := range items {
 		items[i].raw = extract.Merge(items[i].raw, text.Of(items[i].product.Title, items[i].desc))
-		items[i].raw, items[i].model = arb.Decide(arbitrate.Evidence{Title: items[i].product.Title,
-			HasText: items[i].product.Title != "" || items[i].desc != "", Raw: items[i].raw, Model: items[i].model})
+		// The contract's raw counts are of extraction alone, before the
+		// arbiter weighs it against the model.
 		counts.raw += len(items[i].raw)
 		for _, a := range items[i].raw {
 			sum.Extraction.Attributes[a.Source]++
 		}
+		items[i].raw, items[i].model = arb.Decide(arbitrate.Evidence{Title: items[i].product.Title,
+			HasText: items[i].product.Title != "" || items[i].desc != "", Raw: items[i].raw, Model: items[i].model})
 		raw[i] = items[i].raw
 		if len(items[i].model) > 0 {
 			raw[i] = append(append([]extract.Attr{}, items[i].raw...), items[i].model...)

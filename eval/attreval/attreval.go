@@ -17,7 +17,7 @@ import (
 
 // Keys are the keys the report judges by default: the contract's keys
 // with a label column that every product has.
-var Keys = []string{"category", "color", "gender"}
+var Keys = []string{"category", "color", "gender", "occasion", "season"}
 
 // Bins is the number of confidence bands of a reliability table.
 const Bins = 10

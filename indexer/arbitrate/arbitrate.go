@@ -17,8 +17,9 @@ import (
 	"lander/indexer/extract"
 )
 
-// Keys are the arbitrated keys: exclusive keys every product has.
-var Keys = []string{"category", "color", "gender"}
+// Keys are the arbitrated keys: exclusive keys (one value per product)
+// that both the title lexicons and the dual encoder read.
+var Keys = []string{"category", "color", "gender", "occasion", "season"}
 
 // Source names of the evidence arbitration reads and writes.
 const (
