@@ -65,7 +65,7 @@ const (
 	// could not be read.
 	ReasonMissingImage = "missing_image"
 	// ReasonBadImage is an image that is not a decodable JPEG, PNG or WebP,
-	// or is too large.
+	// or is more than MaxImageBytes.
 	ReasonBadImage = "bad_image"
 	// ReasonBadPrice is a price that is not a finite non-negative number.
 	ReasonBadPrice = "bad_price"
@@ -89,8 +89,10 @@ const (
 	MaxIDLen = 256
 	// MaxImageBytes is the largest accepted image, in bytes.
 	MaxImageBytes = 32 << 20
-	// MaxImagePixels is the largest accepted image area, in pixels.
-	MaxImagePixels = 64 << 20
+	// MaxImagePixels is the largest accepted image area, in pixels (32
+	// megapixels, 128 MiB decoded): catalog photos are far smaller, and a
+	// larger header is more likely an attack on memory than a product.
+	MaxImagePixels = 32 << 20
 )
 
 // Options configures a Reader. The zero value is usable.

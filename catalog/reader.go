@@ -314,9 +314,9 @@ func (r *Reader) loadImage(ctx context.Context, s *rawRow) {
 		s.reason, s.detail = ReasonMissingImage, "row has no image or image_uri"
 		return
 	}
-	format, err := verifyImage(b, r.opts.HeaderOnly)
+	format, err := verifyImage(ctx, b, r.opts.HeaderOnly)
 	if err != nil {
-		s.reason, s.detail = ReasonBadImage, err.Error()
+		s.reason, s.detail = imageReason(err), err.Error()
 		return
 	}
 	s.p.Image, s.p.ImageFormat = b, format
