@@ -9,8 +9,8 @@ import (
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
 
-	"golang.org/x/sync/semaphore"
 	_ "golang.org/x/image/webp" // register WebP
+	"golang.org/x/sync/semaphore"
 )
 
 // bytesPerPixel is what a decoded pixel costs at most (RGBA, 8 bits per
