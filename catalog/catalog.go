@@ -1,9 +1,9 @@
 package catalog
 
 import (
+	"context"
 	"hash/fnv"
 	"math"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 )
@@ -95,6 +95,12 @@ const (
 	MaxImagePixels = 32 << 20
 )
 
+// ImageFetcher fetches the image at an http(s) URL: a
+// *remoteimage.Fetcher.
+type ImageFetcher interface {
+	Fetch(ctx context.Context, url string) ([]byte, error)
+}
+
 // Options configures a Reader. The zero value is usable.
 type Options struct {
 	// BatchSize is the number of products per batch; 0 means 256.
@@ -102,12 +108,10 @@ type Options struct {
 	// Workers is the number of goroutines loading and verifying images; 0
 	// means GOMAXPROCS.
 	Workers int
-	// FetchRemote allows fetching http(s) image_uri values. When false such
-	// rows are rejected as missing_image.
-	FetchRemote bool
-	// HTTPClient fetches remote images; nil means a client with a 30 s
-	// timeout.
-	HTTPClient *http.Client
+	// Remote fetches http(s) image_uri values (remoteimage.New guards the
+	// fetches: deadlines, a size cap, few redirects, public addresses
+	// only). When nil such rows are rejected as missing_image.
+	Remote ImageFetcher
 	// Shard and Shards select a slice of the catalog: with Shards > 1 only
 	// rows for which InShard(id, Shard, Shards) holds are read; the others are
 	// neither delivered nor rejected. Rows whose id cannot be read count as
