@@ -1,9 +1,9 @@
 package catalog
 
 import (
+	"context"
 	"hash/fnv"
 	"math"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 )
@@ -65,7 +65,7 @@ const (
 	// could not be read.
 	ReasonMissingImage = "missing_image"
 	// ReasonBadImage is an image that is not a decodable JPEG, PNG or WebP,
-	// or is too large.
+	// or is more than MaxImageBytes.
 	ReasonBadImage = "bad_image"
 	// ReasonBadPrice is a price that is not a finite non-negative number.
 	ReasonBadPrice = "bad_price"
@@ -89,9 +89,17 @@ const (
 	MaxIDLen = 256
 	// MaxImageBytes is the largest accepted image, in bytes.
 	MaxImageBytes = 32 << 20
-	// MaxImagePixels is the largest accepted image area, in pixels.
-	MaxImagePixels = 64 << 20
+	// MaxImagePixels is the largest accepted image area, in pixels (32
+	// megapixels, 128 MiB decoded): catalog photos are far smaller, and a
+	// larger header is more likely an attack on memory than a product.
+	MaxImagePixels = 32 << 20
 )
+
+// ImageFetcher fetches the image at an http(s) URL: a
+// *remoteimage.Fetcher.
+type ImageFetcher interface {
+	Fetch(ctx context.Context, url string) ([]byte, error)
+}
 
 // Options configures a Reader. The zero value is usable.
 type Options struct {
@@ -100,12 +108,10 @@ type Options struct {
 	// Workers is the number of goroutines loading and verifying images; 0
 	// means GOMAXPROCS.
 	Workers int
-	// FetchRemote allows fetching http(s) image_uri values. When false such
-	// rows are rejected as missing_image.
-	FetchRemote bool
-	// HTTPClient fetches remote images; nil means a client with a 30 s
-	// timeout.
-	HTTPClient *http.Client
+	// Remote fetches http(s) image_uri values (remoteimage.New guards the
+	// fetches: deadlines, a size cap, few redirects, public addresses
+	// only). When nil such rows are rejected as missing_image.
+	Remote ImageFetcher
 	// Shard and Shards select a slice of the catalog: with Shards > 1 only
 	// rows for which InShard(id, Shard, Shards) holds are read; the others are
 	// neither delivered nor rejected. Rows whose id cannot be read count as

@@ -14,7 +14,7 @@
 // never dropped silently. Blank lines in the text formats are not rows.
 //
 // Images are loaded (inline bytes, a path relative to the catalog's folder,
-// or, when [Options.FetchRemote] is set, an http(s) URL) and verified
+// or, when [Options.Remote] is set, an http(s) URL) and verified
 // decodable by a pool of worker goroutines; the output order is the input
 // order regardless of the number of workers.
 //

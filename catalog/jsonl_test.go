@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"lander/remoteimage"
 )
 
 // jsonlFixture writes a JSON Lines catalog covering every rejection reason.
@@ -105,7 +107,7 @@ func TestJSONLRemote(t *testing.T) {
 	}))
 	defer srv.Close()
 	path := jsonlFixture(t, srv.URL)
-	res := readAll(t, path, Options{FetchRemote: true, HTTPClient: srv.Client()})
+	res := readAll(t, path, Options{Remote: remoteimage.New(remoteimage.Options{AllowLoopback: true})})
 	if p := res.byID(t, "r1"); p.ImageFormat != "png" {
 		t.Errorf("r1 format %q", p.ImageFormat)
 	}
@@ -120,5 +122,22 @@ func TestJSONLRemote(t *testing.T) {
 	}
 	if !found {
 		t.Error("a13 not rejected as missing_image")
+	}
+}
+
+// TestRemoteRefusesLoopback: without the test option, an image_uri on a
+// loopback address is refused when dialled (fetched before), and the row
+// is counted as missing_image with the reason.
+func TestRemoteRefusesLoopback(t *testing.T) {
+	png := pngBytes(t, 8, 8, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(png) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	u := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/ok.png"
+	path := writeFile(t, dir, "c.jsonl", []byte(`{"id":"r","image_uri":"`+u+`"}`+"\n"))
+	res := readAll(t, path, Options{Remote: remoteimage.New(remoteimage.Options{})})
+	if len(res.products) != 0 || len(res.rejects) != 1 || res.rejects[0].Reason != ReasonMissingImage ||
+		!strings.Contains(res.rejects[0].Detail, "address not allowed") {
+		t.Fatalf("products %v, rejections %+v; want r refused", res.ids(), res.rejects)
 	}
 }

@@ -7,14 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"lander/remoteimage"
 )
 
 // Catalog formats reported by Reader.Format.
@@ -106,9 +106,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	return o
 }
@@ -299,13 +296,13 @@ func (r *Reader) loadImage(ctx context.Context, s *rawRow) {
 			return
 		}
 	case s.imageURL != "":
-		if !r.opts.FetchRemote {
+		if r.opts.Remote == nil {
 			s.reason, s.detail = ReasonMissingImage, "remote image "+s.imageURL+" not fetched (remote fetching is off)"
 			return
 		}
 		var reason string
 		var err error
-		b, reason, err = fetchImage(ctx, r.opts.HTTPClient, s.imageURL)
+		b, reason, err = fetchImage(ctx, r.opts.Remote, s.imageURL)
 		if err != nil {
 			s.reason, s.detail = reason, err.Error()
 			return
@@ -314,9 +311,9 @@ func (r *Reader) loadImage(ctx context.Context, s *rawRow) {
 		s.reason, s.detail = ReasonMissingImage, "row has no image or image_uri"
 		return
 	}
-	format, err := verifyImage(b, r.opts.HeaderOnly)
+	format, err := verifyImage(ctx, b, r.opts.HeaderOnly)
 	if err != nil {
-		s.reason, s.detail = ReasonBadImage, err.Error()
+		s.reason, s.detail = imageReason(err), err.Error()
 		return
 	}
 	s.p.Image, s.p.ImageFormat = b, format
@@ -350,26 +347,16 @@ func readImageFile(path string) ([]byte, string, error) {
 	return buf.Bytes(), "", nil
 }
 
-// fetchImage downloads an image over http(s).
-func fetchImage(ctx context.Context, c *http.Client, url string) ([]byte, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, ReasonMissingImage, fmt.Errorf("fetch image: %w", err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, ReasonMissingImage, fmt.Errorf("fetch image: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, ReasonMissingImage, fmt.Errorf("fetch image %s: status %s", url, resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxImageBytes+1))
-	if err != nil {
-		return nil, ReasonMissingImage, fmt.Errorf("fetch image %s: %w", url, err)
-	}
-	if len(b) > MaxImageBytes {
-		return nil, ReasonBadImage, fmt.Errorf("image at %s is more than %d bytes", url, MaxImageBytes)
+// fetchImage downloads an image over http(s). A body over the cap is a
+// bad image; every other failure (refused address, timeout, status) a
+// missing one.
+func fetchImage(ctx context.Context, f ImageFetcher, url string) ([]byte, string, error) {
+	b, err := f.Fetch(ctx, url)
+	switch {
+	case errors.Is(err, remoteimage.ErrTooLarge):
+		return nil, ReasonBadImage, err
+	case err != nil:
+		return nil, ReasonMissingImage, err
 	}
 	return b, "", nil
 }

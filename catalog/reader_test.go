@@ -183,15 +183,15 @@ func TestVerifyImage(t *testing.T) {
 		{"jpeg header only", good, true, true},
 	}
 	for _, tt := range tests {
-		_, err := verifyImage(tt.b, tt.headerOnly)
+		_, err := verifyImage(context.Background(), tt.b, tt.headerOnly)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: err = %v, want ok=%v", tt.name, err, tt.ok)
 		}
 	}
-	if img, err := DecodeImage(png); err != nil || img.Bounds().Dx() != 10 {
+	if img, err := DecodeImage(context.Background(), png); err != nil || img.Bounds().Dx() != 10 {
 		t.Errorf("DecodeImage = %v, %v", img, err)
 	}
-	if _, err := DecodeImage([]byte("x")); err == nil {
+	if _, err := DecodeImage(context.Background(), []byte("x")); err == nil {
 		t.Error("DecodeImage(garbage) succeeded")
 	}
 }

@@ -150,7 +150,7 @@ func TestEmbedCatalogGenerate(t *testing.T) {
 	// for the Python preprocessing tests.
 	pix := map[string]string{}
 	for _, p := range readEmbedCatalog(t) {
-		img, err := catalog.DecodeImage(p.Image)
+		img, err := catalog.DecodeImage(context.Background(), p.Image)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +284,7 @@ func TestEmbedJobParity(t *testing.T) {
 	}
 	in := make([]ProductInput, len(products))
 	for i, p := range products {
-		img, err := catalog.DecodeImage(p.Image)
+		img, err := catalog.DecodeImage(context.Background(), p.Image)
 		if err != nil {
 			t.Fatal(err)
 		}

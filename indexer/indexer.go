@@ -134,6 +134,7 @@ func (ix *Indexer) openCatalog(r *run) (*catalog.Reader, error) {
 	r.sum.Catalog = ix.opts.Catalog
 	rd, err := catalog.Open(ix.opts.Catalog, catalog.Options{
 		BatchSize: ix.opts.BatchSize, Workers: ix.opts.Workers, Shard: ix.opts.Shard, Shards: ix.opts.ShardCount,
+		Remote: ix.opts.Remote,
 	})
 	if err != nil {
 		return nil, err

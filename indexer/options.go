@@ -19,6 +19,9 @@ import (
 type Options struct {
 	// Catalog is the catalog path (see catalog.Open).
 	Catalog string
+	// Remote fetches the catalog's http(s) image_uri values; nil rejects
+	// those rows as missing_image.
+	Remote catalog.ImageFetcher
 	// Workers is the number of image-decoding workers; 0 means one per CPU.
 	Workers int
 	// BatchSize is the number of rows per batch.

@@ -65,7 +65,7 @@ func TestGenerateReadBack(t *testing.T) {
 // checkDrawnColor checks that the image's commonest non-background colour is
 // nearest to the palette colour named by the tag.
 func checkDrawnColor(t *testing.T, p catalog.Product) {
-	img, err := catalog.DecodeImage(p.Image)
+	img, err := catalog.DecodeImage(context.Background(), p.Image)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func exportTrainset(ctx context.Context, cfg config.Config, out string, stdout i
 		rows := make([]catalog.TrainRow, 0, len(batch))
 		texts := make([]string, 0, len(batch))
 		for _, p := range batch {
-			img, err := catalog.DecodeImage(p.Image)
+			img, err := catalog.DecodeImage(ctx, p.Image)
 			if err != nil {
 				rejected++
 				continue

@@ -12,12 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"lander/catalog"
 	"lander/config"
 	"lander/datadir"
 	"lander/indexer"
 	"lander/indexer/extract"
 	"lander/indexer/judge"
 	"lander/llm"
+	"lander/remoteimage"
 )
 
 const indexUsage = `usage:
@@ -125,6 +127,9 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	if opts.Attributes == nil && asg != nil {
 		opts.Attributes = asg.AttributeEmbeddings()
 	}
+	// Remote images are fetched under remoteimage's guards: deadlines, a
+	// size cap, few redirects, public addresses only.
+	opts.Remote = remoteimage.New(remoteimage.Options{MaxBytes: catalog.MaxImageBytes})
 	opts.Progress = progress(stderr, log)
 	ix := indexer.New(dir, enc, open, opts)
 	var (

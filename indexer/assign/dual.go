@@ -70,7 +70,7 @@ func (d *Dual) Assign(ctx context.Context, products []catalog.Product, textVecs 
 func (d *Dual) EmbedProducts(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]float32, error) {
 	in := make([]encoder.ProductInput, len(products))
 	for i, p := range products {
-		img, err := catalog.DecodeImage(p.Image)
+		img, err := catalog.DecodeImage(ctx, p.Image)
 		if err != nil {
 			return nil, fmt.Errorf("decode image of %s: %w", p.ID, err)
 		}

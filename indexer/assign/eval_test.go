@@ -68,7 +68,7 @@ func TestHeldOutEval(t *testing.T) {
 			if h.Sum64()%10 != 1 {
 				continue
 			}
-			img, err := catalog.DecodeImage(p.Image)
+			img, err := catalog.DecodeImage(context.Background(), p.Image)
 			if err != nil {
 				return err
 			}

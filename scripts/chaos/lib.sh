@@ -6,9 +6,11 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-BIN="$ROOT/bin/lander"
 MILVUS_LIB="$ROOT/.tools/milvus/lib"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lander-chaos.XXXXXX")"
+# Each script builds its own binary, so that a rebuild of bin/lander (or a
+# second script) cannot swap it mid-run.
+BIN="$WORK/lander"
 declare -A PIDS=()
 AT_EXIT=()
 # at_exit CMD: run CMD (through eval) when the script ends, before WORK goes.
