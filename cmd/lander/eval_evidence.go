@@ -295,7 +295,7 @@ func learnPalette(ctx context.Context, catalogPath string, lab labels.Set, n int
 		if l == nil || l.Cols["basecolour"] == "" {
 			continue
 		}
-		img, err := catalog.DecodeImage(p.Image)
+		img, err := catalog.DecodeImage(ctx, p.Image)
 		if err != nil {
 			continue
 		}

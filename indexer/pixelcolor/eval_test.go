@@ -2,6 +2,7 @@ package pixelcolor
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -47,7 +48,7 @@ func TestDevEval(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		img, err := catalog.DecodeImage(b)
+		img, err := catalog.DecodeImage(context.Background(), b)
 		if err != nil {
 			continue
 		}

@@ -38,7 +38,7 @@ func (e *Extractor) Extract(ctx context.Context, products []catalog.Product) ([]
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		img, err := catalog.DecodeImage(p.Image)
+		img, err := catalog.DecodeImage(ctx, p.Image)
 		if err != nil {
 			e.unread.Add(1)
 			continue

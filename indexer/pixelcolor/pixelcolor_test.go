@@ -136,7 +136,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(buf.Bytes())
 	p := palette()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		img, err := catalog.DecodeImage(b)
+		img, err := catalog.DecodeImage(context.Background(), b)
 		if err != nil {
 			return
 		}
