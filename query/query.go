@@ -455,7 +455,7 @@ func complements(ms []match, toks []string) []match {
 	if first < 0 {
 		return ms
 	}
-	out := ms[:first+1:first+1]
+	out := ms[: first+1 : first+1]
 	for _, m := range ms[first+1:] {
 		if !m.negated && m.entries[0].kv.Key == "category" && m.entries[0].src != srcCue {
 			marked := false

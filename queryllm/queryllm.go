@@ -56,9 +56,9 @@ const (
 	Cached          Outcome = "cached"
 	Timeout         Outcome = "timeout"
 	Failed          Outcome = "error"
-	Invalid         Outcome = "invalid"          // not JSON of the schema
+	Invalid         Outcome = "invalid"           // not JSON of the schema
 	OutOfVocabulary Outcome = "out_of_vocabulary" // a key or value the vocabulary lacks
-	Empty           Outcome = "empty"            // no attribute at all
+	Empty           Outcome = "empty"             // no attribute at all
 )
 
 // Options configures a Resolver.

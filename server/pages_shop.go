@@ -349,10 +349,10 @@ type searchView struct {
 	// dresses.").
 	Relaxed     []chipView
 	RelaxedNote string
-	Collection *linkView
-	Total      int
-	Products   []cardView
-	Pager      pagerView
+	Collection  *linkView
+	Total       int
+	Products    []cardView
+	Pager       pagerView
 }
 
 func (s *Server) searchPage(c *gin.Context) {

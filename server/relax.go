@@ -54,10 +54,13 @@ func filterOf(res query.Resolved) store.Filter {
 	return store.Filter{MinPrice: res.Price.Min, MaxPrice: res.Price.Max, All: res.Strict(), None: slices.Clone(res.Excluded)}
 }
 
-// Counter counts the products a filter matches; the stores implement it.
-type Counter interface {
+// counter counts the products a filter matches; both stores implement it.
+type counter interface {
 	Count(ctx context.Context, f store.Filter) (int, error)
 }
+
+// The embedded store counts; so does the Milvus store.
+var _ counter = (*store.Embedded)(nil)
 
 // Narrowing thresholds.
 const (
@@ -80,7 +83,7 @@ type narrowCache struct {
 }
 
 // count counts the products carrying every kv, once per generation.
-func (ix *Index) count(ctx context.Context, c Counter, kvs ...store.KV) (int, error) {
+func (ix *Index) count(ctx context.Context, c counter, kvs ...store.KV) (int, error) {
 	parts := make([]string, len(kvs))
 	for i, kv := range kvs {
 		parts[i] = kv.Key + "=" + kv.Value
@@ -108,7 +111,7 @@ func (ix *Index) count(ctx context.Context, c Counter, kvs ...store.KV) (int, er
 
 // leavesOf returns the categories whose products mostly fall under the
 // subcategory sub ("sports shoes", "heels" under "shoes").
-func (ix *Index) leavesOf(ctx context.Context, c Counter, sub string) ([]string, error) {
+func (ix *Index) leavesOf(ctx context.Context, c counter, sub string) ([]string, error) {
 	nc := &ix.narrow
 	nc.mu.Lock()
 	ls, ok := nc.leaves[sub]
@@ -145,7 +148,7 @@ func (ix *Index) leavesOf(ctx context.Context, c Counter, sub string) ([]string,
 // of them and narrowSupport products do. Without a store that counts, or
 // on a counting error, res is returned as it is.
 func (s *Server) narrowGeneric(ctx context.Context, ix *Index, res query.Resolved) query.Resolved {
-	c, ok := ix.Store.(Counter)
+	c, ok := ix.Store.(counter)
 	if !ok {
 		return res
 	}

@@ -36,8 +36,8 @@ type Query struct {
 	TitleAny  []string            `json:"title_any"`
 	// TitleNone lists words no result's title may hold ("but not nike").
 	TitleNone []string `json:"title_none"`
-	Kind      string              `json:"kind"`
-	Matching  int                 `json:"matching"`
+	Kind      string   `json:"kind"`
+	Matching  int      `json:"matching"`
 }
 
 // LoadQueries reads labelled queries, one JSON object a line.
