@@ -246,7 +246,8 @@ func (a *titleAssigner) Assign(_ context.Context, products []catalog.Product, te
 		out[i] = []store.Attribute{{Key: "category", Value: "shirts", Score: 0.9, Source: "model"}}
 		if textVecs[i] == nil {
 			a.withoutText++
-			out[i] = append(out[i], store.Attribute{Key: "color", Value: "green", Score: 0.7, Source: "model"})
+			// Confident enough for the arbiter's image-only colour bar.
+			out[i] = append(out[i], store.Attribute{Key: "color", Value: "green", Score: 0.99, Source: "model"})
 		}
 	}
 	return out, nil
