@@ -15,14 +15,22 @@ CATALOG=$(demo_catalog "$WORK/demo")
 serve lander --data "$DATA" --milvus "127.0.0.1:$MILVUS_PORT" --log-level warn
 n=0
 search() { n=$((n + 1)); status "$URL/api/v1/search?q=blue+shirt+$1+$n"; }
+# timed_search TAG: "CODE SECONDS" of one uncached search.
+timed_search() { n=$((n + 1)); curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "$URL/api/v1/search?q=blue+shirt+$1+$n" || true; }
 for round in $(seq 1 "$ROUNDS"); do
   [[ $(search up$round) == 200 ]] || fail "round $round: search before the kill"
   kill9 milvus
   wait_status "$URL/readyz" 503 15 || fail "round $round: readyz still $(status "$URL/readyz") with Milvus down"
   declare -A codes=()
+  slowest=0
   end=$((SECONDS + DOWN))
-  while (( SECONDS < end )); do c=$(search down$round); codes[$c]=$(( ${codes[$c]:-0} + 1 )); sleep 0.2; done
-  summary=$(for c in "${!codes[@]}"; do printf '%s:%s ' "$c" "${codes[$c]}"; done)
+  while (( SECONDS < end )); do
+    n=$((n + 1)); read -r c took < <(timed_search "down$round-$n")
+    codes[$c]=$(( ${codes[$c]:-0} + 1 ))
+    slowest=$(python3 -c "print(max($slowest, $took))")
+    sleep 0.2
+  done
+  summary="$(for c in "${!codes[@]}"; do printf '%s:%s ' "$c" "${codes[$c]}"; done)(slowest ${slowest}s)"
   say "round $round: Milvus down ${DOWN}s: readyz 503; uncached searches $summary"
   for c in "${!codes[@]}"; do [[ $c == 503 ]] || fail "round $round: a search answered $c while Milvus was down ($summary)"; done
   unset codes
