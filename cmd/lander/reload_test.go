@@ -119,12 +119,21 @@ func TestReloaderTriesAFailingGenerationOnce(t *testing.T) {
 				loads.Add(1)
 				return loadGeneration(ctx, config.Config{}, dir)
 			}
+			// The bad generation is committed (and then torn) before the
+			// reloader runs, so that no tick can catch it still intact.
+			bad := commitGeneration(t, dir, true)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			wg.Go(func() { r.Run(ctx) })
-			bad := commitGeneration(t, dir, true)
+			// Wait for the events themselves (a busy machine can delay a
+			// tick by seconds), then settle to see that nothing more comes.
+			eventually(t, func() bool { return loads.Load() >= 1 && errs.n.Load() >= 1 })
 			time.Sleep(settle)
 			tc.then(t, dir, bad)
+			eventually(t, func() bool {
+				cur := r.srv.Current()
+				return loads.Load() >= int64(tc.wantLoads) && cur != nil && cur.Manifest.Generation == tc.wantGen
+			})
 			time.Sleep(settle)
 			cancel()
 			wg.Wait()
@@ -138,5 +147,15 @@ func TestReloaderTriesAFailingGenerationOnce(t *testing.T) {
 				t.Errorf("serving generation %d, want %d", g, tc.wantGen)
 			}
 		})
+	}
+}
+
+// eventually fails t unless cond holds within 30 seconds.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30s")
+		}
 	}
 }
