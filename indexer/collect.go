@@ -23,8 +23,11 @@ type item struct {
 	row     int           // catalog row: every path orders the products by it
 	desc    string
 	raw     []extract.Attr // tags and VLM attributes; text ones join in stage B
-	model   []extract.Attr // assigned by the dual encoder, its candidates and the pixel colours
-	pvec    []float32      // the product tower's vector, when it ran or was given
+	// extracted is raw with the text attributes, before arbitration: what
+	// the summary's curated count measures.
+	extracted []extract.Attr
+	model     []extract.Attr // assigned by the dual encoder, its candidates and the pixel colours
+	pvec      []float32      // the product tower's vector, when it ran or was given
 }
 
 // extracted is one batch through extraction and encoding: the catalog

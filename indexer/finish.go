@@ -156,6 +156,7 @@ func textAttributes(sum *Summary, items []item, arb *arbitrate.Arbiter) ([][]ext
 		for _, a := range items[i].raw {
 			sum.Extraction.Attributes[a.Source]++
 		}
+		items[i].extracted = items[i].raw
 		items[i].raw, items[i].model = arb.Decide(arbitrate.Evidence{Title: items[i].product.Title,
 			HasText: items[i].product.Title != "" || items[i].desc != "", Raw: items[i].raw, Model: items[i].model})
 		raw[i] = items[i].raw
@@ -202,16 +203,14 @@ func applyCuration(sum *Summary, cur *curate.Curator, items []item, raw [][]extr
 }
 
 // curateItems gives every item its curated attributes and counts them:
-// from extraction alone (curated) and with the model's (assigned).
+// from extraction alone, before arbitration (curated), and as stored,
+// arbitrated with the model's (assigned).
 func curateItems(cur *curate.Curator, items []item, raw [][]extract.Attr) (curated, assigned int) {
 	for i := range items {
 		items[i].product.Attributes = cur.Apply(raw[i])
 		assigned += len(items[i].product.Attributes)
-		if len(items[i].model) == 0 {
-			curated += len(items[i].product.Attributes) // raw[i] is the extraction alone
-		} else {
-			curated += len(cur.Apply(items[i].raw))
-		}
+		curated += len(cur.Apply(items[i].extracted))
+		items[i].extracted = nil
 	}
 	return curated, assigned
 }

@@ -236,8 +236,8 @@ func writeHTMLReport(path string, r report.Report) error {
 	return hf.Close()
 }
 
-// tagAttributes converts extracted attributes to stored ones.
-func tagAttributes(as []extract.Attr) []store.Attribute {
+// storedAttributes converts extracted attributes to stored ones.
+func storedAttributes(as []extract.Attr) []store.Attribute {
 	out := make([]store.Attribute, len(as))
 	for i, a := range as {
 		out[i] = store.Attribute{Key: a.Key, Value: a.Value, Score: a.Confidence, Source: a.Source}

@@ -128,7 +128,7 @@ func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 		lists := [][]extract.Attr{e.tags, e.text, assigned(e.model), assigned(e.modelImage), e.pixel,
 			extract.Merge(e.text, assigned(e.model)), append(raw, model...), append(rawI, modelI...)}
 		for i, l := range lists {
-			srcs[i].Products = append(srcs[i].Products, attreval.Product{ID: e.id, Attributes: tagAttributes(l)})
+			srcs[i].Products = append(srcs[i].Products, attreval.Product{ID: e.id, Attributes: storedAttributes(l)})
 		}
 	}
 	return srcs
@@ -148,9 +148,8 @@ func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hi
 		}
 		for _, mode := range []struct {
 			hasText bool
-			raw     []extract.Attr
 			model   []extract.Attr
-		}{{true, e.text, e.model}, {false, e.pixel, e.modelImage}} {
+		}{{true, e.model}, {false, e.modelImage}} {
 			ev := arbitrate.Evidence{Title: e.title, HasText: mode.hasText, Model: mode.model}
 			if mode.hasText {
 				ev.Raw = append(append([]extract.Attr{}, e.text...), e.pixel...)

@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"lander/eval/labels"
+	"lander/indexer/arbitrate"
 	"lander/store"
 )
 
@@ -112,7 +113,7 @@ func Evaluate(split string, ids []string, sources []Source, lab labels.Set, keys
 
 // SecondarySource marks a value kept for ranking only (a second colour of
 // a multi-colour title); it is not judged as the product's value.
-const SecondarySource = "secondary"
+const SecondarySource = arbitrate.SourceSecondary
 
 func score(key string, ids []string, byID map[string][]store.Attribute, lab labels.Set) KeyScore {
 	ks := KeyScore{Key: key, Reliability: make([]Band, Bins)}

@@ -1,6 +1,8 @@
 package arbitrate
 
 import (
+	"math"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -159,4 +161,25 @@ func TestKind(t *testing.T) {
 	if got := a.Kind(Evidence{HasText: false}, model("color", "red", 0.5, false), 0); got != "model-image/color" {
 		t.Errorf("image only: %q", got)
 	}
+}
+
+func FuzzCalibration(f *testing.F) {
+	f.Add([]byte(`{"curves":{"model/color":{"x":[0.1,0.5,0.9],"y":[0.2,0.6,0.95]}}}`), 0.3)
+	f.Add([]byte(`{"curves":{"a":{"x":[],"y":[]}}}`), -1.0)
+	f.Fuzz(func(t *testing.T, b []byte, x float64) {
+		c, err := ParseCalibration(b)
+		if err != nil {
+			return
+		}
+		for _, cv := range c.Curves {
+			p := cv.At(x)
+			lo, hi := 0.0, 0.0
+			if len(cv.Y) > 0 {
+				lo, hi = slices.Min(cv.Y), slices.Max(cv.Y)
+				if !math.IsNaN(x) && (p < lo-1e-9 || p > hi+1e-9) {
+					t.Fatalf("At(%v) = %v outside the curve's [%v, %v]", x, p, lo, hi)
+				}
+			}
+		}
+	})
 }

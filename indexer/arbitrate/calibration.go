@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -21,6 +22,8 @@ type Curve struct {
 func (c Curve) At(x float64) float64 {
 	n := len(c.X)
 	switch {
+	case math.IsNaN(x):
+		return 0 // no evidence
 	case n == 0:
 		return x
 	case x <= c.X[0]:
@@ -131,9 +134,24 @@ func ParseCalibration(b []byte) (*Calibration, error) {
 		return nil, fmt.Errorf("parse calibration: %w", err)
 	}
 	for k, cv := range c.Curves {
-		if len(cv.X) != len(cv.Y) || !sort.Float64sAreSorted(cv.X) {
+		if len(cv.X) != len(cv.Y) || !increasing(cv.X) {
 			return nil, fmt.Errorf("parse calibration: curve %s is not increasing in x with one y per x", k)
+		}
+		for _, y := range cv.Y {
+			if y < 0 || y > 1 {
+				return nil, fmt.Errorf("parse calibration: curve %s has probability %v outside [0, 1]", k, y)
+			}
 		}
 	}
 	return &c, nil
+}
+
+// increasing reports whether xs is strictly increasing and finite.
+func increasing(xs []float64) bool {
+	for i, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) || i > 0 && x <= xs[i-1] {
+			return false
+		}
+	}
+	return true
 }

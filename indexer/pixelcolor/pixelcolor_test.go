@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"testing"
 
@@ -147,4 +148,20 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("score %v out of range", g.Score)
 		}
 	})
+}
+
+// BenchmarkExtract measures the extractor on a 60×80 JPEG, the size of the
+// development catalogue's images: decode, foreground, k-means, palette.
+func BenchmarkExtract(b *testing.B) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, studio(60, 80, white, red, navy), nil); err != nil {
+		b.Fatal(err)
+	}
+	x := NewExtractor(palette())
+	ps := []catalog.Product{{ID: "1", Image: buf.Bytes()}}
+	for b.Loop() {
+		if _, err := x.Extract(context.Background(), ps); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
