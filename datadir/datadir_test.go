@@ -232,3 +232,44 @@ func TestLockIndex(t *testing.T) {
 	}
 	u()
 }
+
+// TestPruneReturnsInterruptedBuildsCollections: the collection an
+// interrupted build recorded comes back from Prune with its folder gone,
+// and a committed generation does not keep the record.
+func TestPruneReturnsInterruptedBuildsCollections(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed, err := d.NewGeneration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RecordExternal(killed.Path(), "milvus", "lander_gen_000001_dead"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.NewGeneration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RecordExternal(b.Path(), "milvus", "lander_gen_000001_live"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.Commit(Manifest{Backend: "milvus", MilvusCollection: "lander_gen_000001_live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Files[externalFile]; ok {
+		t.Errorf("committed generation lists %s", externalFile)
+	}
+	removed, err := d.Prune(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0].MilvusCollection != "lander_gen_000001_dead" {
+		t.Fatalf("Prune removed %+v, want the killed build's collection", removed)
+	}
+	if _, err := os.Stat(killed.Path()); !os.IsNotExist(err) {
+		t.Errorf("killed build's folder: %v", err)
+	}
+}

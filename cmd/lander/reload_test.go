@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,12 +21,30 @@ import (
 )
 
 // commitGeneration commits a small servable generation into dir, with its
-// image pack torn after the commit when corrupt, so that it fails
-// verification, and returns its manifest.
+// image pack torn when corrupt, so that it fails verification, and returns
+// its manifest. A corrupt generation is committed aside and torn before it
+// is moved in and CURRENT names it: tearing it after the commit raced the
+// reloader, which could load it intact first.
 func commitGeneration(t *testing.T, dir *datadir.Dir, corrupt bool) datadir.Manifest {
 	t.Helper()
 	ctx := context.Background()
-	b, err := dir.NewGeneration()
+	into := dir
+	if corrupt {
+		next, err := dir.NewGeneration()
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Abort()
+		aside, err := datadir.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for g := 1; g < next.Generation(); g++ {
+			os.Mkdir(filepath.Join(aside.Root(), fmt.Sprintf("gen-%06d", g)), 0o755)
+		}
+		into = aside
+	}
+	b, err := into.NewGeneration()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +77,12 @@ func commitGeneration(t *testing.T, dir *datadir.Dir, corrupt bool) datadir.Mani
 		}
 		f.Write([]byte("torn"))
 		f.Close()
+		if err := os.Rename(b.Path(), filepath.Join(dir.Root(), m.Name)); err != nil {
+			t.Fatal(err)
+		}
+		if err := datadir.WriteFileAtomic(filepath.Join(dir.Root(), "CURRENT"), []byte(m.Name+"\n")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return m
 }

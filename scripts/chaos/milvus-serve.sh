@@ -25,7 +25,7 @@ for round in $(seq 1 "$ROUNDS"); do
   slowest=0
   end=$((SECONDS + DOWN))
   while (( SECONDS < end )); do
-    n=$((n + 1)); read -r c took < <(timed_search "down$round-$n")
+    n=$((n + 1)); out=$(timed_search "down$round-$n"); c=${out%% *}; took=${out##* }
     codes[$c]=$(( ${codes[$c]:-0} + 1 ))
     slowest=$(python3 -c "print(max($slowest, $took))")
     sleep 0.2

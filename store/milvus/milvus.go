@@ -192,7 +192,7 @@ func (s *Store) ensure(ctx context.Context, schema func(name string, dim int) *e
 	}
 	switch {
 	case has && s.mustCreate:
-		return fmt.Errorf("collection exists already; refusing to adopt rows another run left")
+		return errors.New("collection exists already; refusing to adopt rows another run left")
 	case !has && s.mustExist:
 		return ErrNoCollection
 	}
