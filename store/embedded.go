@@ -531,6 +531,9 @@ func (e *Embedded) add(p Product) {
 	e.byID[p.ID] = row
 	e.live.Add(row)
 	for _, a := range p.Attributes {
+		if !a.Filterable() {
+			continue
+		}
 		kv := KV{Key: a.Key, Value: a.Value}
 		b, ok := e.postings[kv]
 		if !ok {

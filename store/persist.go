@@ -296,6 +296,9 @@ func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
 			e.hasPrice.Add(row)
 		}
 		for _, a := range e.attrs[r] {
+			if !a.Filterable() {
+				continue
+			}
 			kv := KV{Key: a.Key, Value: a.Value}
 			b, ok := e.postings[kv]
 			if !ok {

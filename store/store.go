@@ -30,6 +30,14 @@ type Attribute struct {
 	Source string // "tag", "text", "model", ...
 }
 
+// SourceSecondary marks an attribute kept for ranking and display only
+// (such as the second colour of a "Blue & White" shirt): stores return it
+// but never match a filter on it, so strict feeds hold primary values only.
+const SourceSecondary = "secondary"
+
+// Filterable reports whether a filter may match a.
+func (a Attribute) Filterable() bool { return a.Source != SourceSecondary }
+
 // Product is one stored product. Vector is unit length and has the dimension
 // fixed for its store.
 type Product struct {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"lander/indexer/extract"
+	"lander/store"
 )
 
 // Keys are the arbitrated keys: exclusive keys (one value per product)
@@ -32,7 +33,7 @@ const (
 	// SourceSecondary marks a value kept for ranking only: a colour of a
 	// multi-colour title that is not the primary one. Topic feeds and the
 	// evaluation ignore it.
-	SourceSecondary = "secondary"
+	SourceSecondary = store.SourceSecondary
 )
 
 // DefaultMinP is the calibrated probability a value needs to be kept.

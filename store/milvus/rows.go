@@ -55,7 +55,9 @@ func (s *Store) upsert(ctx context.Context, products []store.Product) error {
 			attrs[i] = make([]string, 0, len(p.Attributes))
 			pa := make([]payloadAttr, len(p.Attributes))
 			for j, a := range p.Attributes {
-				attrs[i] = append(attrs[i], attrKey(a.Key, a.Value))
+				if a.Filterable() {
+					attrs[i] = append(attrs[i], attrKey(a.Key, a.Value))
+				}
 				pa[j] = payloadAttr{a.Key, a.Value, a.Score, a.Source}
 			}
 			b, err := json.Marshal(pa)

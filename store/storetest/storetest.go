@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T, dim int) Backend) {
 	t.Run("Empty", func(t *testing.T) { testEmpty(t, open(t, Dim)) })
 	t.Run("Dimension", func(t *testing.T) { testDimension(t, open(t, Dim)) })
 	t.Run("OddIDs", func(t *testing.T) { testOddIDs(t, open(t, Dim)) })
+	t.Run("Secondary", func(t *testing.T) { testSecondary(t, open(t, Dim)) })
 	// The search tests share one populated backend.
 	t.Run("Search", func(t *testing.T) {
 		b := open(t, Dim)
@@ -139,6 +140,43 @@ func testRoundTrip(t *testing.T, b Backend) {
 	if n, err := b.Count(t.Context(), store.Filter{}); err != nil || n != 3 {
 		t.Fatalf("count = %d, %v; want 3", n, err)
 	}
+}
+
+// testSecondary checks that a secondary attribute is stored and returned but
+// matches no filter: a "Blue & White" shirt is never in a strict white feed.
+func testSecondary(t *testing.T, b Backend) {
+	shirt := store.Product{ID: "s", Title: "Blue & White Shirt", Vector: unit(Dim, 0),
+		Attributes: []store.Attribute{
+			{Key: "color", Value: "blue", Score: 0.9, Source: "text"},
+			{Key: "color", Value: "white", Score: 0.3, Source: store.SourceSecondary},
+		}}
+	white := store.Product{ID: "w", Title: "White Shirt", Vector: unit(Dim, 1),
+		Attributes: []store.Attribute{{Key: "color", Value: "white", Score: 0.9, Source: "text"}}}
+	upsert(t, b, []store.Product{shirt, white})
+	for _, tc := range []struct {
+		kv   store.KV
+		want []string
+	}{
+		{store.KV{Key: "color", Value: "white"}, []string{"w"}},
+		{store.KV{Key: "color", Value: "blue"}, []string{"s"}},
+	} {
+		hits, total, err := b.Search(t.Context(), unit(Dim, 0), store.Filter{All: []store.KV{tc.kv}}, 10, 0)
+		if err != nil {
+			t.Fatalf("search %s: %v", tc.kv, err)
+		}
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.ID)
+		}
+		if total != len(tc.want) || !slices.Equal(got, tc.want) {
+			t.Errorf("search %s = %v (total %d), want %v", tc.kv, got, total, tc.want)
+		}
+	}
+	got, err := b.Get(t.Context(), []string{"s"})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("get: %v, %v", got, err)
+	}
+	checkProduct(t, got[0], shirt)
 }
 
 func testReplace(t *testing.T, b Backend) {
@@ -424,7 +462,7 @@ func reference(ps []store.Product) []store.Product {
 func Passes(p store.Product, f store.Filter) bool {
 	has := func(kv store.KV) bool {
 		for _, a := range p.Attributes {
-			if a.Key == kv.Key && a.Value == kv.Value {
+			if a.Filterable() && a.Key == kv.Key && a.Value == kv.Value {
 				return true
 			}
 		}
