@@ -67,7 +67,7 @@ type Options struct {
 	EfConstruction int
 	// EfSearch is the beam width of a search, raised to offset+k when that is
 	// larger. The default grows with the store: 96 up to 100k products, then
-	// 96 more per tenfold (192 at 1M), since a fixed beam finds less of a
+	// 160 more per tenfold (256 at 1M), since a fixed beam finds less of a
 	// larger graph. A plain filtered walk widens it further by itself.
 	EfSearch int
 	// Workers is how many goroutines Build uses (default GOMAXPROCS).

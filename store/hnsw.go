@@ -49,18 +49,22 @@ const (
 	defaultM              = 24
 	defaultEfConstruction = 100
 	baseEfSearch          = 96
+	efPerTenfold          = 160
 	defaultTwoHopBelow    = 0.3
 	maxM                  = 127
 	maxLevel              = 24
 )
 
 // defaultEfSearch returns the default search beam for a store of n
-// products: baseEfSearch up to 100k, then baseEfSearch more per tenfold.
+// products: baseEfSearch up to 100k, then efPerTenfold more per tenfold
+// (256 at 1M). Measured on 1M clustered vectors with M=24: recall@10 at 10%,
+// 50% and unfiltered was 0.950 / 0.966 / 0.944 at ef 160 and 0.966 / 0.979
+// / 0.968 at ef 256, so 256 is the smallest measured beam above 0.95.
 func defaultEfSearch(n int) int {
 	if n <= 100_000 {
 		return baseEfSearch
 	}
-	return int(math.Round(baseEfSearch * (math.Log10(float64(n)) - 4)))
+	return int(math.Round(baseEfSearch + efPerTenfold*(math.Log10(float64(n))-5)))
 }
 
 func newGraph(dim, m, efc int) *graph {
