@@ -25,13 +25,15 @@ func (e *Embedded) Plan(total, n int) string {
 // plain filtered walk scores 1/selectivity times as many; a two-hop walk
 // about twoHopCost times as many as an unfiltered one, whatever the
 // selectivity. A quantised scan moves a quarter of the bytes and costs about
-// quantScanCost of a float32 one. Measured on 100k clustered vectors of
-// dimension 384 (2-core EPYC, 2026-12-05): an unfiltered walk at ef 96 took
-// about 4 times as long per scored row as the scan of a 10% filter, and a
-// two-hop walk of that filter 2.5 times as long as an unfiltered walk.
+// quantScanCost of a float32 one. Measured on 100k vectors of dimension 384
+// on an idle 2-core EPYC (2026-12-05; the same box under load 12-15 gave
+// about twice the access cost): an unfiltered walk at ef 96 took 0.30 ms at
+// the median, about 2 times as long per scored row as the 1.08 ms scan of a
+// 10% filter, and a two-hop walk of that filter 0.68 ms, 2.3 times as long
+// as an unfiltered walk.
 const (
 	graphCostPerEf  = 13
-	graphAccessCost = 4
+	graphAccessCost = 2
 	twoHopCost      = 2.5
 	quantScanCost   = 0.3
 )

@@ -12,7 +12,7 @@ import (
 func TestPlan(t *testing.T) {
 	const n, dim = 3000, 32
 	vecs := clustered(n, dim, 9)
-	e := NewEmbeddedWith(dim, Options{EfSearch: 1})
+	e := NewEmbeddedWith(dim, Options{EfSearch: 2})
 	ps := make([]Product, n)
 	for i := range ps {
 		ps[i] = Product{ID: fmt.Sprintf("p%05d", i), Vector: vecs[i*dim : (i+1)*dim]}
