@@ -22,9 +22,10 @@ var contextKeys = map[string]bool{"occasion": true, "season": true}
 
 // relaxTier orders keys by how readily they are relaxed; lower goes first.
 func relaxTier(key string) int {
-	switch key {
-	case "occasion", "season":
+	if contextKeys[key] {
 		return 0
+	}
+	switch key {
 	case "color":
 		return 2
 	case "gender":

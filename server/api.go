@@ -262,13 +262,7 @@ func (s *Server) resolve(ctx context.Context, ix *Index, q string, embed query.E
 // only second), then sorts them by the new score (ties by the store's
 // order).
 func boost(hits []store.Hit, prods map[string]store.Product, res query.Resolved) []store.Hit {
-	soft := res.Soft()
-	var strict []query.Attribute
-	for _, a := range res.Attributes {
-		if a.Strict {
-			strict = append(strict, a)
-		}
-	}
+	soft, strict := res.Soft(), res.Strict()
 	if len(soft) == 0 && len(strict) == 0 {
 		return hits
 	}

@@ -17,6 +17,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -172,6 +173,8 @@ type Server struct {
 	metrics   *metrics
 	cache     *pageCache
 	overrides *Overrides
+	// merchDigest is the SHA-256 of the merchandiser token, computed once.
+	merchDigest [sha256.Size]byte
 	// renders counts the templates executed: a cached page is not rendered
 	// again.
 	renders atomic.Int64
@@ -215,7 +218,7 @@ func New(opts Options) *Server {
 		opts.Embedder = newEmbedCache(opts.Embedder, opts.EmbedCacheSize, m)
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: m, cache: newPageCache(opts.Cache, m), overrides: opts.Overrides,
-		previews: newRateLimiter(opts.PreviewRate, opts.PreviewBurst), backendDown: map[string]bool{}}
+		previews: newRateLimiter(opts.PreviewRate, opts.PreviewBurst), backendDown: map[string]bool{}, merchDigest: sha256.Sum256([]byte(opts.MerchToken))}
 	s.engine = s.routes()
 	return s
 }

@@ -40,8 +40,8 @@ func dedupe(topics []Topic) (feeds, titles int) {
 	// Simplest first, so that each topic merges into the simplest duplicate
 	// still published.
 	slices.SortStableFunc(pub, func(a, b int) int { return simpler(&topics[a], &topics[b]) })
-	tops := make(map[int]map[string]bool, len(pub))
-	postings := map[string][]int{} // product id -> kept published topics (positions in pub)
+	tops := make([]map[string]bool, len(pub)) // top feed ids, by position in pub
+	postings := map[string][]int{}            // product id -> kept published topics (positions in pub)
 	byTitle := map[string]int{}
 	for pi, i := range pub {
 		t := &topics[i]
@@ -68,6 +68,7 @@ func dedupe(topics []Topic) (feeds, titles int) {
 			k := &topics[pub[into]]
 			t.Published, t.MergedInto, t.MergedBy = false, k.Slug, "feed"
 			t.Reasons = append(t.Reasons, fmt.Sprintf("duplicate of %s (top-%d feed Jaccard %.2f)", k.Slug, DedupeDepth, best))
+			t.trimFeed()
 			feeds++
 			continue
 		}
@@ -75,6 +76,7 @@ func dedupe(topics []Topic) (feeds, titles int) {
 			k := &topics[pub[pj]]
 			t.Published, t.MergedInto, t.MergedBy = false, k.Slug, "title"
 			t.Reasons = append(t.Reasons, fmt.Sprintf("title %q taken by %s", t.Title, k.Slug))
+			t.trimFeed()
 			titles++
 			continue
 		}
@@ -83,10 +85,16 @@ func dedupe(topics []Topic) (feeds, titles int) {
 			postings[id] = append(postings[id], pi)
 		}
 	}
-	for i := range topics {
-		if !topics[i].Published && topics[i].MergedInto != "" && len(topics[i].Feed) > 10 {
-			topics[i].Feed = slices.Clip(topics[i].Feed[:10])
-		}
-	}
 	return feeds, titles
+}
+
+// unpublishedFeed is how much of its feed an unpublished topic keeps: enough
+// to preview it, not the whole feed nobody serves.
+const unpublishedFeed = 10
+
+// trimFeed cuts an unpublished topic's feed to unpublishedFeed.
+func (t *Topic) trimFeed() {
+	if len(t.Feed) > unpublishedFeed {
+		t.Feed = slices.Clip(t.Feed[:unpublishedFeed])
+	}
 }

@@ -423,8 +423,8 @@ func finish(ctx context.Context, ix *index, j judge.Judge, d *demand, cands []ca
 			t.Reasons = append(t.Reasons, fmt.Sprintf("judge %.2f < %.2f (%s)", t.Score.Judge, opts.Rule.MinJudge, strings.Join(s.Notes, "; ")))
 		}
 		t.Published = len(t.Reasons) == 0
-		if !t.Published && len(t.Feed) > 10 {
-			t.Feed = slices.Clip(t.Feed[:10])
+		if !t.Published {
+			t.trimFeed()
 		}
 		top := ""
 		if len(t.Feed) > 0 {
