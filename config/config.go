@@ -156,6 +156,9 @@ type Serve struct {
 	RequireIfMatch bool `yaml:"require_if_match"`
 	// PreviewRate is how many previews a second one client may ask for.
 	PreviewRate int `yaml:"preview_rate"`
+	// PprofAddr serves Go's profiles (/debug/pprof/) on their own listener
+	// at this host:port, never through Addr; empty turns them off.
+	PprofAddr string `yaml:"pprof_addr"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -393,6 +396,13 @@ func (c Config) Validate() error {
 	}
 	if c.Serve.PreviewRate < 1 || c.Serve.PreviewRate > 100000 {
 		bad("serve.preview_rate", "must be in [1, 100000] previews a second per client, got %d", c.Serve.PreviewRate)
+	}
+	if c.Serve.PprofAddr != "" {
+		if err := hostPort(c.Serve.PprofAddr, false); err != nil {
+			bad("serve.pprof_addr", "%q: %v", c.Serve.PprofAddr, err)
+		} else if c.Serve.PprofAddr == c.Serve.Addr {
+			bad("serve.pprof_addr", "%q is serve.addr too (profiles must not be reachable through the site)", c.Serve.PprofAddr)
+		}
 	}
 	return errors.Join(errs...)
 }
