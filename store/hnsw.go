@@ -36,8 +36,8 @@ type graph struct {
 	// off, when set, packs layer 0 for a graph that only searches (one
 	// opened from a file): node r's neighbours are l0[off[r]:off[r+1]], with
 	// no free slots. A build unpacks it first.
-	off []uint32
-	upper  map[uint32][][]uint32
+	off   []uint32
+	upper map[uint32][][]uint32
 
 	// Held only while a build runs.
 	locks []sync.Mutex
