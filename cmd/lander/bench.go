@@ -214,10 +214,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	}
 	if !*asJSON {
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "backend\tn\tdim\tselectivity\tqueries\trecall@10\tQPS\tp50 ms\tp99 ms\tbuild s\tbytes/vector\t")
+		fmt.Fprintln(tw, "backend\tn\tdim\tselectivity\tplan\tqueries\trecall@10\tQPS\tp50 ms\tp99 ms\tbuild s\tbytes/vector\t")
 		for _, r := range results {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%d\t%.4f\t%.0f\t%.2f\t%.2f\t%.1f\t%.0f\t\n",
-				r.Backend, r.N, r.Dim, r.Selectivity, r.Queries, r.RecallAt10, r.QPS, r.P50Ms, r.P99Ms, r.BuildS, r.BytesPerVector)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%s\t%d\t%.4f\t%.0f\t%.2f\t%.2f\t%.1f\t%.0f\t\n",
+				r.Backend, r.N, r.Dim, r.Selectivity, r.Plan, r.Queries, r.RecallAt10, r.QPS, r.P50Ms, r.P99Ms, r.BuildS, r.BytesPerVector)
 		}
 		return tw.Flush()
 	}
