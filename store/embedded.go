@@ -13,7 +13,7 @@ import (
 )
 
 // Embedded is an in-process vector store. Rows live in memory: vectors in one
-// contiguous slab, an HNSW graph over them, an inverted index from each
+// contiguous slab (or mapped from the store's file, see OpenEmbeddedWith), an HNSW graph over them, an inverted index from each
 // attribute (key, value) to a roaring bitmap of rows, and a price per row.
 //
 // A search evaluates its filter as bitmap operations, which gives the exact
@@ -144,7 +144,9 @@ type Options struct {
 	// (a quarter of its bytes more). Scans and graph walks then score rows
 	// from the codes, which moves a quarter of the memory, and the best
 	// candidates (a window of max(4n, 64) for n results, or the walk's beam)
-	// are re-ranked exactly from the float32 vectors.
+	// are re-ranked exactly from the float32 vectors. Given to
+	// OpenEmbeddedWith, it also leaves the float32 vectors in the file,
+	// mapped, so that only the codes are on the heap.
 	Quantize bool
 	// GraphOnly makes every search that can walk the graph walk it, whatever
 	// the planner would choose. It is for tests.
@@ -192,7 +194,7 @@ func NewEmbeddedWith(dim int, opts Options) *Embedded {
 func (e *Embedded) Grow(n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
+	if e.closed || n <= 0 {
 		return
 	}
 	e.materialise(n) // an unmap error only leaks the mapping

@@ -272,8 +272,11 @@ func openEmbedded(ctx context.Context, path string, opts Options) (e *Embedded, 
 				unmapFile(data)
 			}
 		}()
-	} else if data, err = io.ReadAll(f); err != nil {
-		return nil, err
+	} else {
+		data = make([]byte, st.Size())
+		if _, err := io.ReadFull(f, data); err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
 	}
 	if string(data[:8]) != fileMagic {
 		return nil, fmt.Errorf("%s is not a lander store file", name)
