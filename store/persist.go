@@ -40,8 +40,9 @@ const FileName = "products.bin"
 // mode can map them from the file instead of copying them (see
 // OpenEmbeddedWith). Version 2 was version 3 without the padding; version 1
 // also had no graphLen (crc at 32, a 40-byte header), only live rows and no
-// graph. Both are still read (their vectors are copied to the heap). All integers are little-endian. The graph
-// section is:
+// graph. Both are still read (their vectors are copied to the heap). All
+// integers are little-endian. The graph section is (layer 0 always in 2m
+// slots per node, free ones zero):
 //
 //	m, efc   uint32, uint32
 //	size     uint64   rows in the graph
