@@ -159,6 +159,12 @@ type Serve struct {
 	// PprofAddr serves Go's profiles (/debug/pprof/) on their own listener
 	// at this host:port, never through Addr; empty turns them off.
 	PprofAddr string `yaml:"pprof_addr"`
+	// QuantizeStore opens each generation's embedded store in its memory
+	// mode: float32 vectors mapped from the store's file (read by the
+	// operating system's page cache), int8 codes on the heap, searches
+	// scored from the codes and re-ranked exactly. It needs the embedded
+	// store (no milvus).
+	QuantizeStore bool `yaml:"quantize_store"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -403,6 +409,9 @@ func (c Config) Validate() error {
 		} else if c.Serve.PprofAddr == c.Serve.Addr {
 			bad("serve.pprof_addr", "%q is serve.addr too (profiles must not be reachable through the site)", c.Serve.PprofAddr)
 		}
+	}
+	if c.Serve.QuantizeStore && c.Milvus != "" {
+		bad("serve.quantize_store", "applies to the embedded store only, and milvus is set")
 	}
 	return errors.Join(errs...)
 }

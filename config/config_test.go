@@ -49,7 +49,7 @@ func TestLoadGood(t *testing.T) {
 			}
 		}},
 		{"console.yaml", func(t *testing.T, c Config) {
-			if !c.Serve.MerchPrivate || !c.Serve.RequireIfMatch || c.Serve.PreviewRate != 50 || c.Serve.MerchToken != "s3cret" || c.Serve.PprofAddr != "127.0.0.1:6061" {
+			if !c.Serve.MerchPrivate || !c.Serve.RequireIfMatch || c.Serve.PreviewRate != 50 || c.Serve.MerchToken != "s3cret" || c.Serve.PprofAddr != "127.0.0.1:6061" || !c.Serve.QuantizeStore {
 				t.Errorf("console.yaml decoded to %+v", c.Serve)
 			}
 		}},
@@ -94,6 +94,7 @@ func TestLoadBad(t *testing.T) {
 		{"bad_merch_private.yaml", []string{"serve.merch_private: needs serve.merch_token"}},
 		{"bad_preview_rate.yaml", []string{"serve.preview_rate: must be in [1, 100000]"}},
 		{"bad_pprof_addr.yaml", []string{`serve.pprof_addr: "localhost": not host:port`}},
+		{"bad_quantize_store.yaml", []string{"serve.quantize_store: applies to the embedded store only, and milvus is set"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -3,6 +3,7 @@ package store
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -12,7 +13,7 @@ import (
 )
 
 // Embedded is an in-process vector store. Rows live in memory: vectors in one
-// contiguous slab, an HNSW graph over them, an inverted index from each
+// contiguous slab (or mapped from the store's file, see OpenEmbeddedWith), an HNSW graph over them, an inverted index from each
 // attribute (key, value) to a roaring bitmap of rows, and a price per row.
 //
 // A search evaluates its filter as bitmap operations, which gives the exact
@@ -40,6 +41,11 @@ type Embedded struct {
 	prices []float64
 	attrs  [][]Attribute
 	vecs   []float32 // row r is vecs[r*dim : (r+1)*dim]
+	// mapped is the file mapping that vecs points into, for a store opened
+	// in the quantised mode (see OpenEmbeddedWith); nil when vecs is on the
+	// heap.
+	mapped []byte
+	closed bool
 	// With Options.Quantize, row r's int8 codes (codes[r*dim : (r+1)*dim])
 	// and scale; nil otherwise.
 	codes  []int8
@@ -56,6 +62,62 @@ type Embedded struct {
 	graph  *graph
 	visits sync.Pool // of *visited
 	dense  denseCache
+}
+
+// ErrClosed is returned by the methods of a store after Close.
+var ErrClosed = errors.New("store closed")
+
+// Close releases the store: its file mapping, if it has one, and its
+// memory. It waits for searches in flight; every later call returns
+// ErrClosed (or reports an empty store). Closing twice is harmless.
+func (e *Embedded) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	err := e.unmap()
+	e.ids, e.titles, e.prices, e.attrs, e.vecs, e.codes, e.scales = nil, nil, nil, nil, nil, nil, nil
+	e.byID, e.postings, e.graph = map[string]uint32{}, map[KV]*roaring.Bitmap{}, nil
+	e.live, e.hasPrice = roaring.New(), roaring.New()
+	e.dense.clear()
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// Mapped reports whether the store reads its float32 vectors from a mapping
+// of its file rather than from the heap.
+func (e *Embedded) Mapped() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.mapped != nil
+}
+
+// unmap drops the file mapping, if any. vecs must no longer point into it.
+// The caller holds the write lock.
+func (e *Embedded) unmap() error {
+	if e.mapped == nil {
+		return nil
+	}
+	m := e.mapped
+	e.mapped = nil
+	return unmapFile(m)
+}
+
+// materialise copies mapped vectors to the heap, with room for extra more
+// rows, and drops the mapping, so that rows can be appended. The caller
+// holds the write lock.
+func (e *Embedded) materialise(extra int) error {
+	if e.mapped == nil {
+		return nil
+	}
+	vecs := make([]float32, len(e.vecs), len(e.vecs)+extra*e.dim)
+	copy(vecs, e.vecs)
+	e.vecs = vecs
+	return e.unmap()
 }
 
 // Options tune the graph of an Embedded store. Zero fields take defaults.
@@ -82,7 +144,9 @@ type Options struct {
 	// (a quarter of its bytes more). Scans and graph walks then score rows
 	// from the codes, which moves a quarter of the memory, and the best
 	// candidates (a window of max(4n, 64) for n results, or the walk's beam)
-	// are re-ranked exactly from the float32 vectors.
+	// are re-ranked exactly from the float32 vectors. Given to
+	// OpenEmbeddedWith, it also leaves the float32 vectors in the file,
+	// mapped, so that only the codes are on the heap.
 	Quantize bool
 	// GraphOnly makes every search that can walk the graph walk it, whatever
 	// the planner would choose. It is for tests.
@@ -130,6 +194,10 @@ func NewEmbeddedWith(dim int, opts Options) *Embedded {
 func (e *Embedded) Grow(n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed || n <= 0 {
+		return
+	}
+	e.materialise(n) // an unmap error only leaks the mapping
 	e.vecs = slices.Grow(e.vecs, n*e.dim)
 	e.ids = slices.Grow(e.ids, n)
 	e.titles = slices.Grow(e.titles, n)
@@ -147,7 +215,7 @@ func (e *Embedded) Grow(n int) {
 func (e *Embedded) SetQuantize(on bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.opts.Quantize == on {
+	if e.opts.Quantize == on || e.closed {
 		return
 	}
 	e.opts.Quantize = on
@@ -189,6 +257,9 @@ func (e *Embedded) Build(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return fmt.Errorf("build graph: %w", ErrClosed)
+	}
 	if e.opts.Exact || (e.graph != nil && e.graph.size == len(e.ids)) || len(e.ids) == 0 {
 		return nil
 	}
@@ -259,6 +330,15 @@ func (e *Embedded) Upsert(ctx context.Context, products []Product) error {
 	products = Dedupe(products)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return fmt.Errorf("upsert: %w", ErrClosed)
+	}
+	if len(products) == 0 {
+		return nil
+	}
+	if err := e.materialise(len(products)); err != nil {
+		return fmt.Errorf("upsert: %w", err)
+	}
 	e.vecs = slices.Grow(e.vecs, len(products)*e.dim)
 	for _, p := range products {
 		if row, ok := e.byID[p.ID]; ok {
@@ -278,6 +358,9 @@ func (e *Embedded) Delete(ctx context.Context, ids []string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return fmt.Errorf("delete: %w", ErrClosed)
+	}
 	for _, id := range ids {
 		if row, ok := e.byID[id]; ok {
 			e.remove(row)
@@ -296,6 +379,9 @@ func (e *Embedded) Get(ctx context.Context, ids []string) ([]Product, error) {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if e.closed {
+		return nil, fmt.Errorf("get: %w", ErrClosed)
+	}
 	out := make([]Product, 0, len(ids))
 	for _, id := range ids {
 		row, ok := e.byID[id]
@@ -317,6 +403,9 @@ func (e *Embedded) Count(ctx context.Context, f Filter) (int, error) {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if e.closed {
+		return 0, fmt.Errorf("count: %w", ErrClosed)
+	}
 	cand, _ := e.candidates(f)
 	return int(cand.GetCardinality()), nil
 }
@@ -332,6 +421,9 @@ func (e *Embedded) Search(ctx context.Context, q []float32, f Filter, k, offset 
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if e.closed {
+		return nil, 0, fmt.Errorf("search: %w", ErrClosed)
+	}
 	cand, shared := e.candidates(f)
 	total := int(cand.GetCardinality())
 	if k == 0 || offset >= total {
@@ -574,6 +666,7 @@ func (e *Embedded) maybeCompact() {
 	}
 	e.ids, e.titles, e.prices, e.attrs, e.vecs = fresh.ids, fresh.titles, fresh.prices, fresh.attrs, fresh.vecs
 	e.codes, e.scales = fresh.codes, fresh.scales
+	e.unmap() // vecs is on the heap now; an unmap error only leaks the mapping
 	e.byID, e.live, e.hasPrice, e.postings, e.dead = fresh.byID, fresh.live, fresh.hasPrice, fresh.postings, 0
 	// Row numbers changed: the graph is rebuilt by the next Build.
 	e.graph = nil

@@ -32,8 +32,12 @@ type graph struct {
 	top    int // level of entry; -1 while the graph is empty
 	levels []uint8
 	n0     []uint8
-	l0     []uint32 // node r's layer-0 neighbours: l0[r*m0 : r*m0+n0[r]]
-	upper  map[uint32][][]uint32
+	l0     []uint32 // node r's layer-0 neighbours: l0[r*m0 : r*m0+n0[r]], or see off
+	// off, when set, packs layer 0 for a graph that only searches (one
+	// opened from a file): node r's neighbours are l0[off[r]:off[r+1]], with
+	// no free slots. A build unpacks it first.
+	off   []uint32
+	upper map[uint32][][]uint32
 
 	// Held only while a build runs.
 	locks []sync.Mutex
@@ -95,6 +99,9 @@ func (g *graph) neighbours(r uint32, l int, buf []uint32) []uint32 {
 		defer g.locks[r].Unlock()
 	}
 	if l == 0 {
+		if g.off != nil {
+			return append(buf, g.l0[g.off[r]:g.off[r+1]]...)
+		}
 		base := int(r) * g.m0
 		return append(buf, g.l0[base:base+int(g.n0[r])]...)
 	}
@@ -117,6 +124,50 @@ func (g *graph) setNeighbours(r uint32, l int, ns []item) {
 		up = append(up, n.row)
 	}
 	g.upper[r][l-1] = up
+}
+
+// layer0 returns node r's layer-0 neighbours, without locking.
+func (g *graph) layer0(r uint32) []uint32 {
+	if g.off != nil {
+		return g.l0[g.off[r]:g.off[r+1]]
+	}
+	base := int(r) * g.m0
+	return g.l0[base : base+int(g.n0[r])]
+}
+
+// pack drops layer 0's free slots (see off). It keeps the slots when the
+// links would not fit uint32 offsets.
+func (g *graph) pack() {
+	if g.off != nil {
+		return
+	}
+	total := 0
+	for r := range g.size {
+		total += int(g.n0[r])
+	}
+	if total >= math.MaxUint32 {
+		return
+	}
+	off := make([]uint32, g.size+1)
+	l0 := make([]uint32, 0, total)
+	for r := range g.size {
+		off[r] = uint32(len(l0))
+		l0 = append(l0, g.layer0(uint32(r))...)
+	}
+	off[g.size] = uint32(len(l0))
+	g.l0, g.off = l0, off
+}
+
+// unpack restores layer 0's fixed slots, for a build.
+func (g *graph) unpack() {
+	if g.off == nil {
+		return
+	}
+	l0 := make([]uint32, len(g.levels)*g.m0)
+	for r := range g.size {
+		copy(l0[r*g.m0:], g.layer0(uint32(r)))
+	}
+	g.l0, g.off = l0, nil
 }
 
 // grow makes room for rows up to n and draws their levels.
@@ -147,6 +198,7 @@ func (g *graph) build(ctx context.Context, vecs []float32, n, workers int) error
 	if n <= g.size {
 		return nil
 	}
+	g.unpack()
 	g.grow(n)
 	from := g.size
 	if g.top < 0 {

@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -21,21 +22,27 @@ import (
 // FileName is the name of the embedded store's file inside its directory.
 const FileName = "products.bin"
 
-// The file is a fixed header followed by a payload. Version 2:
+// The file is a fixed header followed by a payload. Version 3:
 //
 //	magic    [8]byte  "LANDERVS"
-//	version  uint32   2
+//	version  uint32   3
 //	dim      uint32
 //	rows     uint64   rows, deleted ones included (their id is empty)
 //	metaLen  uint64   bytes of gob-encoded metadata
 //	graphLen uint64   bytes of the graph section; 0 when there is none
 //	crc      uint32   CRC-32C of header bytes 0..39 and the payload
 //	reserved uint32
-//	payload: metadata (gob fileMeta), rows*dim float32, then the graph
+//	payload: metadata (gob fileMeta), zero bytes up to the next multiple of
+//	         64 bytes from the start of the file, rows*dim float32, then the
+//	         graph
 //
-// Version 1 had no graphLen (crc at 32, a 40-byte header), only live rows and
-// no graph; it is still read. All integers are little-endian. The graph
-// section is:
+// The padding aligns the vectors, so that a store opened in the quantised
+// mode can map them from the file instead of copying them (see
+// OpenEmbeddedWith). Version 2 was version 3 without the padding; version 1
+// also had no graphLen (crc at 32, a 40-byte header), only live rows and no
+// graph. Both are still read (their vectors are copied to the heap). All
+// integers are little-endian. The graph section is (layer 0 always in 2m
+// slots per node, free ones zero):
 //
 //	m, efc   uint32, uint32
 //	size     uint64   rows in the graph
@@ -48,7 +55,8 @@ const FileName = "products.bin"
 //	         a uint8 count and that many uint32 neighbours
 const (
 	fileMagic    = "LANDERVS"
-	fileVersion  = 2
+	fileVersion  = 3
+	vecAlign     = 64
 	headerSize   = 48
 	crcOffset    = 40
 	headerSizeV1 = 40
@@ -107,6 +115,9 @@ func (e *Embedded) save(ctx context.Context, dir string) (err error) {
 
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if e.closed {
+		return ErrClosed
+	}
 
 	rows := len(e.ids)
 	meta := fileMeta{IDs: e.ids, Titles: e.titles, Prices: e.prices, HasPrice: make([]bool, rows), Attrs: e.attrs}
@@ -137,6 +148,9 @@ func (e *Embedded) save(ctx context.Context, dir string) (err error) {
 	}
 	w := bufio.NewWriterSize(io.MultiWriter(tmp, crc), 1<<20)
 	if _, err := w.Write(metaBuf.Bytes()); err != nil {
+		return err
+	}
+	if _, err := w.Write(make([]byte, vecPad(headerSize+uint64(metaBuf.Len())))); err != nil {
 		return err
 	}
 	if err := writeFloats(ctx, w, e.vecs[:rows*e.dim]); err != nil {
@@ -189,6 +203,10 @@ func writeFloats(ctx context.Context, w io.Writer, vs []float32) error {
 	return nil
 }
 
+// vecPad returns the zero bytes that version 3 puts between the metadata,
+// which ends at offset end, and the vectors.
+func vecPad(end uint64) uint64 { return (vecAlign - end%vecAlign) % vecAlign }
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -202,21 +220,64 @@ func syncDir(dir string) error {
 // size and checksum and returns an error naming the file when it is torn or
 // corrupt. Temporary files left by an interrupted Save are ignored.
 func OpenEmbedded(ctx context.Context, dir string) (*Embedded, error) {
-	e, err := openEmbedded(ctx, filepath.Join(dir, FileName))
+	return OpenEmbeddedWith(ctx, dir, Options{})
+}
+
+// OpenEmbeddedWith is OpenEmbedded with options. The graph's M and
+// EfConstruction come from the file.
+//
+// With opts.Quantize the store is opened in its memory mode: the float32
+// vectors stay in the file, mapped read-only (a file of format version 3
+// on a Unix system), and only their int8 codes and scales are on the heap.
+// Searches score from the codes and re-rank their candidates exactly from the
+// mapped vectors, which the operating system pages in and out. The first
+// Upsert (or Grow) copies the vectors to the heap. Close releases the
+// mapping; the store answers ErrClosed afterwards.
+func OpenEmbeddedWith(ctx context.Context, dir string, opts Options) (*Embedded, error) {
+	e, err := openEmbedded(ctx, filepath.Join(dir, FileName), opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return e, nil
 }
 
-func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
-	data, err := os.ReadFile(path)
+// littleEndian reports whether the CPU stores float32 as the file does.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+func openEmbedded(ctx context.Context, path string, opts Options) (e *Embedded, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	name := filepath.Base(path)
-	if len(data) < headerSizeV1 {
-		return nil, fmt.Errorf("%s is truncated: %d bytes, shorter than its header", name, len(data))
+	// The size comes first: a mapping past the end of the file faults.
+	if st.Size() < headerSize {
+		return nil, fmt.Errorf("%s is truncated: %d bytes, shorter than its header", name, st.Size())
+	}
+	var data []byte
+	mapped := opts.Quantize && canMap && littleEndian
+	if mapped {
+		if data, err = mapFile(f, st.Size()); err != nil {
+			return nil, fmt.Errorf("map %s: %w", name, err)
+		}
+		defer func() {
+			if e == nil || e.mapped == nil {
+				unmapFile(data)
+			}
+		}()
+	} else {
+		data = make([]byte, st.Size())
+		if _, err := io.ReadFull(f, data); err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
 	}
 	if string(data[:8]) != fileMagic {
 		return nil, fmt.Errorf("%s is not a lander store file", name)
@@ -226,10 +287,7 @@ func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
 	switch version {
 	case 1:
 		hsize, crcAt = headerSizeV1, crcOffsetV1
-	case fileVersion:
-		if len(data) < headerSize {
-			return nil, fmt.Errorf("%s is truncated: %d bytes, shorter than its header", name, len(data))
-		}
+	case 2, fileVersion:
 	default:
 		return nil, fmt.Errorf("%s has unsupported version %d", name, version)
 	}
@@ -247,7 +305,11 @@ func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
 	if count > size || metaLen > size || graphLen > size {
 		return nil, fmt.Errorf("%s is truncated or its header is corrupt: %d bytes cannot hold %d products", name, size, count)
 	}
-	if want := hsize + metaLen + count*dim*4 + graphLen; size != want {
+	var pad uint64
+	if version >= 3 {
+		pad = vecPad(hsize + metaLen)
+	}
+	if want := hsize + metaLen + pad + count*dim*4 + graphLen; size != want {
 		if size < want {
 			return nil, fmt.Errorf("%s is truncated: %d bytes, header promises %d", name, size, want)
 		}
@@ -272,11 +334,20 @@ func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
 	if len(meta.IDs) != n || len(meta.Titles) != n || len(meta.Prices) != n || len(meta.HasPrice) != n || len(meta.Attrs) != n {
 		return nil, fmt.Errorf("metadata in %s does not match its %d products", name, n)
 	}
-	raw := payload[metaLen : metaLen+count*dim*4]
-	e := NewEmbedded(int(dim))
-	e.vecs = make([]float32, n*int(dim))
-	for i := range e.vecs {
-		e.vecs[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	payload = payload[metaLen+pad:]
+	raw := payload[:count*dim*4]
+	quantized := opts.Quantize
+	opts.Quantize = false
+	e = NewEmbeddedWith(int(dim), opts)
+	if mapped && version >= 3 && n > 0 {
+		// The vectors start 64-byte aligned in the file, and the mapping
+		// starts at a page.
+		e.vecs = unsafe.Slice((*float32)(unsafe.Pointer(&raw[0])), n*int(dim))
+	} else {
+		e.vecs = make([]float32, n*int(dim))
+		for i := range e.vecs {
+			e.vecs[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
 	}
 	e.ids, e.titles, e.prices, e.attrs = meta.IDs, meta.Titles, meta.Prices, meta.Attrs
 	for r := range n {
@@ -312,12 +383,18 @@ func openEmbedded(ctx context.Context, path string) (*Embedded, error) {
 		return nil, errors.New("empty id in " + name)
 	}
 	if graphLen > 0 {
-		g, err := decodeGraph(payload[metaLen+count*dim*4:], int(dim), n)
+		g, err := decodeGraph(payload[count*dim*4:], int(dim), n)
 		if err != nil {
 			return nil, fmt.Errorf("graph in %s: %w", name, err)
 		}
 		e.graph = g
 		e.opts.M, e.opts.EfConstruction = g.m, g.efc
+	}
+	if quantized {
+		e.SetQuantize(true)
+	}
+	if mapped && version >= 3 && n > 0 {
+		e.mapped = data
 	}
 	return e, nil
 }
@@ -356,7 +433,12 @@ func (g *graph) encode(ctx context.Context, w io.Writer) error {
 	if _, err := w.Write(g.n0[:g.size]); err != nil {
 		return err
 	}
-	for _, v := range g.l0[:g.size*g.m0] {
+	for i := range g.size * g.m0 {
+		r, slot := i/g.m0, i%g.m0
+		var v uint32
+		if ns := g.layer0(uint32(r)); slot < len(ns) {
+			v = ns[slot]
+		}
 		b = binary.LittleEndian.AppendUint32(b, v)
 		if len(b) >= cap(b)-4 {
 			if err := ctx.Err(); err != nil {
@@ -450,5 +532,6 @@ func decodeGraph(b []byte, dim, rows int) (*graph, error) {
 	if len(b) != 0 || (n > 0 && int(g.levels[entry]) != top) {
 		return nil, corrupt
 	}
+	g.pack()
 	return g, nil
 }

@@ -38,3 +38,8 @@ func (t *Target) Commit(ctx context.Context) error {
 func OpenGeneration(ctx context.Context, dir string) (*Embedded, error) {
 	return OpenEmbedded(ctx, filepath.Join(dir, GenerationDir))
 }
+
+// OpenGenerationWith is OpenGeneration with options (see OpenEmbeddedWith).
+func OpenGenerationWith(ctx context.Context, dir string, opts Options) (*Embedded, error) {
+	return OpenEmbeddedWith(ctx, filepath.Join(dir, GenerationDir), opts)
+}

@@ -61,11 +61,15 @@ func loadGeneration(ctx context.Context, c config.Config, dir *datadir.Dir) (*lo
 		st = ms
 		closeStore = func() { ms.Close(context.Background()) }
 	default:
-		es, err := store.OpenGeneration(ctx, path)
+		es, err := store.OpenGenerationWith(ctx, path, store.Options{Quantize: c.Serve.QuantizeStore})
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", m.Name, err)
 		}
 		st = es
+		// A mapped store must outlive the requests that use it: the
+		// reloader closes a swapped-out generation only after a delay, and a
+		// request still running then gets store.ErrClosed, not a fault.
+		closeStore = func() { es.Close() }
 	}
 	pack, err := imagepack.Open(filepath.Join(path, indexer.ImagesFile))
 	if err != nil {

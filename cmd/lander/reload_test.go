@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -182,5 +183,35 @@ func eventually(t *testing.T, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met within 30s")
 		}
+	}
+}
+
+// TestLoadGenerationQuantizeStore checks that serve.quantize_store opens
+// the embedded store mapped, and that closing the generation closes the
+// store: a late request gets store.ErrClosed.
+func TestLoadGenerationQuantizeStore(t *testing.T) {
+	dir, err := datadir.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitGeneration(t, dir, false)
+	var c config.Config
+	c.Serve.QuantizeStore = true
+	ctx := context.Background()
+	l, err := loadGeneration(ctx, c, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, ok := l.index.Store.(*store.Embedded)
+	if !ok || !es.Mapped() {
+		t.Fatalf("store %T is not a mapped embedded store", l.index.Store)
+	}
+	hits, _, err := es.Search(ctx, []float32{1, 0, 0, 0}, store.Filter{}, 1, 0)
+	if err != nil || len(hits) != 1 || hits[0].ID != "1" {
+		t.Fatalf("search = %v, %v", hits, err)
+	}
+	l.close()
+	if _, _, err := es.Search(ctx, []float32{1, 0, 0, 0}, store.Filter{}, 1, 0); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("search after close: %v", err)
 	}
 }

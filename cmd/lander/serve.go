@@ -34,6 +34,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, environ []st
 	f.str("query-llm-url", "OpenAI-compatible API `root` of a chat model for low-confidence search queries (offline resolver alone when empty)", func(c *config.Config) *string { return &c.Serve.QueryLLM.URL })
 	f.str("query-llm-model", "query model `name`", func(c *config.Config) *string { return &c.Serve.QueryLLM.Model })
 	consoleFlags(f)
+	f.boolean("quantize-store", "open the embedded store in its memory mode: int8 codes on the heap, float32 vectors mapped from its file and read to re-rank", func(c *config.Config) *bool { return &c.Serve.QuantizeStore })
 	f.str("pprof-addr", "serve Go's profiles (/debug/pprof/) on this `address`, apart from the site (off by default; the soak test samples goroutines and heap there)", func(c *config.Config) *string { return &c.Serve.PprofAddr })
 	cfg, err := f.load(args, environ)
 	if err != nil {
