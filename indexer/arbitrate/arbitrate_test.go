@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -117,6 +118,35 @@ func TestFitIsotonic(t *testing.T) {
 	}
 	if got := c.At(0); got != 0.1 {
 		t.Errorf("At(0) = %v, want the first block's 0.1", got)
+	}
+}
+
+func TestFitIsotonicNaN(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name string
+		obs  []Observation
+		want Curve
+	}{
+		{"only NaN", []Observation{{Score: nan, Right: true}, {Score: nan}}, Curve{}},
+		{"NaN skipped", []Observation{{Score: 0.2}, {Score: nan, Right: true}, {Score: 0.8, Right: true}, {Score: nan}},
+			Curve{X: []float64{0.2, 0.8}, Y: []float64{0, 1}, N: []int{1, 1}}},
+		{"infinities kept", []Observation{{Score: math.Inf(-1)}, {Score: math.Inf(1), Right: true}},
+			Curve{X: []float64{math.Inf(-1), math.Inf(1)}, Y: []float64{0, 1}, N: []int{1, 1}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan Curve, 1)
+			go func() { done <- FitIsotonic(tc.obs, 1) }()
+			select {
+			case got := <-done:
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("FitIsotonic did not return")
+			}
+		})
 	}
 }
 
