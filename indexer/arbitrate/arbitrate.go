@@ -128,9 +128,11 @@ type Evidence struct {
 
 // Kind names the calibration curve of one piece of evidence: its source
 // and key, refined by what the other sources say. Text and the model are
-// calibrated apart when they disagree ("-disputed"), a generic category
-// word ("text/category-generic") and the colours of a multi-colour title
-// ("text/color-multi") on their own.
+// calibrated apart when they disagree ("-disputed"), and so are, with the
+// image alone, the model and the pixel colour ("pixel-image/color-disputed":
+// which of the two to believe is then a calibrated decision); a generic
+// category word ("text/category-generic") and the colours of a
+// multi-colour title ("text/color-multi") stand on their own.
 func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 	src := at.Source
 	switch src {
@@ -138,6 +140,10 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 		src = "model"
 		if !ev.HasText {
 			src = "model-image"
+		}
+	case SourcePixel:
+		if !ev.HasText {
+			src = "pixel-image"
 		}
 	case extract.SourceText:
 		switch {
@@ -154,20 +160,35 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 }
 
 // disputed reports whether the title and the model name different values
-// of at's key, at being one of them (a leaf and its generic parent agree).
+// of at's key, at being one of them (a leaf and its generic parent agree);
+// with the image alone, the model and the pixel colour.
 func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
 	var others []extract.Attr
-	switch at.Source {
-	case extract.SourceText:
+	isModel := func(x extract.Attr) bool { return x.Source == SourceModel || x.Source == SourceCandidate }
+	both := append(append([]extract.Attr{}, ev.Raw...), ev.Model...)
+	switch {
+	case at.Source == extract.SourceText:
 		for _, m := range ev.Model {
-			if m.Key == at.Key && (m.Source == SourceModel || m.Source == SourceCandidate) {
+			if m.Key == at.Key && isModel(m) {
 				others = append(others, m)
 			}
 		}
-	case SourceModel, SourceCandidate:
+	case isModel(at) && ev.HasText:
 		for _, t := range ev.Raw {
 			if t.Key == at.Key && t.Source == extract.SourceText && t.Confidence >= textTitleConfidence {
 				others = append(others, t)
+			}
+		}
+	case isModel(at):
+		for _, x := range both {
+			if x.Key == at.Key && x.Source == SourcePixel {
+				others = append(others, x)
+			}
+		}
+	case at.Source == SourcePixel && !ev.HasText:
+		for _, x := range both {
+			if x.Key == at.Key && isModel(x) {
+				others = append(others, x)
 			}
 		}
 	default:

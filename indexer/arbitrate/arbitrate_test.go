@@ -191,6 +191,27 @@ func TestKind(t *testing.T) {
 	if got := a.Kind(Evidence{HasText: false}, model("color", "red", 0.5, false), 0); got != "model-image/color" {
 		t.Errorf("image only: %q", got)
 	}
+	// With the image alone, the model and the pixels dispute a colour;
+	// with a title, the pixels keep one curve.
+	px := func(v string) extract.Attr { return extract.Attr{Key: "color", Value: v, Source: SourcePixel, Confidence: 0.7} }
+	for _, tt := range []struct {
+		name string
+		ev   Evidence
+		at   extract.Attr
+		want string
+	}{
+		{"pixel alone", Evidence{Raw: []extract.Attr{px("red")}}, px("red"), "pixel-image/color"},
+		{"pixel agrees", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "Red", 0.4, false)}}, px("red"), "pixel-image/color"},
+		{"pixel disputed", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, px("red"), "pixel-image/color-disputed"},
+		{"model disputed by pixel", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model-image/color-disputed"},
+		{"pixel in the model list", Evidence{Model: []extract.Attr{model("color", "pink", 0.4, true), px("red")}}, px("red"), "pixel-image/color-disputed"},
+		{"pixel with a title", Evidence{HasText: true, Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, px("red"), "pixel/color"},
+		{"model with a title, pixel differs", Evidence{HasText: true, Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model/color"},
+	} {
+		if got := a.Kind(tt.ev, tt.at, 0); got != tt.want {
+			t.Errorf("%s: Kind = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
 
 func FuzzCalibration(f *testing.F) {
