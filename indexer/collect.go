@@ -119,8 +119,8 @@ func (ix *Indexer) readCatalog(ctx context.Context, r *run, rd *catalog.Reader, 
 // the batch with its items to out.
 func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bool, in <-chan []catalog.Product, out chan<- extracted) error {
 	extractors := append([]extract.Extractor{extract.Tags{}}, ix.opts.Extractors...)
-	if ix.opts.Palette != nil && len(ix.opts.Palette.Centroids) > 0 {
-		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Palette))
+	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
+		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Pixel))
 	}
 	for batch := range in {
 		t0 := time.Now()

@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"lander/catalog"
 	"lander/config"
@@ -37,7 +45,7 @@ type evidence struct {
 // withheld: the title lexicons (brands learned from these titles, as the
 // indexer does), the dual encoder with the title and with the image
 // alone, and the pixel colours.
-func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, pal *pixelcolor.Palette) ([]evidence, error) {
+func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier) ([]evidence, error) {
 	if cfg.Encoder.Dual == "" {
 		return nil, fmt.Errorf("eval attributes: no dual encoder configured")
 	}
@@ -56,7 +64,7 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		titlesOf[i] = p.Title
 	}
 	tx := extract.FromTitles(titlesOf)
-	px := pixelcolor.NewExtractor(pal)
+	px := pixelcolor.NewExtractor(clf)
 	out := make([]evidence, len(products))
 	const batch = 64
 	for lo := 0; lo < len(products); lo += batch {
@@ -277,43 +285,124 @@ func learnHierarchy(lab labels.Set) *arbitrate.Hierarchy {
 	return arbitrate.NewHierarchy(parents)
 }
 
-// learnPalette learns the colour centroids from the images of up to n
-// training-split products (neither validation nor test) and their
-// labelled base colour.
-func learnPalette(ctx context.Context, catalogPath string, lab labels.Set, n int) (*pixelcolor.Palette, error) {
-	train := func(id string) bool {
-		return !inSplit(id, splits["validation"]) && !inSplit(id, splits["test"])
-	}
-	ps, err := readWhere(ctx, catalogPath, train, n)
+// trainClassifier trains the pixel colour classifier on the images of
+// the training split (up to n products, 0: all) and their labelled base
+// colour, stopping early on the validation split's log-loss. Features are
+// cached in cacheDir (not the repository): extracting them from some 36k
+// images takes minutes.
+func trainClassifier(ctx context.Context, catalogPath, cacheDir string, lab labels.Set, n int, stderr io.Writer) (*pixelcolor.Classifier, error) {
+	isVal := func(id string) bool { return inSplit(id, splits["validation"]) }
+	isTrain := func(id string) bool { return !isVal(id) && !inSplit(id, splits["test"]) }
+	feats, err := cachedFeatures(ctx, catalogPath, cacheDir, func(id string) bool { return isTrain(id) || isVal(id) })
 	if err != nil {
 		return nil, err
 	}
-	examples := map[string][]pixelcolor.Lab{}
-	for _, p := range ps {
-		l := lab[p.ID]
-		if l == nil || l.Cols["basecolour"] == "" {
+	var train, val []pixelcolor.Example
+	for _, id := range slices.Sorted(maps.Keys(feats)) {
+		l := lab[id]
+		x := feats[id]
+		if l == nil || l.Cols["basecolour"] == "" || x == nil {
 			continue
 		}
-		img, err := catalog.DecodeImage(ctx, p.Image)
-		if err != nil {
-			continue
+		e := pixelcolor.Example{X: x, Label: extract.Normalize(l.Cols["basecolour"])}
+		switch {
+		case isVal(id):
+			val = append(val, e)
+		case n == 0 || len(train) < n:
+			train = append(train, e)
 		}
-		cl := pixelcolor.Dominant(img)
-		if len(cl) == 0 {
-			continue
-		}
-		v := extract.Normalize(l.Cols["basecolour"])
-		examples[v] = append(examples[v], cl[0].Lab)
 	}
-	return pixelcolor.LearnPrototypes(examples, 20, 8), nil
+	opt := pixelcolor.DefaultTrainOptions
+	c, rep, err := pixelcolor.Train(train, val, opt)
+	if err != nil {
+		return nil, err
+	}
+	c.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s; hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
+		len(train), len(val), filepath.Base(catalogPath), opt.Hidden, opt.LR, opt.Batch, opt.Decay, opt.Seed, rep.BestEpoch, rep.Epochs, rep.ValLoss, rep.ValAccuracy)
+	fmt.Fprintf(stderr, "pixel classifier: %s\n", c.Trained)
+	return c, nil
+}
+
+// cachedFeatures returns the pixel features of the catalog's products
+// whose id passes keep (nil where the image shows no foreground), read
+// from and saved to a cache file in dir ("" : no cache).
+func cachedFeatures(ctx context.Context, catalogPath, dir string, keep func(string) bool) (map[string][]float32, error) {
+	abs, err := filepath.Abs(catalogPath)
+	if err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(abs))
+	file := ""
+	feats := map[string][]float32{}
+	if dir != "" {
+		file = filepath.Join(dir, fmt.Sprintf("lander-pixel-%s-%x.gob", pixelcolor.FeatureVersion, h.Sum64()))
+		if f, err := os.Open(file); err == nil {
+			err = gob.NewDecoder(bufio.NewReader(f)).Decode(&feats)
+			f.Close()
+			if err != nil {
+				feats = map[string][]float32{}
+			}
+		}
+	}
+	missing := func(id string) bool {
+		if !keep(id) {
+			return false
+		}
+		_, ok := feats[id]
+		return !ok
+	}
+	ps, err := readWhere(ctx, catalogPath, missing, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return feats, nil
+	}
+	out := make([][]float32, len(ps))
+	var wg sync.WaitGroup
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(ps); i += workers {
+				if ctx.Err() != nil {
+					return
+				}
+				img, err := catalog.DecodeImage(ctx, ps[i].Image)
+				if err != nil {
+					continue
+				}
+				out[i], _ = pixelcolor.Features(img)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, p := range ps {
+		feats[p.ID] = out[i]
+	}
+	if file != "" {
+		var b bytes.Buffer
+		if err := gob.NewEncoder(&b).Encode(feats); err != nil {
+			return nil, err
+		}
+		if err := datadir.WriteFileAtomic(file, b.Bytes()); err != nil {
+			return nil, fmt.Errorf("cache pixel features: %w", err)
+		}
+	}
+	return feats, nil
 }
 
 // writeFit writes the learned arbitration data into dir.
-func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, pal *pixelcolor.Palette) error {
+func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, clf *pixelcolor.Classifier) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "centroids.json": pal} {
+	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "classifier.json": clf} {
 		b, err := json.MarshalIndent(v, "", " ")
 		if err != nil {
 			return err

@@ -15,7 +15,7 @@ const Source = "pixel"
 // extract.Extractor. An image that does not decode or shows no
 // foreground yields no attribute and is counted.
 type Extractor struct {
-	palette *Palette
+	clf    *Classifier
 	unread  atomic.Int64
 }
 
@@ -24,14 +24,14 @@ func (e *Extractor) Unread() int64 { return e.unread.Load() }
 
 var _ extract.Extractor = (*Extractor)(nil)
 
-// NewExtractor returns an extractor over palette p.
-func NewExtractor(p *Palette) *Extractor { return &Extractor{palette: p} }
+// NewExtractor returns an extractor over classifier c.
+func NewExtractor(c *Classifier) *Extractor { return &Extractor{clf: c} }
 
 // Source returns Source.
 func (e *Extractor) Source() string { return Source }
 
-// Extract returns at most one colour per product, with the raw palette
-// score as confidence (indexer/arbitrate calibrates it).
+// Extract returns at most one colour per product, with the classifier's
+// probability as confidence (indexer/arbitrate calibrates it).
 func (e *Extractor) Extract(ctx context.Context, products []catalog.Product) ([][]extract.Attr, error) {
 	out := make([][]extract.Attr, len(products))
 	for i, p := range products {
@@ -43,7 +43,7 @@ func (e *Extractor) Extract(ctx context.Context, products []catalog.Product) ([]
 			e.unread.Add(1)
 			continue
 		}
-		g, ok := e.palette.Read(img)
+		g, ok := e.clf.Read(img)
 		if !ok {
 			e.unread.Add(1)
 			continue
