@@ -120,7 +120,7 @@ func (ix *Indexer) readCatalog(ctx context.Context, r *run, rd *catalog.Reader, 
 func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bool, in <-chan []catalog.Product, out chan<- extracted) error {
 	extractors := append([]extract.Extractor{extract.Tags{}}, ix.opts.Extractors...)
 	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
-		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Pixel))
+		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Pixel, pixelcolor.Top))
 	}
 	for batch := range in {
 		t0 := time.Now()

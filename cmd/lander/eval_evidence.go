@@ -36,7 +36,7 @@ type evidence struct {
 	id         string
 	title      string
 	tags, text []extract.Attr
-	pixel      []extract.Attr
+	pixel      []extract.Attr // most probable first
 	model      []extract.Attr // title and image: assigned and candidates
 	modelImage []extract.Attr // image alone
 }
@@ -64,7 +64,7 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		titlesOf[i] = p.Title
 	}
 	tx := extract.FromTitles(titlesOf)
-	px := pixelcolor.NewExtractor(clf)
+	px := pixelcolor.NewExtractor(clf, pixelcolor.Top)
 	out := make([]evidence, len(products))
 	const batch = 64
 	for lo := 0; lo < len(products); lo += batch {
@@ -133,7 +133,7 @@ func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 		}
 		raw, model := arb.Decide(arbitrate.Evidence{Title: e.title, HasText: true, Raw: append(append([]extract.Attr{}, e.text...), e.pixel...), Model: e.model})
 		rawI, modelI := arb.Decide(arbitrate.Evidence{HasText: false, Raw: e.pixel, Model: e.modelImage})
-		lists := [][]extract.Attr{e.tags, e.text, assigned(e.model), assigned(e.modelImage), e.pixel,
+		lists := [][]extract.Attr{e.tags, e.text, assigned(e.model), assigned(e.modelImage), e.pixel[:min(1, len(e.pixel))],
 			extract.Merge(e.text, assigned(e.model)), append(raw, model...), append(rawI, modelI...)}
 		for i, l := range lists {
 			srcs[i].Products = append(srcs[i].Products, attreval.Product{ID: e.id, Attributes: storedAttributes(l)})

@@ -129,8 +129,9 @@ type Evidence struct {
 // Kind names the calibration curve of one piece of evidence: its source
 // and key, refined by what the other sources say. Text and the model are
 // calibrated apart when they disagree ("-disputed"), and so are, with the
-// image alone, the model and the pixel colour ("pixel-image/color-disputed":
-// which of the two to believe is then a calibrated decision); a generic
+// image alone, the model and the pixel colour's most probable value
+// ("pixel-image/color-disputed": which of the two to believe is then a
+// calibrated decision); the pixels' less probable colours ("-alt") and a generic
 // category word ("text/category-generic") and the colours of a
 // multi-colour title ("text/color-multi") stand on their own.
 func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
@@ -144,6 +145,9 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 	case SourcePixel:
 		if !ev.HasText {
 			src = "pixel-image"
+		}
+		if top, _ := topPixel(ev, at.Key); extract.Fold(top.Value) != extract.Fold(at.Value) {
+			return src + "/" + at.Key + "-alt"
 		}
 	case extract.SourceText:
 		switch {
@@ -180,10 +184,8 @@ func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
 			}
 		}
 	case isModel(at):
-		for _, x := range both {
-			if x.Key == at.Key && x.Source == SourcePixel {
-				others = append(others, x)
-			}
+		if top, ok := topPixel(ev, at.Key); ok {
+			others = append(others, top)
 		}
 	case at.Source == SourcePixel && !ev.HasText:
 		for _, x := range both {
@@ -203,6 +205,20 @@ func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
 		}
 	}
 	return true
+}
+
+// topPixel returns the most probable pixel value of key in ev.
+func topPixel(ev Evidence, key string) (extract.Attr, bool) {
+	var top extract.Attr
+	ok := false
+	for _, l := range [][]extract.Attr{ev.Raw, ev.Model} {
+		for _, x := range l {
+			if x.Key == key && x.Source == SourcePixel && (!ok || x.Confidence > top.Confidence) {
+				top, ok = x, true
+			}
+		}
+	}
+	return top, ok
 }
 
 // agree reports whether two values of key name the same thing, or one is

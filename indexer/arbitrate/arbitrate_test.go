@@ -193,7 +193,9 @@ func TestKind(t *testing.T) {
 	}
 	// With the image alone, the model and the pixels dispute a colour;
 	// with a title, the pixels keep one curve.
-	px := func(v string) extract.Attr { return extract.Attr{Key: "color", Value: v, Source: SourcePixel, Confidence: 0.7} }
+	px := func(v string) extract.Attr {
+		return extract.Attr{Key: "color", Value: v, Source: SourcePixel, Confidence: 0.7}
+	}
 	for _, tt := range []struct {
 		name string
 		ev   Evidence
@@ -206,6 +208,8 @@ func TestKind(t *testing.T) {
 		{"model disputed by pixel", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model-image/color-disputed"},
 		{"pixel in the model list", Evidence{Model: []extract.Attr{model("color", "pink", 0.4, true), px("red")}}, px("red"), "pixel-image/color-disputed"},
 		{"pixel with a title", Evidence{HasText: true, Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, px("red"), "pixel/color"},
+		{"second pixel colour", Evidence{Raw: []extract.Attr{px("red"), {Key: "color", Value: "pink", Source: SourcePixel, Confidence: 0.2}}}, extract.Attr{Key: "color", Value: "pink", Source: SourcePixel, Confidence: 0.2}, "pixel-image/color-alt"},
+		{"model agrees with the second pixel colour", Evidence{Raw: []extract.Attr{px("red"), {Key: "color", Value: "pink", Source: SourcePixel, Confidence: 0.2}}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model-image/color-disputed"},
 		{"model with a title, pixel differs", Evidence{HasText: true, Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model/color"},
 	} {
 		if got := a.Kind(tt.ev, tt.at, 0); got != tt.want {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"sort"
 )
 
 // Classifier reads a colour value from a feature vector (Features): a
@@ -133,6 +134,28 @@ func (c *Classifier) Classify(x []float32) (Guess, bool) {
 		}
 	}
 	return Guess{Value: c.Classes[best], Score: p[best]}, true
+}
+
+// Top returns up to n colours of feature vector x, most probable first,
+// each with a probability of at least minP (the first one always).
+func (c *Classifier) Top(x []float32, n int, minP float64) []Guess {
+	if c == nil || len(c.Classes) == 0 || len(x) != len(c.Mean) || n < 1 {
+		return nil
+	}
+	p := c.Probabilities(x)
+	idx := make([]int, len(p))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return p[idx[i]] > p[idx[j]] })
+	var out []Guess
+	for r, i := range idx[:min(n, len(idx))] {
+		if r > 0 && p[i] < minP {
+			break
+		}
+		out = append(out, Guess{Value: c.Classes[i], Score: p[i]})
+	}
+	return out
 }
 
 // Read returns the colour of img's foreground.

@@ -15,9 +15,9 @@ const (
 	lBins, abBins = 6, 8
 	// cLBins × cABBins × cABBins cells of the central region's histogram.
 	cLBins, cABBins = 4, 5
-	histLen    = lBins * abBins * abBins
-	centralLen = cLBins * cABBins * cABBins
-	clusterLen = 4 * k
+	histLen         = lBins * abBins * abBins
+	centralLen      = cLBins * cABBins * cABBins
+	clusterLen      = 4 * k
 	// NumFeatures is the length of a feature vector: the two histograms,
 	// the dominant clusters (L, a, b, share each), the foreground and
 	// central shares, the mean and spread of L, a, b and the mean chroma.

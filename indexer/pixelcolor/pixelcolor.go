@@ -208,4 +208,3 @@ func kmeansN(px []Lab, n int) []Cluster {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Share > out[j].Share })
 	return out
 }
-

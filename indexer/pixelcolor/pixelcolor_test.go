@@ -258,7 +258,7 @@ func TestExtractorCountsUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := trainedSynthetic()
-	x := NewExtractor(c)
+	x := NewExtractor(c, 1)
 	out, err := x.Extract(context.Background(), []catalog.Product{{ID: "1", Image: buf.Bytes()}, {ID: "2", Image: []byte("not an image")}})
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +351,7 @@ func BenchmarkExtract(b *testing.B) {
 	if err := jpeg.Encode(&buf, studio(60, 80, white, red, navy), nil); err != nil {
 		b.Fatal(err)
 	}
-	x := NewExtractor(Shipped())
+	x := NewExtractor(Shipped(), Top)
 	ps := []catalog.Product{{ID: "1", Image: buf.Bytes()}}
 	for b.Loop() {
 		if _, err := x.Extract(context.Background(), ps); err != nil {

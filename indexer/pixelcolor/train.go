@@ -33,7 +33,7 @@ type TrainOptions struct {
 
 // DefaultTrainOptions are the settings the shipped classifier was
 // trained with.
-var DefaultTrainOptions = TrainOptions{Hidden: 96, MinN: 30, Epochs: 40, Patience: 4, Batch: 32, LR: 1e-3, Decay: 1e-4, Seed: 17}
+var DefaultTrainOptions = TrainOptions{Hidden: 96, MinN: 30, Epochs: 40, Patience: 4, Batch: 64, LR: 1e-3, Decay: 0.05, Seed: 17}
 
 // TrainReport describes a training run.
 type TrainReport struct {
