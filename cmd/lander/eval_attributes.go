@@ -90,24 +90,36 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		name = fmt.Sprintf("stored in the current generation of %s; %s", cfg.Data, name)
 	} else {
-		var clf *pixelcolor.Classifier
+		dual, err := openAssigner(cfg)
+		if err != nil {
+			return err
+		}
+		if dual == nil {
+			return errors.New("eval attributes: no dual encoder configured")
+		}
+		defer dual.Close()
+		var clf, imgClf *pixelcolor.Classifier
 		if *fit != "" {
-			if clf, err = trainClassifier(ctx, *catalogPath, *featureCache, lab, *fitTrain, stderr); err != nil {
+			if clf, imgClf, err = trainClassifier(ctx, dual, *catalogPath, *featureCache, lab, *fitTrain, stderr); err != nil {
 				return err
 			}
 		} else {
 			clf = pixelcolor.Shipped()
+			m := dual.Model()
+			if imgClf, err = pixelcolor.DefaultImageClassifier(m.Version, dual.ProductDim()); err != nil {
+				fmt.Fprintf(stderr, "eval attributes: the pixel classifier alone reads image-only colours: %v\n", err)
+			}
 		}
-		evs, err := collectEvidence(ctx, cfg, products, clf)
+		evs, err := collectEvidence(ctx, cfg, products, clf, imgClf)
 		if err != nil {
 			return err
 		}
 		if *fit != "" {
 			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld")
-			if err := writeFit(*fit, h, cal, clf); err != nil {
+			if err := writeFit(*fit, h, cal, clf, imgClf); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json and classifier.json into %s\n", *fit)
+			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json, classifier.json and classifier-image.json into %s\n", *fit)
 			sources = evidenceSources(evs, arbitrate.New(cal, h, nil))
 		} else {
 			sources = evidenceSources(evs, arbitrate.Shipped())

@@ -167,17 +167,18 @@ func (c *Classifier) Read(img image.Image) (Guess, bool) {
 	return c.Classify(x)
 }
 
-// validate checks the shapes of c's parameters.
-func (c *Classifier) validate() error {
+// validate checks that c reads feature vectors of version and length nf
+// and the shapes of its parameters.
+func (c *Classifier) validate(version string, nf int) error {
 	nc, nh := len(c.Classes), c.Hidden
 	switch {
-	case c.Version != FeatureVersion:
-		return fmt.Errorf("feature version %q, want %q", c.Version, FeatureVersion)
+	case c.Version != version:
+		return fmt.Errorf("feature version %q, want %q", c.Version, version)
 	case nc == 0 || nh <= 0:
 		return errors.New("no classes or no hidden units")
-	case len(c.Mean) != NumFeatures || len(c.Scale) != NumFeatures:
-		return fmt.Errorf("%d means and %d scales, want %d", len(c.Mean), len(c.Scale), NumFeatures)
-	case len(c.W1) != nh*NumFeatures || len(c.B1) != nh || len(c.W2) != nc*nh || len(c.B2) != nc:
+	case len(c.Mean) != nf || len(c.Scale) != nf:
+		return fmt.Errorf("%d means and %d scales, want %d", len(c.Mean), len(c.Scale), nf)
+	case len(c.W1) != nh*nf || len(c.B1) != nh || len(c.W2) != nc*nh || len(c.B2) != nc:
 		return errors.New("weights do not match the classes and hidden units")
 	}
 	for _, s := range c.Scale {
@@ -197,13 +198,19 @@ func DefaultClassifier() (*Classifier, error) {
 	return ParseClassifier(classifierJSON)
 }
 
-// ParseClassifier reads a classifier file's content.
+// ParseClassifier reads a pixel colour classifier file's content.
 func ParseClassifier(b []byte) (*Classifier, error) {
+	return ParseClassifierOf(b, FeatureVersion, NumFeatures)
+}
+
+// ParseClassifierOf reads the content of a classifier file over feature
+// vectors of version and length nf.
+func ParseClassifierOf(b []byte, version string, nf int) (*Classifier, error) {
 	var c Classifier
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("parse classifier: %w", err)
 	}
-	if err := c.validate(); err != nil {
+	if err := c.validate(version, nf); err != nil {
 		return nil, fmt.Errorf("parse classifier: %w", err)
 	}
 	return &c, nil

@@ -92,7 +92,7 @@ func TestTrainSynthetic(t *testing.T) {
 	if want := []string{"black", "green", "navy blue", "red"}; !slices.Equal(c.Classes, want) {
 		t.Fatalf("classes %v, want %v", c.Classes, want)
 	}
-	if err := c.validate(); err != nil {
+	if err := c.validate(FeatureVersion, NumFeatures); err != nil {
 		t.Fatal(err)
 	}
 	test := synthetic(25, 3)

@@ -31,9 +31,16 @@ type TrainOptions struct {
 	Seed uint64
 }
 
+// minScale is the least spread a feature is standardised by.
+const minScale = 0.01
+
 // DefaultTrainOptions are the settings the shipped classifier was
 // trained with.
 var DefaultTrainOptions = TrainOptions{Hidden: 96, MinN: 30, Epochs: 40, Patience: 4, Batch: 64, LR: 1e-3, Decay: 0.05, Seed: 17}
+
+// DefaultImageTrainOptions are the settings the shipped image-only
+// classifier was trained with: fewer hidden units over its wider input.
+var DefaultImageTrainOptions = TrainOptions{Hidden: 64, MinN: 30, Epochs: 40, Patience: 4, Batch: 64, LR: 1e-3, Decay: 0.05, Seed: 17}
 
 // TrainReport describes a training run.
 type TrainReport struct {
@@ -50,10 +57,14 @@ type TrainReport struct {
 // than opt.MinN training examples are dropped.
 func Train(train, val []Example, opt TrainOptions) (*Classifier, TrainReport, error) {
 	var rep TrainReport
+	if len(train) == 0 {
+		return nil, rep, errors.New("train: no examples")
+	}
+	nf := len(train[0].X)
 	counts := map[string]int{}
 	for _, e := range train {
-		if len(e.X) != NumFeatures {
-			return nil, rep, fmt.Errorf("train: feature vector of %d, want %d", len(e.X), NumFeatures)
+		if len(e.X) != nf || nf == 0 {
+			return nil, rep, fmt.Errorf("train: feature vector of %d, want %d", len(e.X), nf)
 		}
 		counts[e.Label]++
 	}
@@ -82,12 +93,12 @@ func Train(train, val []Example, opt TrainOptions) (*Classifier, TrainReport, er
 		}
 	}
 	for _, e := range val {
-		if y, ok := index[e.Label]; ok && len(e.X) == NumFeatures {
+		if y, ok := index[e.Label]; ok && len(e.X) == nf {
 			va = append(va, ex{x: widen(e.X), y: y})
 		}
 	}
 	// Standardise with the training examples' mean and spread.
-	nf, nh, nc := NumFeatures, opt.Hidden, len(classes)
+	nh, nc := opt.Hidden, len(classes)
 	mean, scale := make([]float64, nf), make([]float64, nf)
 	for _, e := range tr {
 		for i, x := range e.x {
@@ -102,8 +113,11 @@ func Train(train, val []Example, opt TrainOptions) (*Classifier, TrainReport, er
 			scale[i] += (x - mean[i]) * (x - mean[i])
 		}
 	}
+	// A floor on the spread keeps a feature that is (nearly) constant in
+	// training, such as a rare histogram cell, from growing without bound
+	// in an image that has it.
 	for i := range scale {
-		scale[i] = math.Sqrt(scale[i]/float64(len(tr))) + 1e-3
+		scale[i] = max(math.Sqrt(scale[i]/float64(len(tr))), minScale)
 	}
 	// The stored model holds float32 standardisation: use the same here.
 	for i := range mean {
@@ -233,8 +247,12 @@ func Train(train, val []Example, opt TrainOptions) (*Classifier, TrainReport, er
 			break
 		}
 	}
+	version := FeatureVersion
+	if nf != NumFeatures {
+		version = "" // the caller names its features
+	}
 	c := &Classifier{
-		Version: FeatureVersion,
+		Version: version,
 		Classes: classes,
 		Hidden:  nh,
 		Mean:    narrow(mean),
