@@ -149,6 +149,9 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 		if top, _ := topPixel(ev, at.Key); extract.Fold(top.Value) != extract.Fold(at.Value) {
 			return src + "/" + at.Key + "-alt"
 		}
+		if !ev.HasText && a.pixelAgreed(ev, at) {
+			return src + "/" + at.Key + "-agreed"
+		}
 	case extract.SourceText:
 		switch {
 		case at.Key == "category" && a.h.Generic(at.Value):
@@ -157,10 +160,38 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 			return "text/color-multi"
 		}
 	}
+	if a.subsumed(ev, at) {
+		return src + "/" + at.Key + "-agreed"
+	}
 	if a.disputed(ev, at) {
 		return src + "/" + at.Key + "-disputed"
 	}
 	return src + "/" + at.Key
+}
+
+// pixelAgreed reports whether the dual encoder names pixel value at.
+func (a *Arbiter) pixelAgreed(ev Evidence, at extract.Attr) bool {
+	for _, l := range [][]extract.Attr{ev.Raw, ev.Model} {
+		for _, m := range l {
+			if m.Key == at.Key && (m.Source == SourceModel || m.Source == SourceCandidate) && a.agree(at.Key, at.Value, m.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// subsumed reports whether at is the dual encoder's value with the image
+// alone and the pixels' most probable value agrees: the pixels' curve for
+// agreement ("pixel-image/color-agreed") then gives the probability of
+// both, rather than combining two readings of one image as if they were
+// independent.
+func (a *Arbiter) subsumed(ev Evidence, at extract.Attr) bool {
+	if ev.HasText || at.Source != SourceModel && at.Source != SourceCandidate {
+		return false
+	}
+	top, ok := topPixel(ev, at.Key)
+	return ok && a.agree(at.Key, at.Value, top.Value)
 }
 
 // disputed reports whether the title and the model name different values
@@ -315,6 +346,9 @@ func (a *Arbiter) rank(ev Evidence, k, title string) ranked {
 	byFold := map[string]*candidate{}
 	var generic []extract.Attr
 	for _, at := range ev2 {
+		if a.subsumed(ev, at) {
+			continue
+		}
 		if at.Source == extract.SourceText && k == "category" && a.h.Generic(at.Value) {
 			generic = append(generic, at)
 			continue

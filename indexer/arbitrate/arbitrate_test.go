@@ -203,7 +203,8 @@ func TestKind(t *testing.T) {
 		want string
 	}{
 		{"pixel alone", Evidence{Raw: []extract.Attr{px("red")}}, px("red"), "pixel-image/color"},
-		{"pixel agrees", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "Red", 0.4, false)}}, px("red"), "pixel-image/color"},
+		{"pixel agrees", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "Red", 0.4, false)}}, px("red"), "pixel-image/color-agreed"},
+		{"model agrees with the pixels", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "Red", 0.4, false)}}, model("color", "Red", 0.4, false), "model-image/color-agreed"},
 		{"pixel disputed", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, px("red"), "pixel-image/color-disputed"},
 		{"model disputed by pixel", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model-image/color-disputed"},
 		{"pixel in the model list", Evidence{Model: []extract.Attr{model("color", "pink", 0.4, true), px("red")}}, px("red"), "pixel-image/color-disputed"},
@@ -237,4 +238,34 @@ func FuzzCalibration(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestImageAgreement checks that with the image alone the dual encoder's
+// colour, when the pixels' first colour agrees, adds nothing to the
+// pixels' probability (their agreement curve holds both), and that a
+// disputed pair keeps the stronger value.
+func TestImageAgreement(t *testing.T) {
+	a := New(nil, NewHierarchy(nil), map[string]float64{"image/color": 0})
+	px := extract.Attr{Key: "color", Value: "red", Source: SourcePixel, Confidence: 0.7}
+	for _, tt := range []struct {
+		name  string
+		model extract.Attr
+		want  string
+		p     float32
+	}{
+		{"agree", model("color", "red", 0.6, false), "red", 0.7},
+		{"dispute, pixels stronger", model("color", "pink", 0.6, false), "red", 0.7},
+		{"dispute, model stronger", model("color", "pink", 0.9, true), "pink", 0.9},
+	} {
+		raw, m := a.Decide(Evidence{Raw: []extract.Attr{px}, Model: []extract.Attr{tt.model}})
+		var got []extract.Attr
+		for _, x := range append(raw, m...) {
+			if x.Key == "color" {
+				got = append(got, x)
+			}
+		}
+		if len(got) != 1 || got[0].Value != tt.want || math.Abs(float64(got[0].Confidence-tt.p)) > 1e-6 {
+			t.Errorf("%s: %+v, want %s at %v", tt.name, got, tt.want, tt.p)
+		}
+	}
 }
