@@ -3,6 +3,7 @@ package pixelcolor
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -86,5 +87,26 @@ func TestTop(t *testing.T) {
 	}
 	if got := c.Top(x, 0, 0); got != nil {
 		t.Errorf("Top(0) = %+v", got)
+	}
+}
+
+func TestShippedImageClassifier(t *testing.T) {
+	var c Classifier
+	if err := json.Unmarshal(imageClassifierJSON, &c); err != nil {
+		t.Fatal(err)
+	}
+	model, ok := strings.CutPrefix(c.Version, ImageVersion(""))
+	if !ok || model == "" {
+		t.Fatalf("version %q does not name the pixel features and an encoder", c.Version)
+	}
+	dim := len(c.Mean) - NumFeatures
+	if dim <= 0 {
+		t.Fatalf("%d inputs, fewer than the pixel features", len(c.Mean))
+	}
+	if _, err := DefaultImageClassifier(model, dim); err != nil {
+		t.Error(err)
+	}
+	if _, err := DefaultImageClassifier(model+"x", dim); err == nil {
+		t.Error("another encoder's version accepted")
 	}
 }
