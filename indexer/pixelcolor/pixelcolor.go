@@ -4,9 +4,12 @@
 // colour with a small learned classifier (a softmax MLP over a
 // CIELAB histogram of the foreground, its dominant clusters and its size;
 // see Features and Classifier), trained on the development catalogue's
-// training split (Train) and shipped as classifier.json. It serves
-// products with an image and no title, and breaks ties between the
-// colours of a multi-colour title (indexer/arbitrate).
+// training split (Train) and shipped as classifier.json. For a product
+// known by its image alone, a second classifier (classifier-image.json,
+// see ImageInput) reads the same features with the dual encoder's
+// image-only product vector. It serves products with an image and no
+// title, and breaks ties between the colours of a multi-colour title
+// (indexer/arbitrate).
 package pixelcolor
 
 import (
