@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"lander/indexer/pixelcolor"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -13,6 +12,7 @@ import (
 	"lander/embeddings"
 	"lander/imagepack"
 	"lander/indexer/extract"
+	"lander/indexer/pixelcolor"
 	"lander/store"
 )
 
@@ -119,8 +119,8 @@ func (ix *Indexer) readCatalog(ctx context.Context, r *run, rd *catalog.Reader, 
 // the batch with its items to out.
 func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bool, in <-chan []catalog.Product, out chan<- extracted) error {
 	extractors := append([]extract.Extractor{extract.Tags{}}, ix.opts.Extractors...)
-	if ix.opts.Palette != nil && len(ix.opts.Palette.Centroids) > 0 {
-		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Palette))
+	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
+		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Pixel, pixelcolor.Top))
 	}
 	for batch := range in {
 		t0 := time.Now()
@@ -213,12 +213,48 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 	} else if assigned, err = ix.opts.Assigner.Assign(ctx, batch, tv); err != nil {
 		return nil, fmt.Errorf("assign attributes: %w", err)
 	}
+	if ix.opts.PixelImage != nil && pvecs != nil {
+		for i := range batch {
+			if !hasText[i] && pvecs[i] != nil {
+				its[i].model = ix.imagePixel(ctx, batch[i], pvecs[i], its[i].model)
+			}
+		}
+	}
 	for i, as := range assigned {
 		for _, a := range as {
 			its[i].model = append(its[i].model, extract.Attr{Key: a.Key, Value: a.Value, Surface: a.Value, Source: SourceModel, Confidence: a.Score})
 		}
 	}
 	return pvecs, nil
+}
+
+// imagePixel replaces the pixel colours in the evidence of a product known
+// by its image alone with those of Options.PixelImage, which reads its
+// image-only product vector pvec beside the pixels. The evidence stays
+// as it is when the image shows no foreground.
+func (ix *Indexer) imagePixel(ctx context.Context, p catalog.Product, pvec []float32, evidence []extract.Attr) []extract.Attr {
+	img, err := catalog.DecodeImage(ctx, p.Image)
+	if err != nil {
+		return evidence
+	}
+	x, ok := pixelcolor.Features(img)
+	if !ok {
+		return evidence
+	}
+	gs := ix.opts.PixelImage.ReadImage(pvec, x, pixelcolor.Top)
+	if len(gs) == 0 {
+		return evidence
+	}
+	out := make([]extract.Attr, 0, len(evidence)+len(gs))
+	for _, a := range evidence {
+		if a.Source != pixelcolor.Source {
+			out = append(out, a)
+		}
+	}
+	for _, g := range gs {
+		out = append(out, extract.Attr{Key: "color", Value: g.Value, Source: pixelcolor.Source, Confidence: float32(g.Score)})
+	}
+	return out
 }
 
 // packImages adds the images of each batch of in to pack and appends its

@@ -52,9 +52,15 @@ type Options struct {
 	// the evidence (tags, text, the dual encoder, pixel colours); nil means
 	// arbitrate.Default(), the shipped calibration and hierarchy.
 	Arbiter *arbitrate.Arbiter
-	// Palette reads each product's colour from its pixels, evidence for
-	// the arbiter; nil means pixelcolor.DefaultPalette().
-	Palette *pixelcolor.Palette
+	// Pixel reads each product's colour from its pixels, evidence for the
+	// arbiter; nil means pixelcolor.DefaultClassifier().
+	Pixel *pixelcolor.Classifier
+	// PixelImage reads the colour of a product known by its image alone
+	// from its pixels and its image-only product vector (the Assigner's,
+	// a ProductEmbedder); nil means pixelcolor.DefaultImageClassifier for
+	// an assigner whose ModelVersion is the one it was trained on, else
+	// none (Pixel alone).
+	PixelImage *pixelcolor.Classifier
 	// Judge scores the curated vocabulary's values; nil means the offline
 	// judge over the curated catalog and the search log.
 	Judge judge.Judge
@@ -106,8 +112,16 @@ func (o Options) withDefaults() Options {
 	if o.Arbiter == nil {
 		o.Arbiter = arbitrate.Shipped()
 	}
-	if o.Palette == nil {
-		o.Palette = pixelcolor.Shipped()
+	if o.Pixel == nil {
+		o.Pixel = pixelcolor.Shipped()
+	}
+	if o.PixelImage == nil {
+		if m, ok := o.Assigner.(interface {
+			ProductEmbedder
+			ModelVersion() string
+		}); ok {
+			o.PixelImage, _ = pixelcolor.DefaultImageClassifier(m.ModelVersion(), m.ProductDim())
+		}
 	}
 	return o
 }

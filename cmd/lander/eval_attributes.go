@@ -47,8 +47,9 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	limit := f.fs.Int("limit", 0, "judge the first `N` products of the split in catalog order (0 = all)")
 	writeSplit := f.fs.String("write-split", "", "write the split as JSON Lines (id, title, image_uri) to `file` and stop")
 	fromData := f.fs.Bool("stored", false, "judge the attributes stored in the current generation of --data")
-	fit := f.fs.String("fit", "", "learn the arbitration's data into `dir`: hierarchy and colour centroids from the training split, calibration on --split (use validation)")
-	fitTrain := f.fs.Int("fit-train", 6000, "training-split products whose images teach the colour centroids (`N`)")
+	fit := f.fs.String("fit", "", "learn the arbitration's data into `dir`: hierarchy and the colour classifiers (pixels; pixels and image-only vector) from the training split, calibration on --split (use validation)")
+	fitTrain := f.fs.Int("fit-train", 0, "training-split products whose images teach the pixel colour classifier (`N`, 0 = all)")
+	featureCache := f.fs.String("feature-cache", os.TempDir(), "`dir` caching the training images' pixel features and image-only vectors (\"\" = none)")
 	errs := f.fs.Int("errors", 0, "list up to `N` wrong values per source and key")
 	asJSON := f.fs.Bool("json", false, "print the report as JSON")
 	htmlOut := f.fs.String("html", "", "also write the report as HTML with reliability plots to `file`")
@@ -89,22 +90,36 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		name = fmt.Sprintf("stored in the current generation of %s; %s", cfg.Data, name)
 	} else {
-		pal := pixelcolor.Shipped()
+		dual, err := openAssigner(cfg)
+		if err != nil {
+			return err
+		}
+		if dual == nil {
+			return errors.New("eval attributes: no dual encoder configured")
+		}
+		defer dual.Close()
+		var clf, imgClf *pixelcolor.Classifier
 		if *fit != "" {
-			if pal, err = learnPalette(ctx, *catalogPath, lab, *fitTrain); err != nil {
+			if clf, imgClf, err = trainClassifier(ctx, dual, *catalogPath, *featureCache, lab, *fitTrain, stderr); err != nil {
 				return err
 			}
+		} else {
+			clf = pixelcolor.Shipped()
+			m := dual.Model()
+			if imgClf, err = pixelcolor.DefaultImageClassifier(m.Version, dual.ProductDim()); err != nil {
+				fmt.Fprintf(stderr, "eval attributes: the pixel classifier alone reads image-only colours: %v\n", err)
+			}
 		}
-		evs, err := collectEvidence(ctx, cfg, products, pal)
+		evs, err := collectEvidence(ctx, cfg, products, clf, imgClf)
 		if err != nil {
 			return err
 		}
 		if *fit != "" {
 			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld")
-			if err := writeFit(*fit, h, cal, pal); err != nil {
+			if err := writeFit(*fit, h, cal, clf, imgClf); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json and centroids.json into %s\n", *fit)
+			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json, classifier.json and classifier-image.json into %s\n", *fit)
 			sources = evidenceSources(evs, arbitrate.New(cal, h, nil))
 		} else {
 			sources = evidenceSources(evs, arbitrate.Shipped())

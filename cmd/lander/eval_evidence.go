@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"lander/catalog"
 	"lander/config"
@@ -17,6 +25,7 @@ import (
 	"lander/eval/attreval"
 	"lander/eval/labels"
 	"lander/indexer/arbitrate"
+	"lander/indexer/assign"
 	"lander/indexer/extract"
 	"lander/indexer/pixelcolor"
 	"lander/store"
@@ -28,7 +37,11 @@ type evidence struct {
 	id         string
 	title      string
 	tags, text []extract.Attr
-	pixel      []extract.Attr
+	pixel      []extract.Attr // most probable first
+	// pixelImage is the image-only classifier's colours (pixels and the
+	// image-only vector), nil without one; it stands for pixel with the
+	// image alone.
+	pixelImage []extract.Attr
 	model      []extract.Attr // title and image: assigned and candidates
 	modelImage []extract.Attr // image alone
 }
@@ -37,7 +50,7 @@ type evidence struct {
 // withheld: the title lexicons (brands learned from these titles, as the
 // indexer does), the dual encoder with the title and with the image
 // alone, and the pixel colours.
-func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, pal *pixelcolor.Palette) ([]evidence, error) {
+func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf, imgClf *pixelcolor.Classifier) ([]evidence, error) {
 	if cfg.Encoder.Dual == "" {
 		return nil, fmt.Errorf("eval attributes: no dual encoder configured")
 	}
@@ -56,7 +69,7 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		titlesOf[i] = p.Title
 	}
 	tx := extract.FromTitles(titlesOf)
-	px := pixelcolor.NewExtractor(pal)
+	px := pixelcolor.NewExtractor(clf, pixelcolor.Top)
 	out := make([]evidence, len(products))
 	const batch = 64
 	for lo := 0; lo < len(products); lo += batch {
@@ -84,6 +97,13 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]
+			if imgClf != nil {
+				if img, err := catalog.DecodeImage(ctx, p.Image); err == nil {
+					if x, ok := pixelcolor.Features(img); ok {
+						e.pixelImage = pixelAttrs(imgClf.ReadImage(imageOnly[i], x, pixelcolor.Top))
+					}
+				}
+			}
 			e.id, e.title = p.ID, p.Title
 			e.tags = extract.TagsOf(p)
 			e.text = tx.Of(p.Title, "")
@@ -93,6 +113,23 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		}
 	}
 	return out, nil
+}
+
+// pixelAttrs converts classifier guesses to pixel colour attributes.
+func pixelAttrs(gs []pixelcolor.Guess) []extract.Attr {
+	var out []extract.Attr
+	for _, g := range gs {
+		out = append(out, extract.Attr{Key: "color", Value: g.Value, Source: pixelcolor.Source, Confidence: float32(g.Score)})
+	}
+	return out
+}
+
+// imagePixel returns the pixel evidence with the image alone.
+func (e *evidence) imagePixel() []extract.Attr {
+	if e.pixelImage != nil {
+		return e.pixelImage
+	}
+	return e.pixel
 }
 
 // modelAttrs converts the model's stored attributes to extracted ones.
@@ -108,7 +145,7 @@ func modelAttrs(as []store.Attribute) []extract.Attr {
 // title and image and with the image alone.
 func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 	names := []string{"tags (merchant)", "text (title lexicons)", "model (title+image)", "model (image only)",
-		"pixel (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
+		"pixel (image only)", "pixel+vector (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
 	srcs := make([]attreval.Source, len(names))
 	for i, n := range names {
 		srcs[i].Name = n
@@ -124,8 +161,9 @@ func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 			return out
 		}
 		raw, model := arb.Decide(arbitrate.Evidence{Title: e.title, HasText: true, Raw: append(append([]extract.Attr{}, e.text...), e.pixel...), Model: e.model})
-		rawI, modelI := arb.Decide(arbitrate.Evidence{HasText: false, Raw: e.pixel, Model: e.modelImage})
-		lists := [][]extract.Attr{e.tags, e.text, assigned(e.model), assigned(e.modelImage), e.pixel,
+		rawI, modelI := arb.Decide(arbitrate.Evidence{HasText: false, Raw: e.imagePixel(), Model: e.modelImage})
+		pi := e.imagePixel()
+		lists := [][]extract.Attr{e.tags, e.text, assigned(e.model), assigned(e.modelImage), e.pixel[:min(1, len(e.pixel))], pi[:min(1, len(pi))],
 			extract.Merge(e.text, assigned(e.model)), append(raw, model...), append(rawI, modelI...)}
 		for i, l := range lists {
 			srcs[i].Products = append(srcs[i].Products, attreval.Product{ID: e.id, Attributes: storedAttributes(l)})
@@ -154,7 +192,7 @@ func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hi
 			if mode.hasText {
 				ev.Raw = append(append([]extract.Attr{}, e.text...), e.pixel...)
 			} else {
-				ev.Raw = e.pixel
+				ev.Raw = e.imagePixel()
 			}
 			colours := 0
 			for _, a := range e.text {
@@ -192,7 +230,7 @@ func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hi
 		}
 		for _, ev := range []arbitrate.Evidence{
 			{Title: e.title, HasText: true, Raw: e.text, Model: append(append([]extract.Attr{}, e.model...), e.pixel...)},
-			{HasText: false, Model: append(append([]extract.Attr{}, e.modelImage...), e.pixel...)},
+			{HasText: false, Model: append(append([]extract.Attr{}, e.modelImage...), e.imagePixel()...)},
 		} {
 			for _, w := range free.Winners(ev) {
 				k := arbitrate.Mode(ev) + "/" + w.Key
@@ -277,43 +315,214 @@ func learnHierarchy(lab labels.Set) *arbitrate.Hierarchy {
 	return arbitrate.NewHierarchy(parents)
 }
 
-// learnPalette learns the colour centroids from the images of up to n
-// training-split products (neither validation nor test) and their
-// labelled base colour.
-func learnPalette(ctx context.Context, catalogPath string, lab labels.Set, n int) (*pixelcolor.Palette, error) {
-	train := func(id string) bool {
-		return !inSplit(id, splits["validation"]) && !inSplit(id, splits["test"])
+// trainClassifier trains the pixel colour classifier on the images of
+// the training split (up to n products, 0: all) and their labelled base
+// colour, stopping early on the validation split's log-loss. Features are
+// cached in cacheDir (not the repository): extracting them from some 36k
+// images takes minutes.
+func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheDir string, lab labels.Set, n int, stderr io.Writer) (pix, img *pixelcolor.Classifier, err error) {
+	isVal := func(id string) bool { return inSplit(id, splits["validation"]) }
+	isTrain := func(id string) bool { return !isVal(id) && !inSplit(id, splits["test"]) }
+	feats, err := cachedFeatures(ctx, catalogPath, cacheDir, func(id string) bool { return isTrain(id) || isVal(id) })
+	if err != nil {
+		return nil, nil, err
 	}
-	ps, err := readWhere(ctx, catalogPath, train, n)
+	var train, val []pixelcolor.Example
+	var trainIDList, valIDList []string
+	trainIDs := map[string]struct{}{}
+	for _, id := range slices.Sorted(maps.Keys(feats)) {
+		l := lab[id]
+		x := feats[id]
+		if l == nil || l.Cols["basecolour"] == "" || x == nil {
+			continue
+		}
+		e := pixelcolor.Example{X: x, Label: extract.Normalize(l.Cols["basecolour"])}
+		switch {
+		case isVal(id):
+			val = append(val, e)
+			valIDList = append(valIDList, id)
+			trainIDs[id] = struct{}{}
+		case n == 0 || len(train) < n:
+			train = append(train, e)
+			trainIDList = append(trainIDList, id)
+			trainIDs[id] = struct{}{}
+		}
+	}
+	opt := pixelcolor.DefaultTrainOptions
+	c, rep, err := pixelcolor.Train(train, val, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s; hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
+		len(train), len(val), filepath.Base(catalogPath), opt.Hidden, opt.LR, opt.Batch, opt.Decay, opt.Seed, rep.BestEpoch, rep.Epochs, rep.ValLoss, rep.ValAccuracy)
+	fmt.Fprintf(stderr, "pixel classifier: %s\n", c.Trained)
+
+	// The image-only classifier: the same examples with their image-only
+	// product vectors.
+	vecs, err := cachedImageVectors(ctx, dual, catalogPath, cacheDir, func(id string) bool {
+		_, ok := trainIDs[id]
+		return ok
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	withVec := func(ids []string, es []pixelcolor.Example) []pixelcolor.Example {
+		var out []pixelcolor.Example
+		for i, e := range es {
+			if v := vecs[ids[i]]; v != nil {
+				out = append(out, pixelcolor.Example{X: pixelcolor.ImageInput(v, e.X), Label: e.Label})
+			}
+		}
+		return out
+	}
+	itrain, ival := withVec(trainIDList, train), withVec(valIDList, val)
+	iopt := pixelcolor.DefaultImageTrainOptions
+	ic, irep, err := pixelcolor.Train(itrain, ival, iopt)
+	if err != nil {
+		return nil, nil, err
+	}
+	ic.Version = pixelcolor.ImageVersion(dual.Model().Version)
+	ic.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s with their image-only vectors; hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
+		len(itrain), len(ival), filepath.Base(catalogPath), iopt.Hidden, iopt.LR, iopt.Batch, iopt.Decay, iopt.Seed, irep.BestEpoch, irep.Epochs, irep.ValLoss, irep.ValAccuracy)
+	fmt.Fprintf(stderr, "image-only classifier: %s\n", ic.Trained)
+	return c, ic, nil
+}
+
+// cachedImageVectors returns the dual encoder's image-only product vectors
+// of the catalog's products whose id passes keep, read from and saved to
+// a cache file in dir ("": no cache).
+func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir string, keep func(string) bool) (map[string][]float32, error) {
+	abs, err := filepath.Abs(catalogPath)
 	if err != nil {
 		return nil, err
 	}
-	examples := map[string][]pixelcolor.Lab{}
-	for _, p := range ps {
-		l := lab[p.ID]
-		if l == nil || l.Cols["basecolour"] == "" {
-			continue
+	h := fnv.New64a()
+	h.Write([]byte(abs + "\x00" + dual.Model().Version))
+	file := ""
+	vecs := map[string][]float32{}
+	if dir != "" {
+		file = filepath.Join(dir, fmt.Sprintf("lander-imagevec-%x.gob", h.Sum64()))
+		if f, err := os.Open(file); err == nil {
+			err = gob.NewDecoder(bufio.NewReader(f)).Decode(&vecs)
+			f.Close()
+			if err != nil {
+				vecs = map[string][]float32{}
+			}
 		}
-		img, err := catalog.DecodeImage(ctx, p.Image)
-		if err != nil {
-			continue
-		}
-		cl := pixelcolor.Dominant(img)
-		if len(cl) == 0 {
-			continue
-		}
-		v := extract.Normalize(l.Cols["basecolour"])
-		examples[v] = append(examples[v], cl[0].Lab)
 	}
-	return pixelcolor.LearnPrototypes(examples, 20, 8), nil
+	ps, err := readWhere(ctx, catalogPath, func(id string) bool {
+		_, ok := vecs[id]
+		return keep(id) && !ok
+	}, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return vecs, nil
+	}
+	const batch = 64
+	for lo := 0; lo < len(ps); lo += batch {
+		b := ps[lo:min(lo+batch, len(ps))]
+		out, err := dual.EmbedProducts(ctx, b, make([][]float32, len(b)))
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range b {
+			vecs[p.ID] = out[i]
+		}
+	}
+	if file != "" {
+		var b bytes.Buffer
+		if err := gob.NewEncoder(&b).Encode(vecs); err != nil {
+			return nil, err
+		}
+		if err := datadir.WriteFileAtomic(file, b.Bytes()); err != nil {
+			return nil, fmt.Errorf("cache image vectors: %w", err)
+		}
+	}
+	return vecs, nil
+}
+
+// cachedFeatures returns the pixel features of the catalog's products
+// whose id passes keep (nil where the image shows no foreground), read
+// from and saved to a cache file in dir ("" : no cache).
+func cachedFeatures(ctx context.Context, catalogPath, dir string, keep func(string) bool) (map[string][]float32, error) {
+	abs, err := filepath.Abs(catalogPath)
+	if err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(abs))
+	file := ""
+	feats := map[string][]float32{}
+	if dir != "" {
+		file = filepath.Join(dir, fmt.Sprintf("lander-pixel-%s-%x.gob", pixelcolor.FeatureVersion, h.Sum64()))
+		if f, err := os.Open(file); err == nil {
+			err = gob.NewDecoder(bufio.NewReader(f)).Decode(&feats)
+			f.Close()
+			if err != nil {
+				feats = map[string][]float32{}
+			}
+		}
+	}
+	missing := func(id string) bool {
+		if !keep(id) {
+			return false
+		}
+		_, ok := feats[id]
+		return !ok
+	}
+	ps, err := readWhere(ctx, catalogPath, missing, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return feats, nil
+	}
+	out := make([][]float32, len(ps))
+	var wg sync.WaitGroup
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(ps); i += workers {
+				if ctx.Err() != nil {
+					return
+				}
+				img, err := catalog.DecodeImage(ctx, ps[i].Image)
+				if err != nil {
+					continue
+				}
+				out[i], _ = pixelcolor.Features(img)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, p := range ps {
+		feats[p.ID] = out[i]
+	}
+	if file != "" {
+		var b bytes.Buffer
+		if err := gob.NewEncoder(&b).Encode(feats); err != nil {
+			return nil, err
+		}
+		if err := datadir.WriteFileAtomic(file, b.Bytes()); err != nil {
+			return nil, fmt.Errorf("cache pixel features: %w", err)
+		}
+	}
+	return feats, nil
 }
 
 // writeFit writes the learned arbitration data into dir.
-func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, pal *pixelcolor.Palette) error {
+func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, clf, imgClf *pixelcolor.Classifier) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "centroids.json": pal} {
+	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "classifier.json": clf, "classifier-image.json": imgClf} {
 		b, err := json.MarshalIndent(v, "", " ")
 		if err != nil {
 			return err

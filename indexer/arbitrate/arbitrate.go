@@ -128,9 +128,12 @@ type Evidence struct {
 
 // Kind names the calibration curve of one piece of evidence: its source
 // and key, refined by what the other sources say. Text and the model are
-// calibrated apart when they disagree ("-disputed"), a generic category
-// word ("text/category-generic") and the colours of a multi-colour title
-// ("text/color-multi") on their own.
+// calibrated apart when they disagree ("-disputed"), and so are, with the
+// image alone, the model and the pixel colour's most probable value
+// ("pixel-image/color-disputed": which of the two to believe is then a
+// calibrated decision); the pixels' less probable colours ("-alt") and a generic
+// category word ("text/category-generic") and the colours of a
+// multi-colour title ("text/color-multi") stand on their own.
 func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 	src := at.Source
 	switch src {
@@ -138,6 +141,16 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 		src = "model"
 		if !ev.HasText {
 			src = "model-image"
+		}
+	case SourcePixel:
+		if !ev.HasText {
+			src = "pixel-image"
+		}
+		if top, _ := topPixel(ev, at.Key); extract.Fold(top.Value) != extract.Fold(at.Value) {
+			return src + "/" + at.Key + "-alt"
+		}
+		if !ev.HasText && a.pixelAgreed(ev, at) {
+			return src + "/" + at.Key + "-agreed"
 		}
 	case extract.SourceText:
 		switch {
@@ -147,27 +160,68 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 			return "text/color-multi"
 		}
 	}
+	if a.subsumed(ev, at) {
+		return src + "/" + at.Key + "-agreed"
+	}
 	if a.disputed(ev, at) {
 		return src + "/" + at.Key + "-disputed"
 	}
 	return src + "/" + at.Key
 }
 
+// pixelAgreed reports whether the dual encoder names pixel value at.
+func (a *Arbiter) pixelAgreed(ev Evidence, at extract.Attr) bool {
+	for _, l := range [][]extract.Attr{ev.Raw, ev.Model} {
+		for _, m := range l {
+			if m.Key == at.Key && (m.Source == SourceModel || m.Source == SourceCandidate) && a.agree(at.Key, at.Value, m.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// subsumed reports whether at is the dual encoder's value with the image
+// alone and the pixels' most probable value agrees: the pixels' curve for
+// agreement ("pixel-image/color-agreed") then gives the probability of
+// both, rather than combining two readings of one image as if they were
+// independent.
+func (a *Arbiter) subsumed(ev Evidence, at extract.Attr) bool {
+	if ev.HasText || at.Source != SourceModel && at.Source != SourceCandidate {
+		return false
+	}
+	top, ok := topPixel(ev, at.Key)
+	return ok && a.agree(at.Key, at.Value, top.Value)
+}
+
 // disputed reports whether the title and the model name different values
-// of at's key, at being one of them (a leaf and its generic parent agree).
+// of at's key, at being one of them (a leaf and its generic parent agree);
+// with the image alone, the model and the pixel colour.
 func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
 	var others []extract.Attr
-	switch at.Source {
-	case extract.SourceText:
+	isModel := func(x extract.Attr) bool { return x.Source == SourceModel || x.Source == SourceCandidate }
+	both := append(append([]extract.Attr{}, ev.Raw...), ev.Model...)
+	switch {
+	case at.Source == extract.SourceText:
 		for _, m := range ev.Model {
-			if m.Key == at.Key && (m.Source == SourceModel || m.Source == SourceCandidate) {
+			if m.Key == at.Key && isModel(m) {
 				others = append(others, m)
 			}
 		}
-	case SourceModel, SourceCandidate:
+	case isModel(at) && ev.HasText:
 		for _, t := range ev.Raw {
 			if t.Key == at.Key && t.Source == extract.SourceText && t.Confidence >= textTitleConfidence {
 				others = append(others, t)
+			}
+		}
+	case isModel(at):
+		if top, ok := topPixel(ev, at.Key); ok {
+			others = append(others, top)
+		}
+	case at.Source == SourcePixel && !ev.HasText:
+		for _, x := range both {
+			if x.Key == at.Key && isModel(x) {
+				others = append(others, x)
 			}
 		}
 	default:
@@ -182,6 +236,20 @@ func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
 		}
 	}
 	return true
+}
+
+// topPixel returns the most probable pixel value of key in ev.
+func topPixel(ev Evidence, key string) (extract.Attr, bool) {
+	var top extract.Attr
+	ok := false
+	for _, l := range [][]extract.Attr{ev.Raw, ev.Model} {
+		for _, x := range l {
+			if x.Key == key && x.Source == SourcePixel && (!ok || x.Confidence > top.Confidence) {
+				top, ok = x, true
+			}
+		}
+	}
+	return top, ok
 }
 
 // agree reports whether two values of key name the same thing, or one is
@@ -278,6 +346,9 @@ func (a *Arbiter) rank(ev Evidence, k, title string) ranked {
 	byFold := map[string]*candidate{}
 	var generic []extract.Attr
 	for _, at := range ev2 {
+		if a.subsumed(ev, at) {
+			continue
+		}
 		if at.Source == extract.SourceText && k == "category" && a.h.Generic(at.Value) {
 			generic = append(generic, at)
 			continue

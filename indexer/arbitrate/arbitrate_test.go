@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -120,6 +121,35 @@ func TestFitIsotonic(t *testing.T) {
 	}
 }
 
+func TestFitIsotonicNaN(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name string
+		obs  []Observation
+		want Curve
+	}{
+		{"only NaN", []Observation{{Score: nan, Right: true}, {Score: nan}}, Curve{}},
+		{"NaN skipped", []Observation{{Score: 0.2}, {Score: nan, Right: true}, {Score: 0.8, Right: true}, {Score: nan}},
+			Curve{X: []float64{0.2, 0.8}, Y: []float64{0, 1}, N: []int{1, 1}}},
+		{"infinities kept", []Observation{{Score: math.Inf(-1)}, {Score: math.Inf(1), Right: true}},
+			Curve{X: []float64{math.Inf(-1), math.Inf(1)}, Y: []float64{0, 1}, N: []int{1, 1}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan Curve, 1)
+			go func() { done <- FitIsotonic(tc.obs, 1) }()
+			select {
+			case got := <-done:
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("FitIsotonic did not return")
+			}
+		})
+	}
+}
+
 func TestShippedData(t *testing.T) {
 	if _, err := Default(); err != nil {
 		t.Fatal(err)
@@ -161,6 +191,32 @@ func TestKind(t *testing.T) {
 	if got := a.Kind(Evidence{HasText: false}, model("color", "red", 0.5, false), 0); got != "model-image/color" {
 		t.Errorf("image only: %q", got)
 	}
+	// With the image alone, the model and the pixels dispute a colour;
+	// with a title, the pixels keep one curve.
+	px := func(v string) extract.Attr {
+		return extract.Attr{Key: "color", Value: v, Source: SourcePixel, Confidence: 0.7}
+	}
+	for _, tt := range []struct {
+		name string
+		ev   Evidence
+		at   extract.Attr
+		want string
+	}{
+		{"pixel alone", Evidence{Raw: []extract.Attr{px("red")}}, px("red"), "pixel-image/color"},
+		{"pixel agrees", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "Red", 0.4, false)}}, px("red"), "pixel-image/color-agreed"},
+		{"model agrees with the pixels", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "Red", 0.4, false)}}, model("color", "Red", 0.4, false), "model-image/color-agreed"},
+		{"pixel disputed", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, px("red"), "pixel-image/color-disputed"},
+		{"model disputed by pixel", Evidence{Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model-image/color-disputed"},
+		{"pixel in the model list", Evidence{Model: []extract.Attr{model("color", "pink", 0.4, true), px("red")}}, px("red"), "pixel-image/color-disputed"},
+		{"pixel with a title", Evidence{HasText: true, Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, px("red"), "pixel/color"},
+		{"second pixel colour", Evidence{Raw: []extract.Attr{px("red"), {Key: "color", Value: "pink", Source: SourcePixel, Confidence: 0.2}}}, extract.Attr{Key: "color", Value: "pink", Source: SourcePixel, Confidence: 0.2}, "pixel-image/color-alt"},
+		{"model agrees with the second pixel colour", Evidence{Raw: []extract.Attr{px("red"), {Key: "color", Value: "pink", Source: SourcePixel, Confidence: 0.2}}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model-image/color-disputed"},
+		{"model with a title, pixel differs", Evidence{HasText: true, Raw: []extract.Attr{px("red")}, Model: []extract.Attr{model("color", "pink", 0.4, false)}}, model("color", "pink", 0.4, false), "model/color"},
+	} {
+		if got := a.Kind(tt.ev, tt.at, 0); got != tt.want {
+			t.Errorf("%s: Kind = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
 
 func FuzzCalibration(f *testing.F) {
@@ -182,4 +238,34 @@ func FuzzCalibration(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestImageAgreement checks that with the image alone the dual encoder's
+// colour, when the pixels' first colour agrees, adds nothing to the
+// pixels' probability (their agreement curve holds both), and that a
+// disputed pair keeps the stronger value.
+func TestImageAgreement(t *testing.T) {
+	a := New(nil, NewHierarchy(nil), map[string]float64{"image/color": 0})
+	px := extract.Attr{Key: "color", Value: "red", Source: SourcePixel, Confidence: 0.7}
+	for _, tt := range []struct {
+		name  string
+		model extract.Attr
+		want  string
+		p     float32
+	}{
+		{"agree", model("color", "red", 0.6, false), "red", 0.7},
+		{"dispute, pixels stronger", model("color", "pink", 0.6, false), "red", 0.7},
+		{"dispute, model stronger", model("color", "pink", 0.9, true), "pink", 0.9},
+	} {
+		raw, m := a.Decide(Evidence{Raw: []extract.Attr{px}, Model: []extract.Attr{tt.model}})
+		var got []extract.Attr
+		for _, x := range append(raw, m...) {
+			if x.Key == "color" {
+				got = append(got, x)
+			}
+		}
+		if len(got) != 1 || got[0].Value != tt.want || math.Abs(float64(got[0].Confidence-tt.p)) > 1e-6 {
+			t.Errorf("%s: %+v, want %s at %v", tt.name, got, tt.want, tt.p)
+		}
+	}
 }

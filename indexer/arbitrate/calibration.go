@@ -44,12 +44,19 @@ type Observation struct {
 
 // FitIsotonic fits a monotone non-decreasing curve to the observations
 // (pool adjacent violators). Blocks smaller than minBlock are pooled with
-// their neighbours so that each point rests on enough evidence.
+// their neighbours so that each point rests on enough evidence. An
+// observation whose score is NaN carries no evidence (Curve.At reads NaN
+// as none) and is skipped.
 func FitIsotonic(obs []Observation, minBlock int) Curve {
-	if len(obs) == 0 {
+	o := make([]Observation, 0, len(obs))
+	for _, x := range obs {
+		if !math.IsNaN(x.Score) {
+			o = append(o, x)
+		}
+	}
+	if len(o) == 0 {
 		return Curve{}
 	}
-	o := append([]Observation(nil), obs...)
 	sort.SliceStable(o, func(i, j int) bool { return o[i].Score < o[j].Score })
 	type block struct {
 		sx, sy float64

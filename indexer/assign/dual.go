@@ -97,6 +97,10 @@ func (d *Dual) AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribu
 // Model returns the assignment rule.
 func (d *Dual) Model() *Model { return d.model }
 
+// ModelVersion returns the version of the model: what a classifier over
+// its vectors was trained on.
+func (d *Dual) ModelVersion() string { return d.model.Version }
+
 // ProductDim is the length of the product tower's vectors.
 func (d *Dual) ProductDim() int { return d.prod.Dim() }
 

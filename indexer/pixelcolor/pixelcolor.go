@@ -1,17 +1,18 @@
 // Package pixelcolor reads a product's colour from its pixels: it
 // separates the product from the plain studio background (the colour of
-// the image border), clusters the foreground in CIELAB (k-means), and maps
-// the dominant cluster onto the curated colour vocabulary by the nearest
-// learned centroid. The centroids are learned on the development
-// catalogue's training split (Learn) and shipped as centroids.json. It
-// serves products with an image and no title, and breaks ties between the
-// colours of a multi-colour title (indexer/arbitrate).
+// the image border), describes the foreground in CIELAB, and reads the
+// colour with a small learned classifier (a softmax MLP over a
+// CIELAB histogram of the foreground, its dominant clusters and its size;
+// see Features and Classifier), trained on the development catalogue's
+// training split (Train) and shipped as classifier.json. For a product
+// known by its image alone, a second classifier (classifier-image.json,
+// see ImageInput) reads the same features with the dual encoder's
+// image-only product vector. It serves products with an image and no
+// title, and breaks ties between the colours of a multi-colour title
+// (indexer/arbitrate).
 package pixelcolor
 
 import (
-	_ "embed"
-	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -33,8 +34,6 @@ const (
 	maxCluster = 1024
 	// k clusters and iterations of k-means.
 	k, iterations = 3, 8
-	// sigma2 turns centroid distances into a softmax score.
-	sigma2 = 2 * 12 * 12
 )
 
 // Cluster is one colour cluster of an image's foreground.
@@ -46,37 +45,61 @@ type Cluster struct {
 // Dominant returns the foreground clusters of img, largest first, or nil
 // when the image is (almost) all background.
 func Dominant(img image.Image) []Cluster {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w < 3 || h < 3 {
+	fg, _, ok := foreground(img)
+	if !ok {
 		return nil
 	}
-	step := max(1, int(math.Sqrt(float64(w*h)/sample)))
-	at := labAt(img)
-	bg := background(w, h, at)
-	var fg []Lab
-	total := 0
-	for y := 0; y < h; y += step {
-		for x := 0; x < w; x += step {
-			total++
-			if c := at(x, y); Dist2(c, bg) > bgDelta2 {
-				fg = append(fg, c)
-			}
-		}
-	}
-	if float64(len(fg)) < minForeground*float64(total) || len(fg) < k {
-		return nil
-	}
+	return dominantOf(fg.px)
+}
+
+// dominantOf clusters foreground pixels (a regular subsample of at most
+// maxCluster of them), largest cluster first.
+func dominantOf(px []Lab) []Cluster {
+	fg := px
 	// A regular subsample of the foreground is enough to place k clusters,
 	// at a fraction of the cost.
 	if stride := (len(fg) + maxCluster - 1) / maxCluster; stride > 1 {
-		sub := fg[:0]
+		sub := make([]Lab, 0, maxCluster)
 		for i := 0; i < len(fg); i += stride {
 			sub = append(sub, fg[i])
 		}
 		fg = sub
 	}
 	return kmeans(fg)
+}
+
+// fgPixels are an image's foreground pixels on the sampling grid.
+type fgPixels struct {
+	px []Lab
+	// central marks the pixels within the middle half of each side.
+	central []bool
+}
+
+// foreground returns the foreground pixels of img on a regular grid and
+// the number of grid pixels read; ok is false when the image is (almost)
+// all background.
+func foreground(img image.Image) (fg fgPixels, total int, ok bool) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w < 3 || h < 3 {
+		return fg, 0, false
+	}
+	step := max(1, int(math.Sqrt(float64(w*h)/sample)))
+	at := labAt(img)
+	bg := background(w, h, at)
+	for y := 0; y < h; y += step {
+		for x := 0; x < w; x += step {
+			total++
+			if c := at(x, y); Dist2(c, bg) > bgDelta2 {
+				fg.px = append(fg.px, c)
+				fg.central = append(fg.central, x >= w/4 && x < w-w/4 && y >= h/4 && y < h-h/4)
+			}
+		}
+	}
+	if float64(len(fg.px)) < minForeground*float64(total) || len(fg.px) < k {
+		return fgPixels{}, total, false
+	}
+	return fg, total, true
 }
 
 // labAt returns a reader of img's pixels in Lab (x, y from the bounds'
@@ -187,137 +210,4 @@ func kmeansN(px []Lab, n int) []Cluster {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Share > out[j].Share })
 	return out
-}
-
-// Centroid is one colour value's learned position in Lab.
-type Centroid struct {
-	Value string `json:"value"`
-	Lab   Lab    `json:"lab"`
-	// N counts the training images it was learned from.
-	N int `json:"n"`
-}
-
-// Palette maps Lab colours onto colour values by the nearest centroid.
-type Palette struct {
-	Centroids []Centroid `json:"centroids"`
-}
-
-// Guess is a colour value read from pixels with its score: the softmax of
-// the negative squared distances to the centroids, summed over the
-// nearest centroid's value.
-type Guess struct {
-	Value string
-	Score float64
-}
-
-// Nearest returns the palette's best value for c.
-func (p *Palette) Nearest(c Lab) (Guess, bool) {
-	if p == nil || len(p.Centroids) == 0 {
-		return Guess{}, false
-	}
-	ds := make([]float64, len(p.Centroids))
-	best := 0
-	for i, ct := range p.Centroids {
-		ds[i] = Dist2(c, ct.Lab)
-		if ds[i] < ds[best] {
-			best = i
-		}
-	}
-	// A value's weight sums over its centroids.
-	var sum, mine float64
-	for i, d := range ds {
-		w := math.Exp(-(d - ds[best]) / sigma2)
-		sum += w
-		if p.Centroids[i].Value == p.Centroids[best].Value {
-			mine += w
-		}
-	}
-	return Guess{Value: p.Centroids[best].Value, Score: mine / sum}, true
-}
-
-// Read returns the colour of img's dominant foreground cluster.
-func (p *Palette) Read(img image.Image) (Guess, bool) {
-	cl := Dominant(img)
-	if len(cl) == 0 {
-		return Guess{}, false
-	}
-	return p.Nearest(cl[0].Lab)
-}
-
-// Learn builds a palette from labelled dominant colours: for each value
-// with at least minN examples, the per-channel median of its examples'
-// dominant Lab colours.
-func Learn(examples map[string][]Lab, minN int) *Palette {
-	p := &Palette{}
-	for v, ls := range examples {
-		if len(ls) < minN {
-			continue
-		}
-		var c Lab
-		for d := range 3 {
-			xs := make([]float64, len(ls))
-			for i, l := range ls {
-				xs[i] = l[d]
-			}
-			sort.Float64s(xs)
-			c[d] = math.Round(xs[len(xs)/2]*100) / 100
-		}
-		p.Centroids = append(p.Centroids, Centroid{Value: v, Lab: c, N: len(ls)})
-	}
-	sort.Slice(p.Centroids, func(i, j int) bool { return p.Centroids[i].Value < p.Centroids[j].Value })
-	return p
-}
-
-//go:embed centroids.json
-var centroidsJSON []byte
-
-// DefaultPalette returns the palette learned on the development
-// catalogue (lander eval attributes --fit), shipped with the code.
-func DefaultPalette() (*Palette, error) {
-	return ParsePalette(centroidsJSON)
-}
-
-// ParsePalette reads a palette file's content.
-func ParsePalette(b []byte) (*Palette, error) {
-	var p Palette
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("parse palette: %w", err)
-	}
-	return &p, nil
-}
-
-// Shipped is DefaultPalette for data that is part of the binary: it panics
-// when the shipped file does not parse, which the package's tests rule
-// out.
-func Shipped() *Palette {
-	p, err := DefaultPalette()
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
-// LearnPrototypes is Learn with up to per centroids per value: k-means of
-// the value's examples, seeded at lightness quantiles, so that a value
-// with several looks (light and dark brown) keeps each.
-func LearnPrototypes(examples map[string][]Lab, minN, per int) *Palette {
-	p := &Palette{}
-	for v, ls := range examples {
-		if len(ls) < minN {
-			continue
-		}
-		n := min(per, len(ls)/minN)
-		for _, c := range kmeansN(ls, max(n, 1)) {
-			c.Lab = Lab{math.Round(c.Lab[0]*100) / 100, math.Round(c.Lab[1]*100) / 100, math.Round(c.Lab[2]*100) / 100}
-			p.Centroids = append(p.Centroids, Centroid{Value: v, Lab: c.Lab, N: int(math.Round(c.Share * float64(len(ls))))})
-		}
-	}
-	sort.Slice(p.Centroids, func(i, j int) bool {
-		a, b := p.Centroids[i], p.Centroids[j]
-		if a.Value != b.Value {
-			return a.Value < b.Value
-		}
-		return a.Lab[0] < b.Lab[0]
-	})
-	return p
 }

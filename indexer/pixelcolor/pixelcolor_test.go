@@ -3,10 +3,15 @@ package pixelcolor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"lander/catalog"
@@ -37,19 +42,115 @@ var (
 	red   = color.RGBA{200, 20, 30, 255}
 	navy  = color.RGBA{20, 30, 90, 255}
 	grey  = color.RGBA{235, 235, 235, 255}
+	black = color.RGBA{20, 20, 20, 255}
+	green = color.RGBA{30, 140, 50, 255}
 )
 
-func palette() *Palette {
-	return &Palette{Centroids: []Centroid{
-		{Value: "red", Lab: FromRGB(190, 30, 40)},
-		{Value: "navy blue", Lab: FromRGB(30, 40, 100)},
-		{Value: "white", Lab: FromRGB(245, 245, 245)},
-		{Value: "black", Lab: FromRGB(20, 20, 20)},
-	}}
+// synthetic draws n studio images per colour: the product's colour
+// jittered per image, a smaller accent of a random other colour, sizes
+// and backgrounds varied; all from seed.
+func synthetic(n int, seed uint64) []Example {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	colours := map[string]color.RGBA{"red": red, "navy blue": navy, "black": black, "green": green}
+	names := []string{"black", "green", "navy blue", "red"}
+	jitter := func(c color.RGBA, d int) color.RGBA {
+		j := func(v uint8) uint8 { return uint8(min(255, max(0, int(v)+rng.IntN(2*d+1)-d))) }
+		return color.RGBA{j(c.R), j(c.G), j(c.B), 255}
+	}
+	var out []Example
+	for range n {
+		for _, name := range names {
+			bg := white
+			if rng.IntN(2) == 0 {
+				bg = grey
+			}
+			accent := colours[names[rng.IntN(len(names))]]
+			img := studio(40+rng.IntN(30), 60+rng.IntN(30), bg, jitter(colours[name], 25), jitter(accent, 10))
+			x, ok := Features(img)
+			if !ok {
+				continue
+			}
+			out = append(out, Example{X: x, Label: name})
+		}
+	}
+	return out
+}
+
+// trainedSynthetic is a classifier trained on synthetic images, shared by
+// the tests.
+var trainedSynthetic = sync.OnceValues(func() (*Classifier, TrainReport) {
+	opt := TrainOptions{Hidden: 16, MinN: 5, Epochs: 60, Patience: 5, Batch: 16, LR: 1e-2, Decay: 1e-4, Seed: 1}
+	c, rep, err := Train(synthetic(40, 1), synthetic(10, 2), opt)
+	if err != nil {
+		panic(err)
+	}
+	return c, rep
+})
+
+func TestTrainSynthetic(t *testing.T) {
+	c, rep := trainedSynthetic()
+	if want := []string{"black", "green", "navy blue", "red"}; !slices.Equal(c.Classes, want) {
+		t.Fatalf("classes %v, want %v", c.Classes, want)
+	}
+	if err := c.validate(FeatureVersion, NumFeatures); err != nil {
+		t.Fatal(err)
+	}
+	test := synthetic(25, 3)
+	right := 0
+	for _, e := range test {
+		if g, ok := c.Classify(e.X); ok && g.Value == e.Label {
+			right++
+		}
+	}
+	if acc := float64(right) / float64(len(test)); acc < 0.93 {
+		t.Errorf("accuracy %.3f on unseen synthetic images, want >= 0.93 (report %+v)", acc, rep)
+	}
+	if rep.BestEpoch < 1 || rep.BestEpoch > rep.Epochs || rep.ValAccuracy < 0.93 {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestTrainDeterministic(t *testing.T) {
+	opt := TrainOptions{Hidden: 8, MinN: 5, Epochs: 3, Patience: 3, Batch: 8, LR: 3e-3, Seed: 9}
+	train, val := synthetic(10, 4), synthetic(4, 5)
+	a, _, err := Train(train, val, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := Train(train, val, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		t.Error("two runs with one seed differ")
+	}
+	opt.Seed = 10
+	c, _, _ := Train(train, val, opt)
+	if jc, _ := json.Marshal(c); bytes.Equal(ja, jc) {
+		t.Error("another seed gave the same weights")
+	}
+}
+
+func TestTrainErrors(t *testing.T) {
+	x := make([]float32, NumFeatures)
+	for _, tt := range []struct {
+		name  string
+		train []Example
+	}{
+		{"one colour", []Example{{X: x, Label: "red"}, {X: x, Label: "red"}}},
+		{"too few per colour", []Example{{X: x, Label: "red"}, {X: x, Label: "blue"}}},
+		{"short vector", []Example{{X: x[:3], Label: "red"}}},
+	} {
+		if _, _, err := Train(tt.train, nil, TrainOptions{Hidden: 2, MinN: 2, Epochs: 1, Batch: 1, LR: 1e-3}); err == nil {
+			t.Errorf("%s: no error", tt.name)
+		}
+	}
 }
 
 func TestRead(t *testing.T) {
-	p := palette()
+	c, _ := trainedSynthetic()
 	tests := []struct {
 		name string
 		img  image.Image
@@ -63,7 +164,7 @@ func TestRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g, ok := p.Read(tt.img)
+			g, ok := c.Read(tt.img)
 			if ok != tt.ok || g.Value != tt.want {
 				t.Fatalf("Read = %+v, %v; want %q, %v", g, ok, tt.want, tt.ok)
 			}
@@ -71,6 +172,67 @@ func TestRead(t *testing.T) {
 				t.Errorf("score %v of a clear colour not in (0.5, 1]", g.Score)
 			}
 		})
+	}
+}
+
+func TestFeatures(t *testing.T) {
+	// 60×80, product 30×40 = a quarter of the image, all within the
+	// central half; a navy stripe of 5 rows of 40.
+	x, ok := Features(studio(60, 80, white, red, navy))
+	if !ok || len(x) != NumFeatures {
+		t.Fatalf("Features: %d values, %v", len(x), ok)
+	}
+	sum := func(xs []float32) float64 {
+		s := 0.0
+		for _, v := range xs {
+			s += float64(v)
+		}
+		return s
+	}
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-4 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("histogram mass", sum(x[:histLen]), 1)
+	near("central histogram mass", sum(x[histLen:histLen+centralLen]), 1)
+	o := histLen + centralLen
+	redLab, navyLab := FromRGB(200, 20, 30), FromRGB(20, 30, 90)
+	// The red cell holds 35 of the 40 rows.
+	redCell := (lBin(redLab[0], lBins)*abBins+bin(redLab[1], abEdges[:]))*abBins + bin(redLab[2], abEdges[:])
+	near("red cell", float64(x[redCell]), 35.0/40)
+	navyCell := (lBin(navyLab[0], lBins)*abBins+bin(navyLab[1], abEdges[:]))*abBins + bin(navyLab[2], abEdges[:])
+	near("navy cell", float64(x[navyCell]), 5.0/40)
+	// The dominant cluster is the red, 7/8 of the foreground.
+	if d := Dist2(Lab{float64(x[o]) * 100, float64(x[o+1]) * 100, float64(x[o+2]) * 100}, redLab); d > 16 {
+		t.Errorf("dominant cluster %v, want red %v", x[o:o+3], redLab)
+	}
+	near("dominant share", float64(x[o+3]), 35.0/40)
+	o += clusterLen
+	near("foreground share", float64(x[o]), 0.25)
+	near("central share", float64(x[o+1]), 1)
+	if _, ok := Features(studio(60, 80, white, white, white)); ok {
+		t.Error("a blank image has features")
+	}
+}
+
+func TestBin(t *testing.T) {
+	for _, tt := range []struct {
+		x    float64
+		want int
+	}{{-100, 0}, {-30, 1}, {-0.5, 3}, {0, 4}, {5.9, 4}, {6, 5}, {29, 6}, {30, 7}, {1e9, 7}} {
+		if got := bin(tt.x, abEdges[:]); got != tt.want {
+			t.Errorf("bin(%v) = %d, want %d", tt.x, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		l    float64
+		want int
+	}{{-1, 0}, {0, 0}, {16, 0}, {17, 1}, {99.9, 5}, {100, 5}, {120, 5}} {
+		if got := lBin(tt.l, lBins); got != tt.want {
+			t.Errorf("lBin(%v) = %d, want %d", tt.l, got, tt.want)
+		}
 	}
 }
 
@@ -90,26 +252,13 @@ func TestFromRGB(t *testing.T) {
 	}
 }
 
-func TestLearn(t *testing.T) {
-	ex := map[string][]Lab{
-		"red":  {FromRGB(200, 20, 30), FromRGB(190, 30, 40), FromRGB(210, 10, 20)},
-		"rare": {FromRGB(1, 2, 3)},
-	}
-	p := Learn(ex, 2)
-	if len(p.Centroids) != 1 || p.Centroids[0].Value != "red" || p.Centroids[0].N != 3 {
-		t.Fatalf("Learn = %+v, want red alone", p.Centroids)
-	}
-	if d := Dist2(p.Centroids[0].Lab, FromRGB(200, 20, 30)); d > 1 {
-		t.Errorf("centroid %v is not the median", p.Centroids[0].Lab)
-	}
-}
-
 func TestExtractorCountsUnread(t *testing.T) {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, studio(60, 80, white, red, red)); err != nil {
 		t.Fatal(err)
 	}
-	x := NewExtractor(palette())
+	c, _ := trainedSynthetic()
+	x := NewExtractor(c, 1)
 	out, err := x.Extract(context.Background(), []catalog.Product{{ID: "1", Image: buf.Bytes()}, {ID: "2", Image: []byte("not an image")}})
 	if err != nil {
 		t.Fatal(err)
@@ -122,11 +271,56 @@ func TestExtractorCountsUnread(t *testing.T) {
 	}
 }
 
-func TestShipped(t *testing.T) {
-	if _, err := DefaultPalette(); err != nil {
+func TestClassifierJSON(t *testing.T) {
+	c, _ := trainedSynthetic()
+	b, err := json.Marshal(c)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ParsePalette([]byte("{")); err == nil {
+	back, err := ParseClassifier(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := Features(studio(60, 80, white, green, red))
+	if g1, g2 := mustClassify(t, c, x), mustClassify(t, back, x); g1 != g2 {
+		t.Errorf("round trip changed the guess: %+v, %+v", g1, g2)
+	}
+	bad := *back
+	bad.Version = "other"
+	if b, _ := json.Marshal(&bad); mustFail(ParseClassifier(b)) {
+		t.Error("another feature version parsed")
+	}
+	bad = *back
+	bad.B2 = bad.B2[1:]
+	if b, _ := json.Marshal(&bad); mustFail(ParseClassifier(b)) {
+		t.Error("short weights parsed")
+	}
+	if mustFail(ParseClassifier([]byte(`{"w1":"!!"}`))) {
+		t.Error("bad base64 parsed")
+	}
+}
+
+func mustClassify(t *testing.T, c *Classifier, x []float32) Guess {
+	t.Helper()
+	g, ok := c.Classify(x)
+	if !ok {
+		t.Fatal("no guess")
+	}
+	return g
+}
+
+// mustFail reports whether a parse unexpectedly succeeded.
+func mustFail(_ *Classifier, err error) bool { return err == nil }
+
+func TestShipped(t *testing.T) {
+	c, err := DefaultClassifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Classes) < 10 {
+		t.Errorf("shipped classifier has %d colours", len(c.Classes))
+	}
+	if _, err := ParseClassifier([]byte("{")); err == nil {
 		t.Error("bad JSON parsed")
 	}
 }
@@ -135,7 +329,7 @@ func FuzzRead(f *testing.F) {
 	var buf bytes.Buffer
 	png.Encode(&buf, studio(8, 8, white, red, navy))
 	f.Add(buf.Bytes())
-	p := palette()
+	c := Shipped()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		img, err := catalog.DecodeImage(context.Background(), b)
 		if err != nil {
@@ -144,20 +338,20 @@ func FuzzRead(f *testing.F) {
 		if img.Bounds().Dx()*img.Bounds().Dy() > 1<<20 {
 			return
 		}
-		if g, ok := p.Read(img); ok && (g.Score <= 0 || g.Score > 1) {
+		if g, ok := c.Read(img); ok && (!(g.Score > 0) || g.Score > 1) {
 			t.Fatalf("score %v out of range", g.Score)
 		}
 	})
 }
 
 // BenchmarkExtract measures the extractor on a 60×80 JPEG, the size of the
-// development catalogue's images: decode, foreground, k-means, palette.
+// development catalogue's images: decode, foreground, features, classifier.
 func BenchmarkExtract(b *testing.B) {
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, studio(60, 80, white, red, navy), nil); err != nil {
 		b.Fatal(err)
 	}
-	x := NewExtractor(palette())
+	x := NewExtractor(Shipped(), Top)
 	ps := []catalog.Product{{ID: "1", Image: buf.Bytes()}}
 	for b.Loop() {
 		if _, err := x.Extract(context.Background(), ps); err != nil {
