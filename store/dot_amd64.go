@@ -21,6 +21,21 @@ func dotRowsAVX2(q, base *float32, rows *uint32, n, dim int, out *float32)
 //go:noescape
 func dotRowsI8AVX2(q *float32, codes *int8, rows *uint32, n, dim int, out *float32)
 
+// prefetchL0 asks the CPU to fetch the layer-0 links at base[offs[i]], for
+// i < n, without waiting for them.
+//
+//go:noescape
+func prefetchL0(base *uint32, offs *uint32, n int)
+
+// prefetchLinks starts loading the links at l0[offs[i]] for every i, so
+// that a walk that then reads them one after another waits for memory once
+// instead of once per list.
+func prefetchLinks(l0 []uint32, offs []uint32) {
+	if len(l0) > 0 && len(offs) > 0 {
+		prefetchL0(&l0[0], &offs[0], len(offs))
+	}
+}
+
 // dot returns the inner product of a and b, which have the same length.
 func dot(a, b []float32) float32 {
 	if hasAVX2 && len(a) > 0 {

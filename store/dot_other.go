@@ -13,3 +13,6 @@ func dotRows(q, vecs []float32, rows []uint32, out []float32) { dotRowsGeneric(q
 func dotRowsI8(q []float32, codes []int8, rows []uint32, out []float32) {
 	dotRowsI8Generic(q, codes, rows, out)
 }
+
+// prefetchLinks does nothing where there is no prefetch instruction.
+func prefetchLinks(l0 []uint32, offs []uint32) {}

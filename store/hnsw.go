@@ -126,6 +126,14 @@ func (g *graph) setNeighbours(r uint32, l int, ns []item) {
 	g.upper[r][l-1] = up
 }
 
+// l0Start returns where node r's layer-0 links start in l0.
+func (g *graph) l0Start(r uint32) uint32 {
+	if g.off != nil {
+		return g.off[r]
+	}
+	return r * uint32(g.m0)
+}
+
 // layer0 returns node r's layer-0 neighbours, without locking.
 func (g *graph) layer0(r uint32) []uint32 {
 	if g.off != nil {
@@ -596,6 +604,9 @@ func (v *visited) reset() {
 		v.epoch = 1
 	}
 }
+
+// seen reports whether r is marked, without marking it.
+func (v *visited) seen(r uint32) bool { return v.marks[r] == v.epoch }
 
 // visit marks r and reports whether it was marked already.
 func (v *visited) visit(r uint32) bool {
