@@ -120,7 +120,15 @@ func (o Options) withDefaults() Options {
 			ProductEmbedder
 			ModelVersion() string
 		}); ok {
-			o.PixelImage, _ = pixelcolor.DefaultImageClassifier(m.ModelVersion(), m.ProductDim())
+			c, err := pixelcolor.DefaultImageClassifier(m.ModelVersion(), m.ProductDim())
+			if err != nil {
+				// Not fatal: image-only products then get the pixel
+				// classifier's colours alone. Said once, since it lowers
+				// their colour recall until the classifier is refitted
+				// (lander eval attributes --fit).
+				o.logger().Warn("image-only colour classifier unavailable; pixels alone read image-only colours", "model", m.ModelVersion(), "err", err)
+			}
+			o.PixelImage = c
 		}
 	}
 	return o
