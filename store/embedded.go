@@ -13,8 +13,9 @@ import (
 )
 
 // Embedded is an in-process vector store. Rows live in memory: vectors in one
-// contiguous slab (or mapped from the store's file, see OpenEmbeddedWith), an HNSW graph over them, an inverted index from each
-// attribute (key, value) to a roaring bitmap of rows, and a price per row.
+// contiguous slab (or mapped from the store's file, see OpenEmbeddedWith),
+// an HNSW graph over them, an inverted index from each attribute (key,
+// value) to a roaring bitmap of rows, and a price per row.
 //
 // A search evaluates its filter as bitmap operations, which gives the exact
 // number of passing rows. A planner then compares the cost of scoring those

@@ -99,11 +99,7 @@ func (g *graph) neighbours(r uint32, l int, buf []uint32) []uint32 {
 		defer g.locks[r].Unlock()
 	}
 	if l == 0 {
-		if g.off != nil {
-			return append(buf, g.l0[g.off[r]:g.off[r+1]]...)
-		}
-		base := int(r) * g.m0
-		return append(buf, g.l0[base:base+int(g.n0[r])]...)
+		return append(buf, g.layer0(r)...)
 	}
 	return append(buf, g.upper[r][l-1]...)
 }

@@ -114,15 +114,19 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	build := time.Since(start).Seconds()
 	bpv := float64(heapAlloc()-before) / float64(*n)
 	progress("embedded: built in %.1fs, %.0f bytes per vector (%.2fx the raw float32)", build, bpv, bpv/float64(4**dim))
-	for _, ef := range efs {
-		name := "embedded"
-		if len(efs) > 1 {
-			name += fmt.Sprintf("-ef%d", ef)
+	// addEmbedded measures an embedded store at each beam of efs.
+	addEmbedded := func(name string, es *store.Embedded, bpv float64) {
+		for _, ef := range efs {
+			b := backend{name: name, s: es, build: build, bpv: bpv, ef: ef, plan: func(sel float64) string {
+				return es.Plan(int(sel*float64(*n)+0.5), storebench.K)
+			}}
+			if len(efs) > 1 {
+				b.name += fmt.Sprintf("-ef%d", ef)
+			}
+			backends = append(backends, b)
 		}
-		backends = append(backends, backend{name: name, s: emb, build: build, bpv: bpv, ef: ef, plan: func(sel float64) string {
-			return emb.Plan(int(sel*float64(*n)+0.5), storebench.K)
-		}})
 	}
+	addEmbedded("embedded", emb, bpv)
 	if *quant {
 		// The quantised memory mode: the store saved, and reopened with its
 		// float32 vectors mapped from the file and only the int8 codes on
@@ -135,14 +139,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 		defer os.RemoveAll(dir)
 		start := time.Now()
 		if err := emb.Save(ctx, dir); err != nil {
-			return err
+			return fmt.Errorf("bench quantised store: %w", err)
 		}
 		saveS := time.Since(start).Seconds()
 		before := heapAlloc()
 		start = time.Now()
 		qs, err := store.OpenEmbeddedWith(ctx, dir, store.Options{Quantize: true, EfSearch: efs[0], TwoHopBelow: *twoHop, GraphOnly: *graphOnly})
 		if err != nil {
-			return err
+			return fmt.Errorf("bench quantised store: %w", err)
 		}
 		defer qs.Close()
 		openS := time.Since(start).Seconds()
@@ -154,15 +158,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 		progress("embedded-int8-mapped: saved in %.1fs, reopened in %.1fs (mapped: %v): %.0f heap bytes per vector (%.3fx the raw float32), "+
 			"plus the mapped file, %d bytes (%.0f per vector, in the page cache, not the heap)",
 			saveS, openS, qs.Mapped(), heap, heap/float64(4**dim), fileBytes, float64(fileBytes)/float64(*n))
-		for _, ef := range efs {
-			name := "embedded-int8-mapped"
-			if len(efs) > 1 {
-				name += fmt.Sprintf("-ef%d", ef)
-			}
-			backends = append(backends, backend{name: name, s: qs, build: build, bpv: heap, ef: ef, plan: func(sel float64) string {
-				return qs.Plan(int(sel*float64(*n)+0.5), storebench.K)
-			}})
-		}
+		addEmbedded("embedded-int8-mapped", qs, heap)
 	}
 
 	if cfg.Milvus != "" {

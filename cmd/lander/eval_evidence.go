@@ -17,7 +17,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"lander/catalog"
 	"lander/config"
@@ -29,6 +28,8 @@ import (
 	"lander/indexer/extract"
 	"lander/indexer/pixelcolor"
 	"lander/store"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // evidence is what every source said about one product, with and
@@ -329,7 +330,7 @@ func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheD
 	}
 	var train, val []pixelcolor.Example
 	var trainIDList, valIDList []string
-	trainIDs := map[string]struct{}{}
+	fitIDs := map[string]struct{}{} // the training and validation examples
 	for _, id := range slices.Sorted(maps.Keys(feats)) {
 		l := lab[id]
 		x := feats[id]
@@ -341,11 +342,11 @@ func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheD
 		case isVal(id):
 			val = append(val, e)
 			valIDList = append(valIDList, id)
-			trainIDs[id] = struct{}{}
+			fitIDs[id] = struct{}{}
 		case n == 0 || len(train) < n:
 			train = append(train, e)
 			trainIDList = append(trainIDList, id)
-			trainIDs[id] = struct{}{}
+			fitIDs[id] = struct{}{}
 		}
 	}
 	opt := pixelcolor.DefaultTrainOptions
@@ -360,7 +361,7 @@ func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheD
 	// The image-only classifier: the same examples with their image-only
 	// product vectors.
 	vecs, err := cachedImageVectors(ctx, dual, catalogPath, cacheDir, func(id string) bool {
-		_, ok := trainIDs[id]
+		_, ok := fitIDs[id]
 		return ok
 	})
 	if err != nil {
@@ -398,18 +399,8 @@ func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir
 	}
 	h := fnv.New64a()
 	h.Write([]byte(abs + "\x00" + dual.Model().Version))
-	file := ""
-	vecs := map[string][]float32{}
-	if dir != "" {
-		file = filepath.Join(dir, fmt.Sprintf("lander-imagevec-%x.gob", h.Sum64()))
-		if f, err := os.Open(file); err == nil {
-			err = gob.NewDecoder(bufio.NewReader(f)).Decode(&vecs)
-			f.Close()
-			if err != nil {
-				vecs = map[string][]float32{}
-			}
-		}
-	}
+	file := cacheFile(dir, fmt.Sprintf("lander-imagevec-%x.gob", h.Sum64()))
+	vecs := readVectorCache(file)
 	ps, err := readWhere(ctx, catalogPath, func(id string) bool {
 		_, ok := vecs[id]
 		return keep(id) && !ok
@@ -431,14 +422,8 @@ func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir
 			vecs[p.ID] = out[i]
 		}
 	}
-	if file != "" {
-		var b bytes.Buffer
-		if err := gob.NewEncoder(&b).Encode(vecs); err != nil {
-			return nil, err
-		}
-		if err := datadir.WriteFileAtomic(file, b.Bytes()); err != nil {
-			return nil, fmt.Errorf("cache image vectors: %w", err)
-		}
+	if err := writeVectorCache(file, vecs); err != nil {
+		return nil, fmt.Errorf("cache image vectors: %w", err)
 	}
 	return vecs, nil
 }
@@ -453,18 +438,8 @@ func cachedFeatures(ctx context.Context, catalogPath, dir string, keep func(stri
 	}
 	h := fnv.New64a()
 	h.Write([]byte(abs))
-	file := ""
-	feats := map[string][]float32{}
-	if dir != "" {
-		file = filepath.Join(dir, fmt.Sprintf("lander-pixel-%s-%x.gob", pixelcolor.FeatureVersion, h.Sum64()))
-		if f, err := os.Open(file); err == nil {
-			err = gob.NewDecoder(bufio.NewReader(f)).Decode(&feats)
-			f.Close()
-			if err != nil {
-				feats = map[string][]float32{}
-			}
-		}
-	}
+	file := cacheFile(dir, fmt.Sprintf("lander-pixel-%s-%x.gob", pixelcolor.FeatureVersion, h.Sum64()))
+	feats := readVectorCache(file)
 	missing := func(id string) bool {
 		if !keep(id) {
 			return false
@@ -479,42 +454,73 @@ func cachedFeatures(ctx context.Context, catalogPath, dir string, keep func(stri
 	if len(ps) == 0 {
 		return feats, nil
 	}
+	// An image that does not decode or shows no foreground gets nil
+	// features: no training example, as the extractor gives it no colour.
 	out := make([][]float32, len(ps))
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			for i := w; i < len(ps); i += workers {
-				if ctx.Err() != nil {
-					return
+				if err := gctx.Err(); err != nil {
+					return err
 				}
-				img, err := catalog.DecodeImage(ctx, ps[i].Image)
-				if err != nil {
-					continue
+				if img, err := catalog.DecodeImage(gctx, ps[i].Image); err == nil {
+					out[i], _ = pixelcolor.Features(img)
 				}
-				out[i], _ = pixelcolor.Features(img)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("pixel features: %w", err)
 	}
 	for i, p := range ps {
 		feats[p.ID] = out[i]
 	}
-	if file != "" {
-		var b bytes.Buffer
-		if err := gob.NewEncoder(&b).Encode(feats); err != nil {
-			return nil, err
-		}
-		if err := datadir.WriteFileAtomic(file, b.Bytes()); err != nil {
-			return nil, fmt.Errorf("cache pixel features: %w", err)
-		}
+	if err := writeVectorCache(file, feats); err != nil {
+		return nil, fmt.Errorf("cache pixel features: %w", err)
 	}
 	return feats, nil
+}
+
+// cacheFile returns the path of a cache file named name in dir, or "" when
+// dir is "" (no cache).
+func cacheFile(dir, name string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, name)
+}
+
+// readVectorCache returns the vectors by id cached in file, or an empty
+// map when there is none or it does not decode (it is then rebuilt).
+func readVectorCache(file string) map[string][]float32 {
+	m := map[string][]float32{}
+	if file == "" {
+		return m
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&m); err != nil {
+		return map[string][]float32{}
+	}
+	return m
+}
+
+// writeVectorCache saves m to file atomically; file "" saves nothing.
+func writeVectorCache(file string, m map[string][]float32) error {
+	if file == "" {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(m); err != nil {
+		return err
+	}
+	return datadir.WriteFileAtomic(file, b.Bytes())
 }
 
 // writeFit writes the learned arbitration data into dir.
