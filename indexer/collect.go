@@ -119,14 +119,29 @@ func (ix *Indexer) readCatalog(ctx context.Context, r *run, rd *catalog.Reader, 
 // the batch with its items to out.
 func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bool, in <-chan []catalog.Product, out chan<- extracted) error {
 	extractors := append([]extract.Extractor{extract.Tags{}}, ix.opts.Extractors...)
+	var px *pixelcolor.Extractor
 	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
-		extractors = append(extractors, pixelcolor.NewExtractor(ix.opts.Pixel, pixelcolor.Top))
+		px = pixelcolor.NewExtractor(ix.opts.Pixel, pixelcolor.Top)
 	}
 	for batch := range in {
 		t0 := time.Now()
 		its, texts, err := extractBatch(ctx, extractors, batch)
 		if err != nil {
 			return err
+		}
+		// Pixel colours are evidence beside the model's, weighed by the
+		// arbiter in stage B, not raw extraction. Each image is decoded
+		// once: the image-only classifier reads the same features.
+		var feats [][]float32
+		if px != nil || ix.opts.PixelImage != nil {
+			if feats, err = pixelcolor.FeaturesOf(ctx, batch); err != nil {
+				return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
+			}
+		}
+		if px != nil {
+			for i, as := range px.Read(feats) {
+				its[i].model = append(its[i].model, as...)
+			}
 		}
 		r.timed("extract", t0)
 		t1 := time.Now()
@@ -140,7 +155,7 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 		r.timed("encode", t1)
 		if ix.opts.Assigner != nil {
 			t2 := time.Now()
-			if pvecs, err = ix.assign(ctx, batch, texts, vecs, pvecs, its); err != nil {
+			if pvecs, err = ix.assign(ctx, batch, texts, vecs, pvecs, feats, its); err != nil {
 				return err
 			}
 			r.timed("assign", t2)
@@ -173,27 +188,21 @@ func extractBatch(ctx context.Context, extractors []extract.Extractor, batch []c
 	its := make([]item, len(batch))
 	texts := make([]string, len(batch))
 	for i, p := range batch {
-		var per [][]extract.Attr
-		var evidence []extract.Attr
+		per := make([][]extract.Attr, len(lists))
 		for j := range lists {
-			// Pixel colours are evidence beside the model's, weighed by the
-			// arbiter in stage B, not raw extraction.
-			if extractors[j].Source() == pixelcolor.Source {
-				evidence = append(evidence, lists[j][i]...)
-				continue
-			}
-			per = append(per, lists[j][i])
+			per[j] = lists[j][i]
 		}
-		its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, row: p.Row, desc: p.Description, raw: extract.Merge(per...), model: evidence}
+		its[i] = item{product: store.Product{ID: p.ID, Title: p.Title, Price: p.Price}, row: p.Row, desc: p.Description, raw: extract.Merge(per...)}
 		texts[i] = extract.Text(p)
 	}
 	return its, texts, nil
 }
 
 // assign runs Options.Assigner over a batch and adds the attributes it
-// assigns to its items. It returns the product vectors: pvecs when given,
-// else those the product tower computed (nil when the assigner has none).
-func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []string, vecs, pvecs [][]float32, its []item) ([][]float32, error) {
+// assigns to its items. feats are the batch's pixel features (nil when
+// not read). It returns the product vectors: pvecs when given, else those
+// the product tower computed (nil when the assigner has none).
+func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []string, vecs, pvecs, feats [][]float32, its []item) ([][]float32, error) {
 	hasText := make([]bool, len(vecs))
 	tv := make([][]float32, len(vecs))
 	for i := range vecs {
@@ -213,10 +222,10 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 	} else if assigned, err = ix.opts.Assigner.Assign(ctx, batch, tv); err != nil {
 		return nil, fmt.Errorf("assign attributes: %w", err)
 	}
-	if ix.opts.PixelImage != nil && pvecs != nil {
+	if ix.opts.PixelImage != nil && pvecs != nil && feats != nil {
 		for i := range batch {
 			if !hasText[i] && pvecs[i] != nil {
-				its[i].model = ix.imagePixel(ctx, batch[i], pvecs[i], its[i].model)
+				its[i].model = ix.imagePixel(pvecs[i], feats[i], its[i].model)
 			}
 		}
 	}
@@ -230,17 +239,9 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 
 // imagePixel replaces the pixel colours in the evidence of a product known
 // by its image alone with those of Options.PixelImage, which reads its
-// image-only product vector pvec beside the pixels. The evidence stays
-// as it is when the image shows no foreground.
-func (ix *Indexer) imagePixel(ctx context.Context, p catalog.Product, pvec []float32, evidence []extract.Attr) []extract.Attr {
-	img, err := catalog.DecodeImage(ctx, p.Image)
-	if err != nil {
-		return evidence
-	}
-	x, ok := pixelcolor.Features(img)
-	if !ok {
-		return evidence
-	}
+// image-only product vector pvec beside its pixel features x. The evidence
+// stays as it is when the image showed no foreground (x is nil).
+func (ix *Indexer) imagePixel(pvec, x []float32, evidence []extract.Attr) []extract.Attr {
 	gs := ix.opts.PixelImage.ReadImage(pvec, x, pixelcolor.Top)
 	if len(gs) == 0 {
 		return evidence
@@ -251,10 +252,7 @@ func (ix *Indexer) imagePixel(ctx context.Context, p catalog.Product, pvec []flo
 			out = append(out, a)
 		}
 	}
-	for _, g := range gs {
-		out = append(out, extract.Attr{Key: "color", Value: g.Value, Source: pixelcolor.Source, Confidence: float32(g.Score)})
-	}
-	return out
+	return append(out, pixelcolor.Attrs(gs)...)
 }
 
 // packImages adds the images of each batch of in to pack and appends its

@@ -64,7 +64,11 @@ func TestImagePixel(t *testing.T) {
 		{Key: "color", Value: "red", Source: pixelcolor.Source, Confidence: 0.6},
 		{Key: "pattern", Value: "solid", Source: "vlm", Confidence: 0.9},
 	}
-	got := ix.imagePixel(context.Background(), catalog.Product{ID: "1", Image: buf.Bytes()}, []float32{0, 1}, evidence)
+	feats, err := pixelcolor.FeaturesOf(context.Background(), []catalog.Product{{ID: "1", Image: buf.Bytes()}, {ID: "2", Image: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ix.imagePixel([]float32{0, 1}, feats[0], evidence)
 	if len(got) < 2 || got[0].Source != "vlm" || got[1].Value != "green" || got[1].Source != pixelcolor.Source {
 		t.Errorf("imagePixel = %+v, want the vlm pattern, then green from the image classifier", got)
 	}
@@ -74,7 +78,7 @@ func TestImagePixel(t *testing.T) {
 		}
 	}
 	// An image that does not decode keeps the evidence as it is.
-	if got := ix.imagePixel(context.Background(), catalog.Product{ID: "2", Image: []byte("x")}, []float32{0, 1}, evidence); len(got) != 2 || got[0] != evidence[0] {
+	if got := ix.imagePixel([]float32{0, 1}, feats[1], evidence); len(got) != 2 || got[0] != evidence[0] {
 		t.Errorf("undecodable image: %+v", got)
 	}
 }

@@ -91,19 +91,16 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		if err != nil {
 			return nil, err
 		}
-		pix, err := px.Extract(ctx, ps)
+		feats, err := pixelcolor.FeaturesOf(ctx, ps)
 		if err != nil {
 			return nil, err
 		}
+		pix := px.Read(feats)
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]
-			if imgClf != nil {
-				if img, err := catalog.DecodeImage(ctx, p.Image); err == nil {
-					if x, ok := pixelcolor.Features(img); ok {
-						e.pixelImage = pixelAttrs(imgClf.ReadImage(imageOnly[i], x, pixelcolor.Top))
-					}
-				}
+			if imgClf != nil && feats[i] != nil {
+				e.pixelImage = pixelcolor.Attrs(imgClf.ReadImage(imageOnly[i], feats[i], pixelcolor.Top))
 			}
 			e.id, e.title = p.ID, p.Title
 			e.tags = extract.TagsOf(p)
@@ -114,15 +111,6 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		}
 	}
 	return out, nil
-}
-
-// pixelAttrs converts classifier guesses to pixel colour attributes.
-func pixelAttrs(gs []pixelcolor.Guess) []extract.Attr {
-	var out []extract.Attr
-	for _, g := range gs {
-		out = append(out, extract.Attr{Key: "color", Value: g.Value, Source: pixelcolor.Source, Confidence: float32(g.Score)})
-	}
-	return out
 }
 
 // imagePixel returns the pixel evidence with the image alone.

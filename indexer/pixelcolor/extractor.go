@@ -45,25 +45,57 @@ func (e *Extractor) Source() string { return Source }
 // probable first, with the classifier's probability as confidence
 // (indexer/arbitrate calibrates it).
 func (e *Extractor) Extract(ctx context.Context, products []catalog.Product) ([][]extract.Attr, error) {
-	out := make([][]extract.Attr, len(products))
+	feats, err := FeaturesOf(ctx, products)
+	if err != nil {
+		return nil, err
+	}
+	return e.Read(feats), nil
+}
+
+// Read is Extract over features made by FeaturesOf, for a caller that
+// needs the features again (the image-only classifier), so that each
+// image is decoded once.
+func (e *Extractor) Read(feats [][]float32) [][]extract.Attr {
+	out := make([][]extract.Attr, len(feats))
+	for i, x := range feats {
+		var gs []Guess
+		if x != nil {
+			gs = e.clf.Top(x, e.top, AltMinP)
+		}
+		if len(gs) == 0 {
+			e.unread.Add(1)
+			continue
+		}
+		out[i] = Attrs(gs)
+	}
+	return out
+}
+
+// FeaturesOf returns the pixel features of each product's image (see
+// Features): nil where the image does not decode or shows no foreground.
+func FeaturesOf(ctx context.Context, products []catalog.Product) ([][]float32, error) {
+	out := make([][]float32, len(products))
 	for i, p := range products {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		img, err := catalog.DecodeImage(ctx, p.Image)
 		if err != nil {
-			e.unread.Add(1)
 			continue
 		}
-		x, ok := Features(img)
-		gs := e.clf.Top(x, e.top, AltMinP)
-		if !ok || len(gs) == 0 {
-			e.unread.Add(1)
-			continue
-		}
-		for _, g := range gs {
-			out[i] = append(out[i], extract.Attr{Key: "color", Value: g.Value, Source: Source, Confidence: float32(g.Score)})
+		if x, ok := Features(img); ok {
+			out[i] = x
 		}
 	}
 	return out, nil
+}
+
+// Attrs converts guesses to colour attributes of Source, the guess's
+// probability as confidence; no guesses give nil.
+func Attrs(gs []Guess) []extract.Attr {
+	var out []extract.Attr
+	for _, g := range gs {
+		out = append(out, extract.Attr{Key: "color", Value: g.Value, Source: Source, Confidence: float32(g.Score)})
+	}
+	return out
 }
