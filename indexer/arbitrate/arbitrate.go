@@ -173,7 +173,7 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 func (a *Arbiter) pixelAgreed(ev Evidence, at extract.Attr) bool {
 	for _, l := range [][]extract.Attr{ev.Raw, ev.Model} {
 		for _, m := range l {
-			if m.Key == at.Key && (m.Source == SourceModel || m.Source == SourceCandidate) && a.agree(at.Key, at.Value, m.Value) {
+			if m.Key == at.Key && fromModel(m) && a.agree(at.Key, at.Value, m.Value) {
 				return true
 			}
 		}
@@ -187,7 +187,7 @@ func (a *Arbiter) pixelAgreed(ev Evidence, at extract.Attr) bool {
 // both, rather than combining two readings of one image as if they were
 // independent.
 func (a *Arbiter) subsumed(ev Evidence, at extract.Attr) bool {
-	if ev.HasText || at.Source != SourceModel && at.Source != SourceCandidate {
+	if ev.HasText || !fromModel(at) {
 		return false
 	}
 	top, ok := topPixel(ev, at.Key)
@@ -199,29 +199,29 @@ func (a *Arbiter) subsumed(ev Evidence, at extract.Attr) bool {
 // with the image alone, the model and the pixel colour.
 func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
 	var others []extract.Attr
-	isModel := func(x extract.Attr) bool { return x.Source == SourceModel || x.Source == SourceCandidate }
-	both := append(append([]extract.Attr{}, ev.Raw...), ev.Model...)
 	switch {
 	case at.Source == extract.SourceText:
 		for _, m := range ev.Model {
-			if m.Key == at.Key && isModel(m) {
+			if m.Key == at.Key && fromModel(m) {
 				others = append(others, m)
 			}
 		}
-	case isModel(at) && ev.HasText:
+	case fromModel(at) && ev.HasText:
 		for _, t := range ev.Raw {
 			if t.Key == at.Key && t.Source == extract.SourceText && t.Confidence >= textTitleConfidence {
 				others = append(others, t)
 			}
 		}
-	case isModel(at):
+	case fromModel(at):
 		if top, ok := topPixel(ev, at.Key); ok {
 			others = append(others, top)
 		}
 	case at.Source == SourcePixel && !ev.HasText:
-		for _, x := range both {
-			if x.Key == at.Key && isModel(x) {
-				others = append(others, x)
+		for _, l := range [][]extract.Attr{ev.Raw, ev.Model} {
+			for _, x := range l {
+				if x.Key == at.Key && fromModel(x) {
+					others = append(others, x)
+				}
 			}
 		}
 	default:
@@ -237,6 +237,10 @@ func (a *Arbiter) disputed(ev Evidence, at extract.Attr) bool {
 	}
 	return true
 }
+
+// fromModel reports whether x comes from the dual encoder: a value it
+// assigned, or its best value below threshold.
+func fromModel(x extract.Attr) bool { return x.Source == SourceModel || x.Source == SourceCandidate }
 
 // topPixel returns the most probable pixel value of key in ev.
 func topPixel(ev Evidence, key string) (extract.Attr, bool) {
@@ -422,7 +426,7 @@ func (a *Arbiter) decideKey(ev Evidence, k, title string) (raw, model []extract.
 	if win.p >= minP {
 		at := win.attr
 		at.Confidence = float32(win.p)
-		if at.Source == SourceModel || at.Source == SourceCandidate {
+		if fromModel(at) {
 			at.Source = SourceModel
 			model = append(model, at)
 		} else {
