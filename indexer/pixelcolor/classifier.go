@@ -84,25 +84,34 @@ func (c *Classifier) Probabilities(x []float32) []float64 {
 	for i := range xs {
 		xs[i] = (float64(x[i]) - float64(c.Mean[i])) / float64(c.Scale[i])
 	}
+	p := make([]float64, len(c.Classes))
+	mlp(xs, c.W1, c.B1, c.W2, c.B2, h, p)
+	return p
+}
+
+// mlp sets p to the class probabilities of the network with weights w1,
+// b1, w2, b2 (laid out as in Classifier) for standardised features x,
+// using h for the hidden layer. Training (float64 weights) and reading
+// (float32) share it, so that both compute the same function.
+func mlp[T float32 | float64](x []float64, w1, b1, w2, b2 []T, h, p []float64) {
+	nf, nh := len(x), len(h)
 	for j := range h {
-		row := c.W1[j*nf : (j+1)*nf]
-		s := float64(c.B1[j])
+		row := w1[j*nf : (j+1)*nf]
+		s := float64(b1[j])
 		for i, w := range row {
-			s += float64(w) * xs[i]
+			s += float64(w) * x[i]
 		}
 		h[j] = max(0, s)
 	}
-	p := make([]float64, len(c.Classes))
 	for o := range p {
-		row := c.W2[o*c.Hidden : (o+1)*c.Hidden]
-		s := float64(c.B2[o])
+		row := w2[o*nh : (o+1)*nh]
+		s := float64(b2[o])
 		for j, w := range row {
 			s += float64(w) * h[j]
 		}
 		p[o] = s
 	}
 	softmax(p)
-	return p
 }
 
 // softmax turns logits into probabilities in place.

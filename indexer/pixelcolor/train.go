@@ -150,25 +150,7 @@ func Train(train, val []Example, opt TrainOptions) (*Classifier, TrainReport, er
 	step := 0
 	h, p := make([]float64, nh), make([]float64, nc)
 	dh := make([]float64, nh)
-	forward := func(x []float64) {
-		for j := range h {
-			row := params[j*nf : (j+1)*nf]
-			s := params[o1+j]
-			for i, w := range row {
-				s += w * x[i]
-			}
-			h[j] = max(0, s)
-		}
-		for c := range p {
-			row := params[o2+c*nh : o2+(c+1)*nh]
-			s := params[o3+c]
-			for j, w := range row {
-				s += w * h[j]
-			}
-			p[c] = s
-		}
-		softmax(p)
-	}
+	forward := func(x []float64) { mlp(x, params[:o1], params[o1:o2], params[o2:o3], params[o3:], h, p) }
 	loss := func(es []ex) (float64, float64) {
 		if len(es) == 0 {
 			return 0, 0
