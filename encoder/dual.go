@@ -141,6 +141,11 @@ type session struct {
 }
 
 func openSession(path string, inputs []string, threads int) (*session, error) {
+	return openSessionOut(path, inputs, "embedding", threads)
+}
+
+// openSessionOut opens a model with one output, named output.
+func openSessionOut(path string, inputs []string, output string, threads int) (*session, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
@@ -155,7 +160,7 @@ func openSession(path string, inputs []string, threads int) (*session, error) {
 	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning); err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
 	}
-	s, err := ort.NewDynamicAdvancedSession(path, inputs, []string{"embedding"}, so)
+	s, err := ort.NewDynamicAdvancedSession(path, inputs, []string{output}, so)
 	if err != nil {
 		return nil, fmt.Errorf("load model %q: %w", path, err)
 	}

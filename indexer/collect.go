@@ -223,9 +223,24 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 		return nil, fmt.Errorf("assign attributes: %w", err)
 	}
 	if ix.opts.PixelImage != nil && pvecs != nil && feats != nil {
+		var at []int
 		for i := range batch {
-			if !hasText[i] && pvecs[i] != nil {
-				its[i].model = ix.imagePixel(pvecs[i], feats[i], its[i].model)
+			if !hasText[i] && pvecs[i] != nil && feats[i] != nil {
+				at = append(at, i)
+			}
+		}
+		if len(at) > 0 {
+			ps, vs := make([]catalog.Product, len(at)), make([][]float32, len(at))
+			for j, i := range at {
+				ps[j], vs[j] = batch[i], pvecs[i]
+			}
+			if ir, ok := ix.opts.Assigner.(ImageReader); ok {
+				if vs, err = ir.ImageVectors(ctx, ps, vs); err != nil {
+					return nil, fmt.Errorf("read image-only colours: %w", err)
+				}
+			}
+			for j, i := range at {
+				its[i].model = ix.imagePixel(vs[j], feats[i], its[i].model)
 			}
 		}
 	}
@@ -239,7 +254,7 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 
 // imagePixel replaces the pixel colours in the evidence of a product known
 // by its image alone with those of Options.PixelImage, which reads its
-// image-only product vector pvec beside its pixel features x. The evidence
+// image vector pvec (ImageReader) beside its pixel features x. The evidence
 // stays as it is when the image showed no foreground (x is nil).
 func (ix *Indexer) imagePixel(pvec, x []float32, evidence []extract.Attr) []extract.Attr {
 	gs := ix.opts.PixelImage.ReadImage(pvec, x, pixelcolor.Top)

@@ -56,10 +56,10 @@ type Options struct {
 	// arbiter; nil means pixelcolor.DefaultClassifier().
 	Pixel *pixelcolor.Classifier
 	// PixelImage reads the colour of a product known by its image alone
-	// from its pixels and its image-only product vector (the Assigner's,
-	// a ProductEmbedder); nil means pixelcolor.DefaultImageClassifier for
-	// an assigner whose ModelVersion is the one it was trained on, else
-	// none (Pixel alone).
+	// from its pixels and what the Assigner (a ProductEmbedder and an
+	// ImageReader) reads of its image; nil means
+	// pixelcolor.DefaultImageClassifier for an assigner whose ImageVersion
+	// is the one it was trained on, else none (Pixel alone).
 	PixelImage *pixelcolor.Classifier
 	// Judge scores the curated vocabulary's values; nil means the offline
 	// judge over the curated catalog and the search log.
@@ -118,15 +118,15 @@ func (o Options) withDefaults() Options {
 	if o.PixelImage == nil {
 		if m, ok := o.Assigner.(interface {
 			ProductEmbedder
-			ModelVersion() string
+			ImageReader
 		}); ok {
-			c, err := pixelcolor.DefaultImageClassifier(m.ModelVersion(), m.ProductDim())
+			c, err := pixelcolor.DefaultImageClassifier(m.ImageVersion(), m.ImageDim())
 			if err != nil {
 				// Not fatal: image-only products then get the pixel
 				// classifier's colours alone. Said once, since it lowers
 				// their colour recall until the classifier is refitted
 				// (lander eval attributes --fit).
-				o.logger().Warn("image-only colour classifier unavailable; pixels alone read image-only colours", "model", m.ModelVersion(), "err", err)
+				o.logger().Warn("image-only colour classifier unavailable; pixels alone read image-only colours", "model", m.ImageVersion(), "err", err)
 			}
 			o.PixelImage = c
 		}
@@ -202,6 +202,19 @@ type ProductEmbedder interface {
 	AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribute
 	// ProductDim is the length of the product vectors.
 	ProductDim() int
+}
+
+// ImageReader says what a product's image alone shows, for the image-only
+// colour classifier (Options.PixelImage): a ProductEmbedder's image-only
+// product vector and what else its model reads of the image.
+type ImageReader interface {
+	// ImageVersion names ImageVectors' output.
+	ImageVersion() string
+	// ImageDim is the length of ImageVectors' rows.
+	ImageDim() int
+	// ImageVectors returns each product's image vector, given its
+	// image-only product vector.
+	ImageVectors(ctx context.Context, products []catalog.Product, pvecs [][]float32) ([][]float32, error)
 }
 
 // Precomputed supplies embeddings computed before the run, by id.

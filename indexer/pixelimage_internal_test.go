@@ -3,14 +3,17 @@ package indexer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 	"testing"
 
 	"lander/catalog"
 	"lander/indexer/extract"
 	"lander/indexer/pixelcolor"
+	"lander/store"
 )
 
 // square draws a 40×60 image: a white background and a centred rectangle
@@ -33,28 +36,7 @@ func square(c color.RGBA) *image.RGBA {
 // image-only classifier's colours in place of the pixel classifier's, and
 // keeps its evidence when the image shows nothing.
 func TestImagePixel(t *testing.T) {
-	colours := map[string]color.RGBA{"red": {200, 20, 30, 255}, "green": {30, 140, 50, 255}}
-	var train []pixelcolor.Example
-	for i := range 20 {
-		for name, c := range colours {
-			c.G += uint8(i)
-			x, ok := pixelcolor.Features(square(c))
-			if !ok {
-				t.Fatal("no features")
-			}
-			vec := []float32{0, 0}
-			if name == "red" {
-				vec[0] = 1
-			} else {
-				vec[1] = 1
-			}
-			train = append(train, pixelcolor.Example{X: pixelcolor.ImageInput(vec, x), Label: name})
-		}
-	}
-	clf, _, err := pixelcolor.Train(train, nil, pixelcolor.TrainOptions{Hidden: 4, MinN: 5, Epochs: 20, Patience: 20, Batch: 8, LR: 3e-3, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	colours, clf := trainImageClassifier(t)
 	ix := &Indexer{opts: Options{PixelImage: clf}}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, square(colours["green"])); err != nil {
@@ -80,5 +62,125 @@ func TestImagePixel(t *testing.T) {
 	// An image that does not decode keeps the evidence as it is.
 	if got := ix.imagePixel([]float32{0, 1}, feats[1], evidence); len(got) != 2 || got[0] != evidence[0] {
 		t.Errorf("undecodable image: %+v", got)
+	}
+}
+
+// trainImageClassifier trains a tiny image-only classifier on red and
+// green squares whose 2-d image vector names their colour.
+func trainImageClassifier(t *testing.T) (map[string]color.RGBA, *pixelcolor.Classifier) {
+	t.Helper()
+	colours := map[string]color.RGBA{"red": {200, 20, 30, 255}, "green": {30, 140, 50, 255}}
+	var train []pixelcolor.Example
+	for i := range 20 {
+		for name, c := range colours {
+			c.G += uint8(i)
+			x, ok := pixelcolor.Features(square(c))
+			if !ok {
+				t.Fatal("no features")
+			}
+			vec := []float32{0, 0}
+			if name == "red" {
+				vec[0] = 1
+			} else {
+				vec[1] = 1
+			}
+			train = append(train, pixelcolor.Example{X: pixelcolor.ImageInput(vec, x), Label: name})
+		}
+	}
+	clf, _, err := pixelcolor.Train(train, nil, pixelcolor.TrainOptions{Hidden: 4, MinN: 5, Epochs: 20, Patience: 20, Batch: 8, LR: 3e-3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return colours, clf
+}
+
+// imageReaderAssigner is a ProductEmbedder and ImageReader: its image
+// vectors name the colour of the product's id ("red-…" or "green-…").
+type imageReaderAssigner struct {
+	seen []string // the ids ImageVectors was asked about
+	err  error
+}
+
+func (a *imageReaderAssigner) Assign(ctx context.Context, ps []catalog.Product, tv [][]float32) ([][]store.Attribute, error) {
+	return make([][]store.Attribute, len(ps)), nil
+}
+
+func (a *imageReaderAssigner) EmbedProducts(ctx context.Context, ps []catalog.Product, tv [][]float32) ([][]float32, error) {
+	out := make([][]float32, len(ps))
+	for i := range out {
+		out[i] = []float32{0.5, 0.5}
+	}
+	return out, nil
+}
+
+func (a *imageReaderAssigner) AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribute {
+	return make([][]store.Attribute, len(vecs))
+}
+
+func (a *imageReaderAssigner) ProductDim() int     { return 2 }
+func (a *imageReaderAssigner) ImageVersion() string { return "test" }
+func (a *imageReaderAssigner) ImageDim() int        { return 2 }
+
+func (a *imageReaderAssigner) ImageVectors(ctx context.Context, ps []catalog.Product, pvecs [][]float32) ([][]float32, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	out := make([][]float32, len(ps))
+	for i, p := range ps {
+		a.seen = append(a.seen, p.ID)
+		if len(pvecs[i]) != 2 || pvecs[i][0] != 0.5 {
+			return nil, errors.New("not given the product vector")
+		}
+		out[i] = []float32{1, 0}
+		if p.ID[0] == 'g' {
+			out[i] = []float32{0, 1}
+		}
+	}
+	return out, nil
+}
+
+// TestAssignImageReader checks that the image-only classifier reads the
+// assigner's image vectors of the products without text, and only those,
+// and that their error stops the batch.
+func TestAssignImageReader(t *testing.T) {
+	colours, clf := trainImageClassifier(t)
+	asg := &imageReaderAssigner{}
+	ix := &Indexer{opts: Options{PixelImage: clf, Assigner: asg}}
+	var batch []catalog.Product
+	for _, id := range []string{"green-titled", "green-1", "red-1"} {
+		var buf bytes.Buffer
+		name, _, _ := strings.Cut(id, "-")
+		if err := png.Encode(&buf, square(colours[name])); err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, catalog.Product{ID: id, Image: buf.Bytes()})
+	}
+	feats, err := pixelcolor.FeaturesOf(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"a green shirt", "", ""}
+	vecs := [][]float32{{1}, nil, nil}
+	its := make([]item, len(batch))
+	if _, err := ix.assign(context.Background(), batch, texts, vecs, nil, feats, its); err != nil {
+		t.Fatal(err)
+	}
+	if len(asg.seen) != 2 || asg.seen[0] != "green-1" || asg.seen[1] != "red-1" {
+		t.Errorf("ImageVectors read %v, want the two products without text", asg.seen)
+	}
+	if len(its[0].model) != 0 {
+		t.Errorf("the product with a title got image-only colours: %+v", its[0].model)
+	}
+	for i, want := range []string{"", "green", "red"} {
+		if want == "" {
+			continue
+		}
+		if len(its[i].model) == 0 || its[i].model[0].Value != want || its[i].model[0].Source != pixelcolor.Source {
+			t.Errorf("%s: %+v, want %s from the image-only classifier first", batch[i].ID, its[i].model, want)
+		}
+	}
+	asg.err = errors.New("boom")
+	if _, err := ix.assign(context.Background(), batch, texts, vecs, nil, feats, make([]item, len(batch))); err == nil || !errors.Is(err, asg.err) {
+		t.Errorf("ImageVectors' error: %v", err)
 	}
 }

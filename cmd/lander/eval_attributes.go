@@ -105,8 +105,7 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 			}
 		} else {
 			clf = pixelcolor.Shipped()
-			m := dual.Model()
-			if imgClf, err = pixelcolor.DefaultImageClassifier(m.Version, dual.ProductDim()); err != nil {
+			if imgClf, err = pixelcolor.DefaultImageClassifier(dual.ImageVersion(), dual.ImageDim()); err != nil {
 				fmt.Fprintf(stderr, "eval attributes: the pixel classifier alone reads image-only colours: %v\n", err)
 			}
 		}

@@ -95,12 +95,18 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		if err != nil {
 			return nil, err
 		}
+		var imageVecs [][]float32
+		if imgClf != nil {
+			if imageVecs, err = dual.ImageVectors(ctx, ps, imageOnly); err != nil {
+				return nil, err
+			}
+		}
 		pix := px.Read(feats)
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]
 			if imgClf != nil && feats[i] != nil {
-				e.pixelImage = pixelcolor.Attrs(imgClf.ReadImage(imageOnly[i], feats[i], pixelcolor.Top))
+				e.pixelImage = pixelcolor.Attrs(imgClf.ReadImage(imageVecs[i], feats[i], pixelcolor.Top))
 			}
 			e.id, e.title = p.ID, p.Title
 			e.tags = extract.TagsOf(p)
@@ -346,8 +352,8 @@ func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheD
 		len(train), len(val), filepath.Base(catalogPath), opt.Hidden, opt.LR, opt.Batch, opt.Decay, opt.Seed, rep.BestEpoch, rep.Epochs, rep.ValLoss, rep.ValAccuracy)
 	fmt.Fprintf(stderr, "pixel classifier: %s\n", c.Trained)
 
-	// The image-only classifier: the same examples with their image-only
-	// product vectors.
+	// The image-only classifier: the same examples with their image
+	// vectors (image-only product vector and colour net).
 	vecs, err := cachedImageVectors(ctx, dual, catalogPath, cacheDir, func(id string) bool {
 		_, ok := fitIDs[id]
 		return ok
@@ -370,15 +376,16 @@ func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheD
 	if err != nil {
 		return nil, nil, err
 	}
-	ic.Version = pixelcolor.ImageVersion(dual.Model().Version)
+	ic.Version = pixelcolor.ImageVersion(dual.ImageVersion())
 	ic.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s with their image-only vectors; hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
 		len(itrain), len(ival), filepath.Base(catalogPath), iopt.Hidden, iopt.LR, iopt.Batch, iopt.Decay, iopt.Seed, irep.BestEpoch, irep.Epochs, irep.ValLoss, irep.ValAccuracy)
 	fmt.Fprintf(stderr, "image-only classifier: %s\n", ic.Trained)
 	return c, ic, nil
 }
 
-// cachedImageVectors returns the dual encoder's image-only product vectors
-// of the catalog's products whose id passes keep, read from and saved to
+// cachedImageVectors returns the dual encoder's image vectors
+// (Dual.ImageVectors: the image-only product vector, then the colour net's
+// log-probabilities) of the catalog's products whose id passes keep, read from and saved to
 // a cache file in dir ("": no cache).
 func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir string, keep func(string) bool) (map[string][]float32, error) {
 	abs, err := filepath.Abs(catalogPath)
@@ -386,7 +393,7 @@ func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir
 		return nil, err
 	}
 	h := fnv.New64a()
-	h.Write([]byte(abs + "\x00" + dual.Model().Version))
+	h.Write([]byte(abs + "\x00" + dual.ImageVersion()))
 	file := cacheFile(dir, fmt.Sprintf("lander-imagevec-%x.gob", h.Sum64()))
 	vecs := readVectorCache(file)
 	ps, err := readWhere(ctx, catalogPath, func(id string) bool {
@@ -404,6 +411,9 @@ func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir
 		b := ps[lo:min(lo+batch, len(ps))]
 		out, err := dual.EmbedProducts(ctx, b, make([][]float32, len(b)))
 		if err != nil {
+			return nil, err
+		}
+		if out, err = dual.ImageVectors(ctx, b, out); err != nil {
 			return nil, err
 		}
 		for i, p := range b {

@@ -2,6 +2,7 @@ package assign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"lander/catalog"
@@ -19,8 +20,9 @@ var _ indexer.ProductEmbedder = (*Dual)(nil)
 // embedding, then applies the calibrated rule of Model. It is the
 // indexer's model assigner.
 type Dual struct {
-	prod  *encoder.Product
-	model *Model
+	prod   *encoder.Product
+	colour *encoder.Colour // nil: the model ships no colour net
+	model  *Model
 }
 
 // DualOptions configures OpenDual.
@@ -45,7 +47,15 @@ func OpenDual(o DualOptions) (*Dual, error) {
 		prod.Close()
 		return nil, err
 	}
-	return &Dual{prod: prod, model: m}, nil
+	col, err := encoder.NewColour(encoder.DualOptions{LibraryPath: o.Library, Dir: o.Dir, Threads: o.Threads})
+	if errors.Is(err, encoder.ErrNoColour) {
+		col, err = nil, nil
+	}
+	if err != nil {
+		prod.Close()
+		return nil, err
+	}
+	return &Dual{prod: prod, colour: col, model: m}, nil
 }
 
 // Version names the dual encoder, for the manifest.
@@ -114,5 +124,58 @@ func (d *Dual) AttributeEmbeddings() []embeddings.Attribute {
 	return out
 }
 
-// Close releases the product tower.
-func (d *Dual) Close() error { return d.prod.Close() }
+// ImageVersion names what ImageVectors returns, for the image-only
+// colour classifier over it: the model, and the colour net if any.
+func (d *Dual) ImageVersion() string {
+	if d.colour == nil {
+		return d.model.Version
+	}
+	return d.model.Version + "+" + d.colour.Info().Version
+}
+
+// ImageDim is the length of ImageVectors' rows.
+func (d *Dual) ImageDim() int {
+	if d.colour == nil {
+		return d.prod.Dim()
+	}
+	return d.prod.Dim() + d.colour.Dim()
+}
+
+// ImageVectors returns what the image alone says of each product: its
+// image-only product vector (pvecs[i], as EmbedProducts returns it for a
+// product without text), followed by the colour net's log-probabilities
+// when the model ships one. This is the image-only colour classifier's
+// view of the image (pixelcolor.ImageInput).
+func (d *Dual) ImageVectors(ctx context.Context, products []catalog.Product, pvecs [][]float32) ([][]float32, error) {
+	if d.colour == nil {
+		return pvecs, nil
+	}
+	pix := make([][]byte, len(products))
+	for i, p := range products {
+		img, err := catalog.DecodeImage(ctx, p.Image)
+		if err != nil {
+			return nil, fmt.Errorf("decode image of %s: %w", p.ID, err)
+		}
+		if pix[i], err = encoder.PreprocessImage(img); err != nil {
+			return nil, fmt.Errorf("preprocess image of %s: %w", p.ID, err)
+		}
+	}
+	lp, err := d.colour.LogProbs(ctx, pix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(products))
+	for i := range out {
+		out[i] = append(append(make([]float32, 0, len(pvecs[i])+len(lp[i])), pvecs[i]...), lp[i]...)
+	}
+	return out, nil
+}
+
+// Close releases the product tower and the colour net.
+func (d *Dual) Close() error {
+	err := d.prod.Close()
+	if d.colour != nil {
+		err = errors.Join(err, d.colour.Close())
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package encoder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// ColourFile is the colour net's description beside the dual encoder.
+const ColourFile = "colour.json"
+
+// ErrNoColour means the model directory ships no colour net.
+var ErrNoColour = errors.New("no colour net")
+
+// ColourInfo is colour.json: the colour net, an image classifier over base
+// colours fine-tuned from the product tower's image trunk (encoder/train,
+// python -m dualenc.colour). It reads the product tower's preprocessed
+// image.
+type ColourInfo struct {
+	// Version names the net; classifiers over its output are tied to it.
+	Version string `json:"version"`
+	// Model is the ONNX file: image [N,C,H,W] to log_probs [N,len(Classes)].
+	Model string `json:"model"`
+	// Trunk is the dual encoder version whose image trunk it starts from.
+	Trunk string `json:"trunk"`
+	// Classes are the colours, in output order.
+	Classes []string `json:"classes"`
+	// Trained says how it was trained.
+	Trained string `json:"trained"`
+}
+
+// Colour is the colour net. It is safe for concurrent use.
+type Colour struct {
+	info  *ColourInfo
+	image ImageInfo
+	sess  *session
+	batch int
+	once  sync.Once
+	err   error
+}
+
+// NewColour loads dir/colour.json and its net, with the image
+// preprocessing of dir/model.json. It returns an error wrapping
+// ErrNoColour when dir has no colour.json. The caller must Close it.
+func NewColour(opts DualOptions) (*Colour, error) {
+	opts = opts.withDefaults()
+	b, err := os.ReadFile(filepath.Join(opts.Dir, ColourFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", opts.Dir, ErrNoColour)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("colour net: %w", err)
+	}
+	var ci ColourInfo
+	if err := json.Unmarshal(b, &ci); err != nil {
+		return nil, fmt.Errorf("colour net %s: %w", ColourFile, err)
+	}
+	if ci.Version == "" || ci.Model == "" || len(ci.Classes) == 0 {
+		return nil, fmt.Errorf("colour net %s: version, model and classes are required", ColourFile)
+	}
+	mi, err := LoadModelInfo(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if ci.Trunk != mi.Version {
+		return nil, fmt.Errorf("colour net %s: trained from %q, the model is %q", ci.Version, ci.Trunk, mi.Version)
+	}
+	if err := acquireRuntime(opts.LibraryPath); err != nil {
+		return nil, err
+	}
+	s, err := openSessionOut(filepath.Join(opts.Dir, ci.Model), []string{"image"}, "log_probs", opts.Threads)
+	if err != nil {
+		releaseRuntime()
+		return nil, err
+	}
+	return &Colour{info: &ci, image: mi.Image, sess: s, batch: opts.BatchSize}, nil
+}
+
+// Info returns the net's colour.json.
+func (c *Colour) Info() *ColourInfo { return c.info }
+
+// Dim is the number of classes: the length of each LogProbs row.
+func (c *Colour) Dim() int { return len(c.info.Classes) }
+
+// LogProbs returns, for each preprocessed image (PreprocessImage), the
+// log-probabilities of the colour classes.
+func (c *Colour) LogProbs(ctx context.Context, pixels [][]byte) ([][]float32, error) {
+	out := make([][]float32, 0, len(pixels))
+	for start := 0; start < len(pixels); start += c.batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows := pixels[start:min(start+c.batch, len(pixels))]
+		img := make([]float32, 0, len(rows)*ImageSize)
+		for i, px := range rows {
+			if len(px) != ImageSize {
+				return nil, fmt.Errorf("colour of image %d: %d bytes, want %d", start+i, len(px), ImageSize)
+			}
+			img = NormalizeImage(img, px, c.image.Mean, c.image.Std)
+		}
+		flat, err := c.sess.run(ctx, len(rows), c.Dim(), [][]float32{img}, [][]int64{{ImageChannels, ImageHeight, ImageWidth}})
+		if err != nil {
+			return nil, fmt.Errorf("colour of images %d-%d: %w", start, start+len(rows)-1, err)
+		}
+		out = append(out, rows2(flat, len(rows), c.Dim())...)
+	}
+	return out, nil
+}
+
+// Close releases the session and the reference on the ONNX Runtime
+// environment. Close is idempotent.
+func (c *Colour) Close() error {
+	c.once.Do(func() {
+		if err := c.sess.close(); err != nil {
+			c.err = fmt.Errorf("close colour net: %w", err)
+		}
+		if err := releaseRuntime(); err != nil && c.err == nil {
+			c.err = err
+		}
+	})
+	return c.err
+}
