@@ -117,7 +117,7 @@ func (a *imageReaderAssigner) AssignVectors(vecs [][]float32, hasText []bool) []
 	return make([][]store.Attribute, len(vecs))
 }
 
-func (a *imageReaderAssigner) ProductDim() int     { return 2 }
+func (a *imageReaderAssigner) ProductDim() int      { return 2 }
 func (a *imageReaderAssigner) ImageVersion() string { return "test" }
 func (a *imageReaderAssigner) ImageDim() int        { return 2 }
 
