@@ -103,3 +103,27 @@ func TestColourErrors(t *testing.T) {
 		t.Error("10-byte image accepted")
 	}
 }
+
+// BenchmarkColour64 runs the colour net on batches of 64 preprocessed
+// images, beside BenchmarkProductEmbed64: what the net adds per
+// image-only product.
+func BenchmarkColour64(b *testing.B) {
+	g := loadGoldenDual(b)
+	lib, _ := testPaths(b)
+	c, err := NewColour(DualOptions{LibraryPath: lib, Dir: dualDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	px := make([][]byte, 64)
+	for i := range px {
+		px[i] = g.Pixels[i%len(g.Pixels)]
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := c.LogProbs(ctx, px); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(px))/b.Elapsed().Seconds(), "images/s")
+}

@@ -7,7 +7,8 @@
 // training split (Train) and shipped as classifier.json. For a product
 // known by its image alone, a second classifier (classifier-image.json,
 // see ImageInput) reads the same features with the dual encoder's
-// image-only product vector. It serves products with an image and no
+// image-only product vector and its colour net's log-probabilities. It
+// serves products with an image and no
 // title, and breaks ties between the colours of a multi-colour title
 // (indexer/arbitrate).
 package pixelcolor

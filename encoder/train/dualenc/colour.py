@@ -33,7 +33,7 @@ MIN_SUPPORT = 20
 STACK_FOLD = (7, 8, 9)
 # The colour net's name: the image-only classifier over its output is tied
 # to it.
-VERSION = "colour-v1"
+VERSION = "colour-v2"
 
 
 def net_split(product_id: str, stack_fold: bool) -> str:
