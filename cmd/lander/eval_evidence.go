@@ -377,16 +377,16 @@ func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheD
 		return nil, nil, err
 	}
 	ic.Version = pixelcolor.ImageVersion(dual.ImageVersion())
-	ic.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s with their image-only vectors; hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
-		len(itrain), len(ival), filepath.Base(catalogPath), iopt.Hidden, iopt.LR, iopt.Batch, iopt.Decay, iopt.Seed, irep.BestEpoch, irep.Epochs, irep.ValLoss, irep.ValAccuracy)
+	ic.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s with their image vectors (%s); hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
+		len(itrain), len(ival), filepath.Base(catalogPath), dual.ImageVersion(), iopt.Hidden, iopt.LR, iopt.Batch, iopt.Decay, iopt.Seed, irep.BestEpoch, irep.Epochs, irep.ValLoss, irep.ValAccuracy)
 	fmt.Fprintf(stderr, "image-only classifier: %s\n", ic.Trained)
 	return c, ic, nil
 }
 
 // cachedImageVectors returns the dual encoder's image vectors
 // (Dual.ImageVectors: the image-only product vector, then the colour net's
-// log-probabilities) of the catalog's products whose id passes keep, read from and saved to
-// a cache file in dir ("": no cache).
+// log-probabilities) of the catalog's products whose id passes keep, read
+// from and saved to a cache file in dir ("": no cache).
 func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir string, keep func(string) bool) (map[string][]float32, error) {
 	abs, err := filepath.Abs(catalogPath)
 	if err != nil {
