@@ -102,7 +102,7 @@ train: build
 	$(TRAIN_PY) -m unittest dualenc.tests.test_dualenc
 
 ## train-colour: retrain the colour net (the image trunk of encoder/weights with a
-## colour head, 16 epochs, about 15 minutes on 2 cores) into encoder/weights, with
+## colour head, 24 epochs, about 21 minutes on 2 cores) into encoder/weights, with
 ## its golden file; then refit the image-only classifier and the calibration over
 ## it: lander eval attributes --split validation --fit DIR (see README).
 .PHONY: train-colour
@@ -111,7 +111,7 @@ train-colour: build
 	  $(TRAIN_VENV)/bin/pip install -q -r encoder/train/requirements-train.txt; }
 	test -f $(TRAIN_WORK)/trainset.parquet || bin/lander export trainset --catalog $(TRAIN_CATALOG) --out $(TRAIN_WORK)
 	$(TRAIN_PY) -m dualenc.colour --data $(abspath $(TRAIN_WORK)) --weights $(abspath encoder/weights) \
-	  --out $(abspath $(TRAIN_WORK))/colour --epochs 16 --lr 3e-3 --trunk-lr 1e-3 --heads 6 \
+	  --out $(abspath $(TRAIN_WORK))/colour --epochs 24 --lr 3e-3 --trunk-lr 1e-3 --heads 8 \
 	  --golden $(abspath encoder/testdata/golden_dual.json)
 	cp $(TRAIN_WORK)/colour/colour.onnx $(TRAIN_WORK)/colour/colour.json $(TRAIN_WORK)/colour/colour-report.json encoder/weights/
 	cp $(TRAIN_WORK)/colour/golden_colour.json encoder/testdata/

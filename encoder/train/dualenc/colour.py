@@ -39,7 +39,7 @@ MIN_SUPPORT = 20
 STACK_FOLD = (7, 8, 9)
 # The colour net's name: the image-only classifier over its output is tied
 # to it.
-VERSION = "colour-v2"
+VERSION = "colour-v3"
 
 
 def net_split(product_id: str, stack_fold: bool) -> str:
@@ -57,10 +57,11 @@ class ColourNet(nn.Module):
 
     A learned, attention-weighted colour histogram: each pixel's colour
     goes through a small per-pixel net (learned soft colour bins); the
-    trunk's 8x6 feature map says where the garment is, as HEADS spatial
-    attention maps (upsampled to the image), which pool the pixels'
-    colour embeddings. Colours are read at half resolution (2x2 means). The head reads the pooled colours and the trunk's
-    pooled features."""
+    trunk's 8x6 feature map says where the garment is, as `heads` spatial
+    attention maps, which pool the pixels' colour embeddings. Colours are
+    read at half resolution (2x2 means, 4x cheaper than the full image, to
+    which the maps are upsampled). The head reads the pooled colours and
+    the trunk's pooled features."""
 
     def __init__(self, trunk: nn.Sequential, classes: int, heads: int = 4, emb: int = 64):
         super().__init__()
@@ -76,7 +77,7 @@ class ColourNet(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         f = self.trunk(image)
-        small = F.avg_pool2d(image, 2)                         # 32x24: the colours, 4x cheaper
+        small = F.avg_pool2d(image, 2)                         # [N,3,32,24]
         a = F.interpolate(self.att(f), size=small.shape[2:], mode="bilinear", align_corners=False)
         a = torch.softmax(a.flatten(2), dim=2)                 # [N,H,P]
         p = self.pix(small).flatten(2)                         # [N,E,P]
