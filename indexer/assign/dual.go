@@ -13,7 +13,10 @@ import (
 )
 
 // Dual is the indexer's assigner, with the product tower's steps apart.
-var _ indexer.ProductEmbedder = (*Dual)(nil)
+var (
+	_ indexer.ProductEmbedder = (*Dual)(nil)
+	_ indexer.ImageReader     = (*Dual)(nil)
+)
 
 // Dual assigns the trained dual encoder's vocabulary to products: it runs
 // the product tower (encoder.Product) on each product's image and text
