@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 )
 
 // ColourFile is the colour net's description beside the dual encoder.
@@ -35,12 +34,8 @@ type ColourInfo struct {
 
 // Colour is the colour net. It is safe for concurrent use.
 type Colour struct {
-	info  *ColourInfo
-	image ImageInfo
-	sess  *session
-	batch int
-	once  sync.Once
-	err   error
+	*tower // info is the dual encoder's model.json: the image preprocessing
+	colour *ColourInfo
 }
 
 // NewColour loads dir/colour.json and its net, with the image
@@ -62,29 +57,22 @@ func NewColour(opts DualOptions) (*Colour, error) {
 	if ci.Version == "" || ci.Model == "" || len(ci.Classes) == 0 {
 		return nil, fmt.Errorf("colour net %s: version, model and classes are required", ColourFile)
 	}
-	mi, err := LoadModelInfo(opts.Dir)
+	t, err := openTower("colour", opts, func(*ModelInfo) string { return ci.Model }, []string{"image"}, "log_probs")
 	if err != nil {
 		return nil, err
 	}
-	if ci.Trunk != mi.Version {
-		return nil, fmt.Errorf("colour net %s: trained from %q, the model is %q", ci.Version, ci.Trunk, mi.Version)
+	if ci.Trunk != t.info.Version {
+		t.Close()
+		return nil, fmt.Errorf("colour net %s: trained from %q, the model is %q", ci.Version, ci.Trunk, t.info.Version)
 	}
-	if err := acquireRuntime(opts.LibraryPath); err != nil {
-		return nil, err
-	}
-	s, err := openSessionOut(filepath.Join(opts.Dir, ci.Model), []string{"image"}, "log_probs", opts.Threads)
-	if err != nil {
-		releaseRuntime()
-		return nil, err
-	}
-	return &Colour{info: &ci, image: mi.Image, sess: s, batch: opts.BatchSize}, nil
+	return &Colour{tower: t, colour: &ci}, nil
 }
 
 // Info returns the net's colour.json.
-func (c *Colour) Info() *ColourInfo { return c.info }
+func (c *Colour) Info() *ColourInfo { return c.colour }
 
 // Dim is the number of classes: the length of each LogProbs row.
-func (c *Colour) Dim() int { return len(c.info.Classes) }
+func (c *Colour) Dim() int { return len(c.colour.Classes) }
 
 // LogProbs returns, for each preprocessed image (PreprocessImage), the
 // log-probabilities of the colour classes.
@@ -100,7 +88,7 @@ func (c *Colour) LogProbs(ctx context.Context, pixels [][]byte) ([][]float32, er
 			if len(px) != ImageSize {
 				return nil, fmt.Errorf("colour of image %d: %d bytes, want %d", start+i, len(px), ImageSize)
 			}
-			img = NormalizeImage(img, px, c.image.Mean, c.image.Std)
+			img = NormalizeImage(img, px, c.info.Image.Mean, c.info.Image.Std)
 		}
 		flat, err := c.sess.run(ctx, len(rows), c.Dim(), [][]float32{img}, [][]int64{{ImageChannels, ImageHeight, ImageWidth}})
 		if err != nil {
@@ -109,18 +97,4 @@ func (c *Colour) LogProbs(ctx context.Context, pixels [][]byte) ([][]float32, er
 		out = append(out, rows2(flat, len(rows), c.Dim())...)
 	}
 	return out, nil
-}
-
-// Close releases the session and the reference on the ONNX Runtime
-// environment. Close is idempotent.
-func (c *Colour) Close() error {
-	c.once.Do(func() {
-		if err := c.sess.close(); err != nil {
-			c.err = fmt.Errorf("close colour net: %w", err)
-		}
-		if err := releaseRuntime(); err != nil && c.err == nil {
-			c.err = err
-		}
-	})
-	return c.err
 }

@@ -140,12 +140,8 @@ type session struct {
 	release sync.Once
 }
 
-func openSession(path string, inputs []string, threads int) (*session, error) {
-	return openSessionOut(path, inputs, "embedding", threads)
-}
-
-// openSessionOut opens a model with one output, named output.
-func openSessionOut(path string, inputs []string, output string, threads int) (*session, error) {
+// openSession opens a model with one output, named output.
+func openSession(path string, inputs []string, output string, threads int) (*session, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
@@ -244,8 +240,9 @@ type Product struct {
 	*tower
 }
 
-// tower is what both towers share: the model's description, one session
-// and its reference on the ONNX Runtime environment.
+// tower is what the towers and the colour net share: the model's
+// description, one session and its reference on the ONNX Runtime
+// environment.
 type tower struct {
 	name  string
 	info  *ModelInfo
@@ -255,8 +252,9 @@ type tower struct {
 	err   error
 }
 
-// openTower loads dir/model.json and the ONNX file that file picks from it.
-func openTower(name string, opts DualOptions, file func(*ModelInfo) string, inputs []string) (*tower, error) {
+// openTower loads dir/model.json and the ONNX file that file picks from it,
+// whose one output is named output.
+func openTower(name string, opts DualOptions, file func(*ModelInfo) string, inputs []string, output string) (*tower, error) {
 	opts = opts.withDefaults()
 	info, err := LoadModelInfo(opts.Dir)
 	if err != nil {
@@ -265,7 +263,7 @@ func openTower(name string, opts DualOptions, file func(*ModelInfo) string, inpu
 	if err := acquireRuntime(opts.LibraryPath); err != nil {
 		return nil, err
 	}
-	s, err := openSession(filepath.Join(opts.Dir, file(info)), inputs, opts.Threads)
+	s, err := openSession(filepath.Join(opts.Dir, file(info)), inputs, output, opts.Threads)
 	if err != nil {
 		releaseRuntime()
 		return nil, err
@@ -291,7 +289,7 @@ func (t *tower) Close() error {
 // Close it.
 func NewProduct(opts DualOptions) (*Product, error) {
 	t, err := openTower("product", opts, func(m *ModelInfo) string { return m.ProductModel },
-		[]string{"image", "text_embedding", "text_present"})
+		[]string{"image", "text_embedding", "text_present"}, "embedding")
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +387,7 @@ type Attribute struct {
 // caller must Close it.
 func NewAttribute(opts DualOptions) (*Attribute, error) {
 	t, err := openTower("attribute", opts, func(m *ModelInfo) string { return m.AttributeModel },
-		[]string{"text_embedding"})
+		[]string{"text_embedding"}, "embedding")
 	if err != nil {
 		return nil, err
 	}

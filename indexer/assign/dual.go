@@ -81,19 +81,30 @@ func (d *Dual) Assign(ctx context.Context, products []catalog.Product, textVecs 
 // EmbedProducts runs the product tower on each product's image and text
 // embedding (nil: no text).
 func (d *Dual) EmbedProducts(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]float32, error) {
+	pix, err := pixels(ctx, products)
+	if err != nil {
+		return nil, err
+	}
 	in := make([]encoder.ProductInput, len(products))
+	for i := range products {
+		in[i] = encoder.ProductInput{Pixels: pix[i], TextEmbedding: textVecs[i]}
+	}
+	return d.prod.Embed(ctx, in)
+}
+
+// pixels decodes and preprocesses each product's image for the towers.
+func pixels(ctx context.Context, products []catalog.Product) ([][]byte, error) {
+	out := make([][]byte, len(products))
 	for i, p := range products {
 		img, err := catalog.DecodeImage(ctx, p.Image)
 		if err != nil {
 			return nil, fmt.Errorf("decode image of %s: %w", p.ID, err)
 		}
-		pix, err := encoder.PreprocessImage(img)
-		if err != nil {
+		if out[i], err = encoder.PreprocessImage(img); err != nil {
 			return nil, fmt.Errorf("preprocess image of %s: %w", p.ID, err)
 		}
-		in[i] = encoder.ProductInput{Pixels: pix, TextEmbedding: textVecs[i]}
 	}
-	return d.prod.Embed(ctx, in)
+	return out, nil
 }
 
 // AssignVectors applies the calibrated assignment rule to product vectors.
@@ -109,10 +120,6 @@ func (d *Dual) AssignVectors(vecs [][]float32, hasText []bool) [][]store.Attribu
 
 // Model returns the assignment rule.
 func (d *Dual) Model() *Model { return d.model }
-
-// ModelVersion returns the version of the model: what a classifier over
-// its vectors was trained on.
-func (d *Dual) ModelVersion() string { return d.model.Version }
 
 // ProductDim is the length of the product tower's vectors.
 func (d *Dual) ProductDim() int { return d.prod.Dim() }
@@ -153,15 +160,9 @@ func (d *Dual) ImageVectors(ctx context.Context, products []catalog.Product, pve
 	if d.colour == nil {
 		return pvecs, nil
 	}
-	pix := make([][]byte, len(products))
-	for i, p := range products {
-		img, err := catalog.DecodeImage(ctx, p.Image)
-		if err != nil {
-			return nil, fmt.Errorf("decode image of %s: %w", p.ID, err)
-		}
-		if pix[i], err = encoder.PreprocessImage(img); err != nil {
-			return nil, fmt.Errorf("preprocess image of %s: %w", p.ID, err)
-		}
+	pix, err := pixels(ctx, products)
+	if err != nil {
+		return nil, err
 	}
 	lp, err := d.colour.LogProbs(ctx, pix)
 	if err != nil {

@@ -42,7 +42,7 @@ func openTestDual(t *testing.T) *Dual {
 // a bad image is an error naming the product.
 func TestImageVectors(t *testing.T) {
 	d := openTestDual(t)
-	if got, want := d.ImageVersion(), d.ModelVersion()+"+colour-v3"; got != want {
+	if got, want := d.ImageVersion(), d.Model().Version+"+colour-v3"; got != want {
 		t.Errorf("ImageVersion = %q, want %q", got, want)
 	}
 	var ps []catalog.Product
