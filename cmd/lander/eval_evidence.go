@@ -40,8 +40,8 @@ type evidence struct {
 	tags, text []extract.Attr
 	pixel      []extract.Attr // most probable first
 	// pixelImage is the image-only classifier's colours (pixels and the
-	// image-only vector), nil without one; it stands for pixel with the
-	// image alone.
+	// image vector: image-only product vector and colour net), nil without
+	// one; it stands for pixel with the image alone.
 	pixelImage []extract.Attr
 	model      []extract.Attr // title and image: assigned and candidates
 	modelImage []extract.Attr // image alone
