@@ -211,10 +211,18 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 		}
 	}
 	var assigned [][]store.Attribute
+	var ivecs [][]float32 // image vectors of the products without text, when read with pvecs
 	var err error
+	ir, _ := ix.opts.Assigner.(ImageReader)
+	readImages := ir != nil && ix.opts.PixelImage != nil && feats != nil
 	if pe, ok := ix.opts.Assigner.(ProductEmbedder); ok {
 		if pvecs == nil {
-			if pvecs, err = pe.EmbedProducts(ctx, batch, tv); err != nil {
+			if readImages {
+				pvecs, ivecs, err = ir.EmbedImages(ctx, batch, tv)
+			} else {
+				pvecs, err = pe.EmbedProducts(ctx, batch, tv)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("assign attributes: %w", err)
 			}
 		}
@@ -229,19 +237,26 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 				at = append(at, i)
 			}
 		}
-		if len(at) > 0 {
-			ps, vs := make([]catalog.Product, len(at)), make([][]float32, len(at))
+		vs := make([][]float32, len(at))
+		for j, i := range at {
+			vs[j] = pvecs[i]
+		}
+		if ivecs != nil {
 			for j, i := range at {
-				ps[j], vs[j] = batch[i], pvecs[i]
+				vs[j] = ivecs[i]
 			}
-			if ir, ok := ix.opts.Assigner.(ImageReader); ok {
-				if vs, err = ir.ImageVectors(ctx, ps, vs); err != nil {
-					return nil, fmt.Errorf("read image-only colours: %w", err)
-				}
-			}
+		} else if ir != nil && len(at) > 0 {
+			// Precomputed product vectors: the images are read here, once.
+			ps := make([]catalog.Product, len(at))
 			for j, i := range at {
-				its[i].model = ix.imagePixel(vs[j], feats[i], its[i].model)
+				ps[j] = batch[i]
 			}
+			if vs, err = ir.ImageVectors(ctx, ps, vs); err != nil {
+				return nil, fmt.Errorf("read image-only colours: %w", err)
+			}
+		}
+		for j, i := range at {
+			its[i].model = ix.imagePixel(vs[j], feats[i], its[i].model)
 		}
 	}
 	for i, as := range assigned {

@@ -215,6 +215,10 @@ type ImageReader interface {
 	// ImageVectors returns each product's image vector, given its
 	// image-only product vector.
 	ImageVectors(ctx context.Context, products []catalog.Product, pvecs [][]float32) ([][]float32, error)
+	// EmbedImages is ProductEmbedder.EmbedProducts that also returns the
+	// image vector of each product without text (nil for the others),
+	// reading each image once.
+	EmbedImages(ctx context.Context, products []catalog.Product, textVecs [][]float32) (pvecs, ivecs [][]float32, err error)
 }
 
 // Precomputed supplies embeddings computed before the run, by id.

@@ -97,7 +97,8 @@ func trainImageClassifier(t *testing.T) (map[string]color.RGBA, *pixelcolor.Clas
 // imageReaderAssigner is a ProductEmbedder and ImageReader: its image
 // vectors name the colour of the product's id ("red-…" or "green-…").
 type imageReaderAssigner struct {
-	seen []string // the ids ImageVectors was asked about
+	seen []string // the ids whose image vectors were read, by either method
+	via  string   // the method that read them
 	err  error
 }
 
@@ -125,27 +126,47 @@ func (a *imageReaderAssigner) ImageVectors(ctx context.Context, ps []catalog.Pro
 	if a.err != nil {
 		return nil, a.err
 	}
+	a.via = "ImageVectors"
 	out := make([][]float32, len(ps))
 	for i, p := range ps {
-		a.seen = append(a.seen, p.ID)
 		if len(pvecs[i]) != 2 || pvecs[i][0] != 0.5 {
 			return nil, errors.New("not given the product vector")
 		}
-		out[i] = []float32{1, 0}
-		if p.ID[0] == 'g' {
-			out[i] = []float32{0, 1}
-		}
+		out[i] = a.read(p.ID)
 	}
 	return out, nil
 }
 
+func (a *imageReaderAssigner) EmbedImages(ctx context.Context, ps []catalog.Product, tv [][]float32) ([][]float32, [][]float32, error) {
+	if a.err != nil {
+		return nil, nil, a.err
+	}
+	a.via = "EmbedImages"
+	pvecs, _ := a.EmbedProducts(ctx, ps, tv)
+	ivecs := make([][]float32, len(ps))
+	for i, p := range ps {
+		if tv[i] == nil {
+			ivecs[i] = a.read(p.ID)
+		}
+	}
+	return pvecs, ivecs, nil
+}
+
+// read is the image vector of the product id.
+func (a *imageReaderAssigner) read(id string) []float32 {
+	a.seen = append(a.seen, id)
+	if id[0] == 'g' {
+		return []float32{0, 1}
+	}
+	return []float32{1, 0}
+}
+
 // TestAssignImageReader checks that the image-only classifier reads the
-// assigner's image vectors of the products without text, and only those,
-// and that their error stops the batch.
+// assigner's image vectors of the products without text, and only those:
+// with the product vectors (EmbedImages), or after them when they were
+// precomputed (ImageVectors); and that their error stops the batch.
 func TestAssignImageReader(t *testing.T) {
 	colours, clf := trainImageClassifier(t)
-	asg := &imageReaderAssigner{}
-	ix := &Indexer{opts: Options{PixelImage: clf, Assigner: asg}}
 	var batch []catalog.Product
 	for _, id := range []string{"green-titled", "green-1", "red-1"} {
 		var buf bytes.Buffer
@@ -161,26 +182,43 @@ func TestAssignImageReader(t *testing.T) {
 	}
 	texts := []string{"a green shirt", "", ""}
 	vecs := [][]float32{{1}, nil, nil}
-	its := make([]item, len(batch))
-	if _, err := ix.assign(context.Background(), batch, texts, vecs, nil, feats, its); err != nil {
-		t.Fatal(err)
-	}
-	if len(asg.seen) != 2 || asg.seen[0] != "green-1" || asg.seen[1] != "red-1" {
-		t.Errorf("ImageVectors read %v, want the two products without text", asg.seen)
-	}
-	if len(its[0].model) != 0 {
-		t.Errorf("the product with a title got image-only colours: %+v", its[0].model)
-	}
-	for i, want := range []string{"", "green", "red"} {
-		if want == "" {
-			continue
-		}
-		if len(its[i].model) == 0 || its[i].model[0].Value != want || its[i].model[0].Source != pixelcolor.Source {
-			t.Errorf("%s: %+v, want %s from the image-only classifier first", batch[i].ID, its[i].model, want)
-		}
-	}
-	asg.err = errors.New("boom")
-	if _, err := ix.assign(context.Background(), batch, texts, vecs, nil, feats, make([]item, len(batch))); err == nil || !errors.Is(err, asg.err) {
-		t.Errorf("ImageVectors' error: %v", err)
+	precomputed := [][]float32{{0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}}
+	for _, tt := range []struct {
+		name  string
+		pvecs [][]float32
+		via   string
+	}{
+		{"embedded", nil, "EmbedImages"},
+		{"precomputed", precomputed, "ImageVectors"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			asg := &imageReaderAssigner{}
+			ix := &Indexer{opts: Options{PixelImage: clf, Assigner: asg}}
+			its := make([]item, len(batch))
+			if _, err := ix.assign(context.Background(), batch, texts, vecs, tt.pvecs, feats, its); err != nil {
+				t.Fatal(err)
+			}
+			if asg.via != tt.via {
+				t.Errorf("image vectors read by %q, want %q", asg.via, tt.via)
+			}
+			if len(asg.seen) != 2 || asg.seen[0] != "green-1" || asg.seen[1] != "red-1" {
+				t.Errorf("image vectors read for %v, want the two products without text", asg.seen)
+			}
+			if len(its[0].model) != 0 {
+				t.Errorf("the product with a title got image-only colours: %+v", its[0].model)
+			}
+			for i, want := range []string{"", "green", "red"} {
+				if want == "" {
+					continue
+				}
+				if len(its[i].model) == 0 || its[i].model[0].Value != want || its[i].model[0].Source != pixelcolor.Source {
+					t.Errorf("%s: %+v, want %s from the image-only classifier first", batch[i].ID, its[i].model, want)
+				}
+			}
+			asg.err = errors.New("boom")
+			if _, err := ix.assign(context.Background(), batch, texts, vecs, tt.pvecs, feats, make([]item, len(batch))); err == nil || !errors.Is(err, asg.err) {
+				t.Errorf("the reader's error: %v", err)
+			}
+		})
 	}
 }

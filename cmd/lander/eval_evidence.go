@@ -87,19 +87,18 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		if err != nil {
 			return nil, err
 		}
-		imageOnly, err := dual.EmbedProducts(ctx, ps, make([][]float32, len(ps)))
+		var imageOnly, imageVecs [][]float32
+		if imgClf != nil {
+			imageOnly, imageVecs, err = dual.EmbedImages(ctx, ps, make([][]float32, len(ps)))
+		} else {
+			imageOnly, err = dual.EmbedProducts(ctx, ps, make([][]float32, len(ps)))
+		}
 		if err != nil {
 			return nil, err
 		}
 		feats, err := pixelcolor.FeaturesOf(ctx, ps)
 		if err != nil {
 			return nil, err
-		}
-		var imageVecs [][]float32
-		if imgClf != nil {
-			if imageVecs, err = dual.ImageVectors(ctx, ps, imageOnly); err != nil {
-				return nil, err
-			}
 		}
 		pix := px.Read(feats)
 		m := dual.Model()
@@ -409,11 +408,8 @@ func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir
 	const batch = 64
 	for lo := 0; lo < len(ps); lo += batch {
 		b := ps[lo:min(lo+batch, len(ps))]
-		out, err := dual.EmbedProducts(ctx, b, make([][]float32, len(b)))
+		_, out, err := dual.EmbedImages(ctx, b, make([][]float32, len(b)))
 		if err != nil {
-			return nil, err
-		}
-		if out, err = dual.ImageVectors(ctx, b, out); err != nil {
 			return nil, err
 		}
 		for i, p := range b {

@@ -85,8 +85,48 @@ func (d *Dual) EmbedProducts(ctx context.Context, products []catalog.Product, te
 	if err != nil {
 		return nil, err
 	}
-	in := make([]encoder.ProductInput, len(products))
-	for i := range products {
+	return d.embed(ctx, pix, textVecs)
+}
+
+// EmbedImages is EmbedProducts, and also ImageVectors' row for each
+// product without text (nil for the others), read from the same decoded
+// images: decoding and preprocessing cost as much as the colour net.
+func (d *Dual) EmbedImages(ctx context.Context, products []catalog.Product, textVecs [][]float32) (pvecs, ivecs [][]float32, err error) {
+	pix, err := pixels(ctx, products)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pvecs, err = d.embed(ctx, pix, textVecs); err != nil {
+		return nil, nil, err
+	}
+	var at []int
+	for i, tv := range textVecs {
+		if tv == nil {
+			at = append(at, i)
+		}
+	}
+	ivecs = make([][]float32, len(products))
+	if len(at) == 0 {
+		return pvecs, ivecs, nil
+	}
+	ps, vs := make([][]byte, len(at)), make([][]float32, len(at))
+	for j, i := range at {
+		ps[j], vs[j] = pix[i], pvecs[i]
+	}
+	rows, err := d.imageRows(ctx, ps, vs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for j, i := range at {
+		ivecs[i] = rows[j]
+	}
+	return pvecs, ivecs, nil
+}
+
+// embed runs the product tower on preprocessed pixels and text embeddings.
+func (d *Dual) embed(ctx context.Context, pix [][]byte, textVecs [][]float32) ([][]float32, error) {
+	in := make([]encoder.ProductInput, len(pix))
+	for i := range pix {
 		in[i] = encoder.ProductInput{Pixels: pix[i], TextEmbedding: textVecs[i]}
 	}
 	return d.prod.Embed(ctx, in)
@@ -164,11 +204,20 @@ func (d *Dual) ImageVectors(ctx context.Context, products []catalog.Product, pve
 	if err != nil {
 		return nil, err
 	}
+	return d.imageRows(ctx, pix, pvecs)
+}
+
+// imageRows appends the colour net's log-probabilities of pix[i], if the
+// model ships the net, to pvecs[i].
+func (d *Dual) imageRows(ctx context.Context, pix [][]byte, pvecs [][]float32) ([][]float32, error) {
+	if d.colour == nil {
+		return pvecs, nil
+	}
 	lp, err := d.colour.LogProbs(ctx, pix)
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]float32, len(products))
+	out := make([][]float32, len(pvecs))
 	for i := range out {
 		out[i] = append(append(make([]float32, 0, len(pvecs[i])+len(lp[i])), pvecs[i]...), lp[i]...)
 	}

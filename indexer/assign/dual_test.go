@@ -5,7 +5,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"lander/catalog"
 	"lander/encoder"
@@ -82,5 +85,47 @@ func TestImageVectors(t *testing.T) {
 	bad := []catalog.Product{{ID: "broken", Image: []byte("not an image")}}
 	if _, err := d.ImageVectors(ctx, bad, pvecs[:1]); err == nil {
 		t.Error("an undecodable image gave no error")
+	}
+}
+
+// TestEmbedImages checks that EmbedImages gives EmbedProducts' vectors,
+// and ImageVectors' rows for the products without text only.
+func TestEmbedImages(t *testing.T) {
+	d := openTestDual(t)
+	var ps []catalog.Product
+	for _, name := range []string{"demo-0002.jpg", "demo-0003.jpg", "demo-0004.jpg"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "encoder", "testdata", "embed", "images", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, catalog.Product{ID: name, Image: b})
+	}
+	text := make([]float32, d.prod.Info().TextEmbeddingDim)
+	for i := range text {
+		text[i] = float32(math.Sin(float64(i))) / 10
+	}
+	tvs := [][]float32{nil, text, nil}
+	ctx := context.Background()
+	want, err := d.EmbedProducts(ctx, ps, tvs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pvecs, ivecs, err := d.EmbedImages(ctx, ps, tvs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, pvecs); diff != "" {
+		t.Errorf("product vectors differ from EmbedProducts' (-want +got):\n%s", diff)
+	}
+	wantRows, err := d.ImageVectors(ctx, []catalog.Product{ps[0], ps[2]}, [][]float32{want[0], want[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]float32{wantRows[0], nil, wantRows[1]}, ivecs); diff != "" {
+		t.Errorf("image rows differ from ImageVectors' (-want +got):\n%s", diff)
+	}
+	bad := append([]catalog.Product{{ID: "broken", Image: []byte("not an image")}}, ps[1:]...)
+	if _, _, err := d.EmbedImages(ctx, bad, tvs); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Errorf("an undecodable image: error %v, want one naming the product", err)
 	}
 }
