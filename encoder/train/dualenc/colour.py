@@ -16,12 +16,17 @@ leaves it 3/8 of the training split) did worse with a first, weaker net
 (validation accuracy 0.664, against 0.677 for the classifier without the
 net): too few products to learn from.
 
-    python -m dualenc.colour --data DIR --weights ../weights --out DIR2
+The shipped net is an ensemble of such nets trained from different seeds
+(--ensemble): the log of their mean probability, one ONNX graph.
+
+    python -m dualenc.colour --data DIR --weights ../weights --out RUN --seed S
+    python -m dualenc.colour --data DIR --weights ../weights --out DIR2 --ensemble RUN1,RUN2
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 
@@ -38,9 +43,10 @@ from .towers import ProductTower, normalize_images
 MIN_SUPPORT = 20
 # FNV-1a(id) % 10 of the training products kept for the Go classifier.
 STACK_FOLD = (7, 8, 9)
-# The colour net's name: the image-only classifier over its output is tied
-# to it.
-VERSION = "colour-v3"
+# The shipped colour net's name, an ensemble of nets trained from
+# different seeds: the image-only classifier over its output is tied to
+# it. A net trained alone is named as its member, VERSION-s<seed>.
+VERSION = "colour-v4"
 
 
 def net_split(product_id: str, stack_fold: bool) -> str:
@@ -97,22 +103,42 @@ class LogProbs(nn.Module):
         return torch.log_softmax(self.net(image), dim=1)
 
 
-def export(net: ColourNet, info: dict, classes: list[str], trained: str, out: str) -> None:
+class Ensemble(nn.Module):
+    """Colour nets trained from different seeds, read as one: the log of
+    their mean probability. Their errors differ enough that the mean is
+    better calibrated than any of them."""
+
+    def __init__(self, nets: list[ColourNet]):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        lp = torch.stack([torch.log_softmax(n(image), dim=1) for n in self.nets])
+        return torch.logsumexp(lp, dim=0) - math.log(len(self.nets))
+
+
+def log_probs(net: nn.Module) -> nn.Module:
+    """The exported module of a net or an ensemble."""
+    return net if isinstance(net, Ensemble) else LogProbs(net)
+
+
+def export(net: nn.Module, info: dict, classes: list[str], trained: str, out: str, version: str = VERSION) -> None:
     """Writes out/colour.onnx (image [N,3,H,W] -> log_probs [N,C]) and
-    out/colour.json, which Go's encoder.Colour reads."""
+    out/colour.json, which Go's encoder.Colour reads. net is a ColourNet
+    or an Ensemble."""
     net.eval()
     img = info["image"]
     x = torch.zeros(2, img["channels"], img["height"], img["width"])
-    torch.onnx.export(LogProbs(net), (x,), os.path.join(out, "colour.onnx"), dynamo=False, opset_version=17,
+    torch.onnx.export(log_probs(net), (x,), os.path.join(out, "colour.onnx"), dynamo=False, opset_version=17,
                       input_names=["image"], output_names=["log_probs"],
                       dynamic_axes={"image": {0: "n"}, "log_probs": {0: "n"}})
     with open(os.path.join(out, "colour.json"), "w") as f:
-        json.dump({"version": VERSION, "model": "colour.onnx", "trunk": info["version"],
+        json.dump({"version": version, "model": "colour.onnx", "trunk": info["version"],
                    "classes": classes, "trained": trained}, f, indent=1)
         f.write("\n")
 
 
-def golden(net: ColourNet, info: dict, dual_golden: str, out: str) -> None:
+def golden(net: nn.Module, info: dict, dual_golden: str, out: str) -> None:
     """Writes out: PyTorch's log-probabilities for the pixels of the dual
     encoder's golden file, which Go's encoder.Colour must reproduce."""
     with open(dual_golden) as f:
@@ -121,7 +147,7 @@ def golden(net: ColourNet, info: dict, dual_golden: str, out: str) -> None:
     x = torch.tensor(g["pixels"], dtype=torch.uint8).view(-1, img["channels"], img["height"], img["width"])
     net.eval()
     with torch.no_grad():
-        lp = LogProbs(net)(normalize_images(x, img["mean"], img["std"]))
+        lp = log_probs(net)(normalize_images(x, img["mean"], img["std"]))
     with open(out, "w") as f:
         json.dump({"log_probs": [[round(float(v), 6) for v in row] for row in lp]}, f)
         f.write("\n")
@@ -161,6 +187,37 @@ def recall_at_precision(prob: np.ndarray, y: np.ndarray, target: float = 0.85) -
     return float(cum[k] / len(y)), float(conf[order[k]])
 
 
+def probabilities(net: nn.Module, images: torch.Tensor, mean, std) -> np.ndarray:
+    """The colour probabilities of a ColourNet or an Ensemble for uint8
+    images [N,3,H,W]."""
+    net.eval()
+    m = log_probs(net)
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(images), 512):
+            out.append(m(normalize_images(images[s:s + 512], mean, std)).exp().numpy())
+    return np.concatenate(out)
+
+
+def scores(prob: np.ndarray, y: np.ndarray) -> dict:
+    """Log-loss, accuracy and recall at precision 0.85 and 0.87 of
+    probabilities against the classes y."""
+    return {"log_loss": float(-np.log(np.maximum(prob[np.arange(len(y)), y], 1e-9)).mean()),
+            "accuracy": float((prob.argmax(1) == y).mean()),
+            "recall_at_p85": recall_at_precision(prob, y, 0.85)[0],
+            "recall_at_p87": recall_at_precision(prob, y, 0.87)[0]}
+
+
+def labelled(data: str, classes: list[str], stack_fold: bool):
+    """The trainset's images, their class (-1: none of classes) and split."""
+    _, ids, _, images, _, attrs = read_trainset(os.path.join(data, "trainset.parquet"))
+    index = {c: i for i, c in enumerate(classes)}
+    colours = [colour_of(a) for a in attrs]
+    y = np.array([index.get(c, -1) if c else -1 for c in colours])
+    part = np.array([net_split(i, stack_fold) for i in ids])
+    return torch.from_numpy(images), y, part
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="dir of trainset.parquet")
@@ -177,6 +234,8 @@ def main() -> None:
     ap.add_argument("--export-only", action="store_true", help="export OUT/colour.pt again, no training")
     ap.add_argument("--heads", type=int, default=4, help="attention maps")
     ap.add_argument("--limit", type=int, default=0, help="at most this many training products (0: all)")
+    ap.add_argument("--ensemble", default="", help="comma-separated dirs of trained nets (colour.pt, colour-report.json): "
+                    "export their ensemble into --out, no training")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -185,12 +244,11 @@ def main() -> None:
 
     with open(os.path.join(args.weights, "model.json")) as f:
         info = json.load(f)
+    if args.ensemble:
+        export_ensemble(args.ensemble.split(","), info, args)
+        return
     if args.export_only:
-        with open(os.path.join(args.out, "colour-report.json")) as f:
-            report = json.load(f)
-        net = ColourNet(ProductTower(os.path.join(args.weights, info["product_model"])).image, len(report["classes"]),
-                        heads=report.get("heads", 4))
-        net.load_state_dict(torch.load(os.path.join(args.out, "colour.pt")))
+        net, report = load_trained(args.out, info, args.weights)
         finish(net, info, report, args)
         return
     _, ids, _, images, _, attrs = read_trainset(os.path.join(args.data, "trainset.parquet"))
@@ -224,13 +282,7 @@ def main() -> None:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.trunk_lr, args.lr], total_steps=steps, pct_start=0.15)
 
     def predict(idx: np.ndarray) -> np.ndarray:
-        net.eval()
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(idx), 512):
-                b = idx[s:s + 512]
-                out.append(torch.softmax(net(normalize_images(x_all[b], mean, std)), 1).numpy())
-        return np.concatenate(out)
+        return probabilities(net, x_all[idx], mean, std)
 
     best, history = None, []
     for ep in range(args.epochs):
@@ -266,10 +318,57 @@ def main() -> None:
     report = {"classes": classes, "best_epoch": best[1], "history": history,
               "train_accuracy_sample": float((ptr.argmax(1) == y[sub]).mean()),
               "train_products": int(len(tr)), "val_products": int(len(va)),
-              "seconds": time.time() - t0, "threads": args.threads, "heads": args.heads}
+              "seconds": time.time() - t0, "threads": args.threads, "heads": args.heads, "seed": args.seed}
     with open(os.path.join(args.out, "colour-report.json"), "w") as f:
         json.dump(report, f, indent=1)
     finish(net, info, report, args)
+
+
+def load_trained(run: str, info: dict, weights: str) -> tuple[ColourNet, dict]:
+    """The net that a training run wrote into the dir run, and its report."""
+    with open(os.path.join(run, "colour-report.json")) as f:
+        report = json.load(f)
+    net = ColourNet(ProductTower(os.path.join(weights, info["product_model"])).image, len(report["classes"]),
+                    heads=report.get("heads", 4))
+    net.load_state_dict(torch.load(os.path.join(run, "colour.pt")))
+    return net.eval(), report
+
+
+def export_ensemble(runs: list[str], info: dict, args) -> None:
+    """Exports the ensemble of the nets trained into runs into args.out,
+    and their validation figures alone and together in
+    colour-ensemble.json."""
+    nets, reports = [], []
+    for run in runs:
+        net, report = load_trained(run, info, args.weights)
+        if reports and report["classes"] != reports[0]["classes"]:
+            raise SystemExit(f"{run}: other colour classes than {runs[0]}")
+        nets.append(net)
+        reports.append(report)
+    members = []
+    for run, r in zip(runs, reports):
+        h = r["history"][r["best_epoch"] - 1]
+        members.append(f"{os.path.basename(os.path.normpath(run))} (seed {r.get('seed', '?')}, best epoch "
+                       f"{r['best_epoch']} of {len(r['history'])}, validation log-loss {h['val_loss']:.4f}, "
+                       f"accuracy {h['val_accuracy']:.4f})")
+    trained = (f"ensemble (mean probability) of {len(nets)} nets trained on {reports[0]['train_products']} "
+               f"training-split images from the image trunk of {info['version']}: " + "; ".join(members))
+    os.makedirs(args.out, exist_ok=True)
+    # The members and the ensemble on the validation split, side by side.
+    x, y, part = labelled(args.data, reports[0]["classes"], False)
+    va = np.nonzero((part == "val") & (y >= 0))[0]
+    mean, std = info["image"]["mean"], info["image"]["std"]
+    val = {"products": int(len(va)), "members": [], "ensemble": None}
+    for run, net in zip(runs, nets):
+        val["members"].append({"run": os.path.basename(os.path.normpath(run)),
+                               **scores(probabilities(net, x[va], mean, std), y[va])})
+    val["ensemble"] = scores(probabilities(Ensemble(nets), x[va], mean, std), y[va])
+    print(json.dumps(val), flush=True)
+    with open(os.path.join(args.out, "colour-report.json"), "w") as f:
+        json.dump({"classes": reports[0]["classes"], "validation": val, "members": reports}, f, indent=1)
+    export(Ensemble(nets), info, reports[0]["classes"], trained, args.out)
+    if args.golden:
+        golden(Ensemble(nets), info, args.golden, os.path.join(args.out, "golden_colour.json"))
 
 
 def finish(net: ColourNet, info: dict, report: dict, args) -> None:
@@ -279,7 +378,7 @@ def finish(net: ColourNet, info: dict, report: dict, args) -> None:
                f"from the image trunk of {info['version']}; AdamW lr {args.lr} (trunk {args.trunk_lr}), one-cycle, "
                f"batch {args.batch}, seed {args.seed}; best epoch {report['best_epoch']} of {len(report['history'])}, "
                f"validation log-loss {h['val_loss']:.4f}, accuracy {h['val_accuracy']:.4f}")
-    export(net, info, report["classes"], trained, args.out)
+    export(net, info, report["classes"], trained, args.out, version=f"{VERSION}-s{args.seed}")
     if args.golden:
         golden(net, info, args.golden, os.path.join(args.out, "golden_colour.json"))
 

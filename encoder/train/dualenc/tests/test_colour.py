@@ -45,7 +45,20 @@ class TestColourNet(unittest.TestCase):
             want = net.head(torch.cat([pooled, f.mean(dim=(2, 3))[0]]).unsqueeze(0))
         self.assertTrue(torch.allclose(logits, want, atol=1e-5))
 
-    def test_split_keeps_test_and_stack_fold_out(self):
+    def test_ensemble_is_the_mean_probability(self):
+        torch.manual_seed(0)
+        a = C.ColourNet(tiny_trunk(), classes=4).eval()
+        b = C.ColourNet(tiny_trunk(), classes=4).eval()
+        x = torch.randn(3, 3, 64, 48)
+        with torch.no_grad():
+            one = C.Ensemble([a])(x)
+            two = C.Ensemble([a, b])(x)
+            pa, pb = C.LogProbs(a)(x).exp(), C.LogProbs(b)(x).exp()
+        self.assertTrue(torch.allclose(one, C.LogProbs(a)(x), atol=1e-6))
+        self.assertTrue(torch.allclose(two.exp(), (pa + pb) / 2, atol=1e-6))
+        self.assertFalse(torch.allclose(two, one, atol=1e-3))
+
+
         ids = [str(i) for i in range(2000)]
         for stack in (False, True):
             parts = {i: C.net_split(i, stack) for i in ids}
@@ -96,6 +109,22 @@ class TestColourNet(unittest.TestCase):
                 meta = json.load(f)
             self.assertEqual(meta["trunk"], "dual-test")
             self.assertEqual(meta["classes"], ["red", "green", "blue"])
+
+    def test_export_ensemble(self):
+        try:
+            from onnx.reference import ReferenceEvaluator
+        except ImportError:
+            self.skipTest("onnx not installed")
+        torch.manual_seed(0)
+        ens = C.Ensemble([C.ColourNet(tiny_trunk(), classes=3), C.ColourNet(tiny_trunk(), classes=3)]).eval()
+        info = {"version": "dual-test", "image": {"channels": 3, "height": 64, "width": 48}}
+        x = torch.randn(2, 3, 64, 48)
+        with tempfile.TemporaryDirectory() as d:
+            C.export(ens, info, ["red", "green", "blue"], "test", d)
+            got = ReferenceEvaluator(os.path.join(d, "colour.onnx")).run(["log_probs"], {"image": x.numpy()})[0]
+        with torch.no_grad():
+            want = ens(x).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 if __name__ == "__main__":
