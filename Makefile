@@ -101,17 +101,28 @@ train: build
 	$(MAKE) train-colour
 	$(TRAIN_PY) -m unittest dualenc.tests.test_dualenc
 
-## train-colour: retrain the colour net (the image trunk of encoder/weights with a
-## colour head, 24 epochs, about 21 minutes on 2 cores) into encoder/weights, with
-## its golden file; then refit the image-only classifier and the calibration over
+## train-colour: retrain the colour net (an ensemble of nets, one per seed of
+## COLOUR_SEEDS, each the image trunk of encoder/weights with a colour head,
+## 24 epochs, about 21 minutes on 2 cores) into encoder/weights, with its
+## golden file; then refit the image-only classifier and the calibration over
 ## it: lander eval attributes --split validation --fit DIR (see README).
+COLOUR_SEEDS ?= 17 18
+comma := ,
+empty :=
+space := $(empty) $(empty)
+COLOUR_RUNS = $(subst $(space),$(comma),$(foreach s,$(COLOUR_SEEDS),$(abspath $(TRAIN_WORK))/colour-s$(s)))
 .PHONY: train-colour
 train-colour: build
 	@test -x $(TRAIN_VENV)/bin/python || { python3 -m venv $(TRAIN_VENV) && \
 	  $(TRAIN_VENV)/bin/pip install -q -r encoder/train/requirements-train.txt; }
 	test -f $(TRAIN_WORK)/trainset.parquet || bin/lander export trainset --catalog $(TRAIN_CATALOG) --out $(TRAIN_WORK)
+	for seed in $(COLOUR_SEEDS); do \
+	  ( $(TRAIN_PY) -m dualenc.colour --data $(abspath $(TRAIN_WORK)) --weights $(abspath encoder/weights) \
+	    --out $(abspath $(TRAIN_WORK))/colour-s$$seed --epochs 24 --lr 3e-3 --trunk-lr 1e-3 --heads 8 --seed $$seed ) || exit 1; \
+	done
 	$(TRAIN_PY) -m dualenc.colour --data $(abspath $(TRAIN_WORK)) --weights $(abspath encoder/weights) \
-	  --out $(abspath $(TRAIN_WORK))/colour --epochs 24 --lr 3e-3 --trunk-lr 1e-3 --heads 8 \
+	  --out $(abspath $(TRAIN_WORK))/colour \
+	  --ensemble $(COLOUR_RUNS) \
 	  --golden $(abspath encoder/testdata/golden_dual.json)
 	cp $(TRAIN_WORK)/colour/colour.onnx $(TRAIN_WORK)/colour/colour.json $(TRAIN_WORK)/colour/colour-report.json encoder/weights/
 	cp $(TRAIN_WORK)/colour/golden_colour.json encoder/testdata/

@@ -130,15 +130,12 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 			return err
 		}
 		// Pixel colours are evidence beside the model's, weighed by the
-		// arbiter in stage B, not raw extraction. Each image is decoded
-		// once: the image-only classifier reads the same features.
-		var feats [][]float32
-		if px != nil || ix.opts.PixelImage != nil {
-			if feats, err = pixelcolor.FeaturesOf(ctx, batch); err != nil {
+		// arbiter in stage B, not raw extraction.
+		if px != nil {
+			feats, err := pixelcolor.FeaturesOf(ctx, batch)
+			if err != nil {
 				return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
 			}
-		}
-		if px != nil {
 			for i, as := range px.Read(feats) {
 				its[i].model = append(its[i].model, as...)
 			}
@@ -155,7 +152,7 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 		r.timed("encode", t1)
 		if ix.opts.Assigner != nil {
 			t2 := time.Now()
-			if pvecs, err = ix.assign(ctx, batch, texts, vecs, pvecs, feats, its); err != nil {
+			if pvecs, err = ix.assign(ctx, batch, texts, vecs, pvecs, its); err != nil {
 				return err
 			}
 			r.timed("assign", t2)
@@ -199,10 +196,11 @@ func extractBatch(ctx context.Context, extractors []extract.Extractor, batch []c
 }
 
 // assign runs Options.Assigner over a batch and adds the attributes it
-// assigns to its items. feats are the batch's pixel features (nil when
-// not read). It returns the product vectors: pvecs when given, else those
-// the product tower computed (nil when the assigner has none).
-func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []string, vecs, pvecs, feats [][]float32, its []item) ([][]float32, error) {
+// assigns to its items, and the colour net's colours to those of the
+// products without text (see imageReader). It returns the product
+// vectors: pvecs when given, else those the product tower computed (nil
+// when the assigner has none).
+func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []string, vecs, pvecs [][]float32, its []item) ([][]float32, error) {
 	hasText := make([]bool, len(vecs))
 	tv := make([][]float32, len(vecs))
 	for i := range vecs {
@@ -211,14 +209,13 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 		}
 	}
 	var assigned [][]store.Attribute
-	var ivecs [][]float32 // image vectors of the products without text, when read with pvecs
+	var lps [][]float32 // colour log-probabilities of the products without text, when read with pvecs
 	var err error
-	ir, _ := ix.opts.Assigner.(ImageReader)
-	readImages := ir != nil && ix.opts.PixelImage != nil && feats != nil
+	ir, colours := ix.imageReader()
 	if pe, ok := ix.opts.Assigner.(ProductEmbedder); ok {
 		if pvecs == nil {
-			if readImages {
-				pvecs, ivecs, err = ir.EmbedImages(ctx, batch, tv)
+			if ir != nil {
+				pvecs, lps, err = ir.EmbedImages(ctx, batch, tv)
 			} else {
 				pvecs, err = pe.EmbedProducts(ctx, batch, tv)
 			}
@@ -230,33 +227,33 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 	} else if assigned, err = ix.opts.Assigner.Assign(ctx, batch, tv); err != nil {
 		return nil, fmt.Errorf("assign attributes: %w", err)
 	}
-	if ix.opts.PixelImage != nil && pvecs != nil && feats != nil {
+	if ir != nil {
+		// Products known by their image alone, also those whose image
+		// shows the pixel classifier no foreground (a white product on
+		// the white studio background): the net reads them.
 		var at []int
 		for i := range batch {
-			if !hasText[i] && pvecs[i] != nil && feats[i] != nil {
+			if !hasText[i] {
 				at = append(at, i)
 			}
 		}
-		vs := make([][]float32, len(at))
-		for j, i := range at {
-			vs[j] = pvecs[i]
-		}
-		if ivecs != nil {
+		rows := make([][]float32, len(at))
+		if lps != nil {
 			for j, i := range at {
-				vs[j] = ivecs[i]
+				rows[j] = lps[i]
 			}
-		} else if ir != nil && len(at) > 0 {
+		} else if len(at) > 0 {
 			// Precomputed product vectors: the images are read here, once.
 			ps := make([]catalog.Product, len(at))
 			for j, i := range at {
 				ps[j] = batch[i]
 			}
-			if vs, err = ir.ImageVectors(ctx, ps, vs); err != nil {
+			if rows, err = ir.ImageLogProbs(ctx, ps); err != nil {
 				return nil, fmt.Errorf("read image-only colours: %w", err)
 			}
 		}
 		for j, i := range at {
-			its[i].model = ix.imagePixel(vs[j], feats[i], its[i].model)
+			its[i].model = imageColour(pixelcolor.NetTop(colours, rows[j], pixelcolor.Top, pixelcolor.AltMinP), its[i].model)
 		}
 	}
 	for i, as := range assigned {
@@ -267,12 +264,24 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 	return pvecs, nil
 }
 
-// imagePixel replaces the pixel colours in the evidence of a product known
-// by its image alone with those of Options.PixelImage, which reads its
-// image vector pvec (ImageReader) beside its pixel features x. The evidence
-// stays as it is when the image showed no foreground (x is nil).
-func (ix *Indexer) imagePixel(pvec, x []float32, evidence []extract.Attr) []extract.Attr {
-	gs := ix.opts.PixelImage.ReadImage(pvec, x, pixelcolor.Top)
+// imageReader returns the Assigner as the ImageReader of products known
+// by their image alone, and the colours it reads; nil when it reads none
+// (the pixel classifier's colours serve).
+func (ix *Indexer) imageReader() (ImageReader, []string) {
+	if _, ok := ix.opts.Assigner.(ProductEmbedder); !ok {
+		return nil, nil
+	}
+	ir, ok := ix.opts.Assigner.(ImageReader)
+	if !ok || len(ir.ImageColours()) == 0 {
+		return nil, nil
+	}
+	return ir, ir.ImageColours()
+}
+
+// imageColour replaces the pixel classifier's colours in the evidence of
+// a product known by its image alone with gs, what the colour net read.
+// The evidence stays as it is when gs is empty.
+func imageColour(gs []pixelcolor.Guess, evidence []extract.Attr) []extract.Attr {
 	if len(gs) == 0 {
 		return evidence
 	}

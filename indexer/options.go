@@ -55,12 +55,6 @@ type Options struct {
 	// Pixel reads each product's colour from its pixels, evidence for the
 	// arbiter; nil means pixelcolor.DefaultClassifier().
 	Pixel *pixelcolor.Classifier
-	// PixelImage reads the colour of a product known by its image alone
-	// from its pixels and what the Assigner (a ProductEmbedder and an
-	// ImageReader) reads of its image; nil means
-	// pixelcolor.DefaultImageClassifier for an assigner whose ImageVersion
-	// is the one it was trained on, else none (Pixel alone).
-	PixelImage *pixelcolor.Classifier
 	// Judge scores the curated vocabulary's values; nil means the offline
 	// judge over the curated catalog and the search log.
 	Judge judge.Judge
@@ -114,22 +108,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Pixel == nil {
 		o.Pixel = pixelcolor.Shipped()
-	}
-	if o.PixelImage == nil {
-		if m, ok := o.Assigner.(interface {
-			ProductEmbedder
-			ImageReader
-		}); ok {
-			c, err := pixelcolor.DefaultImageClassifier(m.ImageVersion(), m.ImageDim())
-			if err != nil {
-				// Not fatal: image-only products then get the pixel
-				// classifier's colours alone. Said once, since it lowers
-				// their colour recall until the classifier is refitted
-				// (lander eval attributes --fit).
-				o.logger().Warn("image-only colour classifier unavailable; pixels alone read image-only colours", "model", m.ImageVersion(), "err", err)
-			}
-			o.PixelImage = c
-		}
 	}
 	return o
 }
@@ -204,21 +182,21 @@ type ProductEmbedder interface {
 	ProductDim() int
 }
 
-// ImageReader says what a product's image alone shows, for the image-only
-// colour classifier (Options.PixelImage): a ProductEmbedder's image-only
-// product vector and what else its model reads of the image.
+// ImageReader reads the colour of a product known by its image alone (the
+// dual encoder's colour net). An Assigner that is a ProductEmbedder and an
+// ImageReader reading some colours gives such products their colour
+// evidence in place of the pixel classifier's (Options.Pixel).
 type ImageReader interface {
-	// ImageVersion names ImageVectors' output.
-	ImageVersion() string
-	// ImageDim is the length of ImageVectors' rows.
-	ImageDim() int
-	// ImageVectors returns each product's image vector, given its
-	// image-only product vector.
-	ImageVectors(ctx context.Context, products []catalog.Product, pvecs [][]float32) ([][]float32, error)
-	// EmbedImages is ProductEmbedder.EmbedProducts that also returns the
-	// image vector of each product without text (nil for the others),
-	// reading each image once.
-	EmbedImages(ctx context.Context, products []catalog.Product, textVecs [][]float32) (pvecs, ivecs [][]float32, err error)
+	// ImageColours names the colours of the log-probabilities it returns,
+	// in order; none when it reads no colour.
+	ImageColours() []string
+	// ImageLogProbs returns the colour log-probabilities of each
+	// product's image.
+	ImageLogProbs(ctx context.Context, products []catalog.Product) ([][]float32, error)
+	// EmbedImages is ProductEmbedder.EmbedProducts that also returns
+	// ImageLogProbs' row for each product without text (nil for the
+	// others), reading each image once.
+	EmbedImages(ctx context.Context, products []catalog.Product, textVecs [][]float32) (pvecs, logProbs [][]float32, err error)
 }
 
 // Precomputed supplies embeddings computed before the run, by id.

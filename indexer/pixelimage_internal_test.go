@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"strings"
 	"testing"
 
@@ -32,74 +33,31 @@ func square(c color.RGBA) *image.RGBA {
 	return img
 }
 
-// TestImagePixel checks that a product known by its image alone gets the
-// image-only classifier's colours in place of the pixel classifier's, and
-// keeps its evidence when the image shows nothing.
-func TestImagePixel(t *testing.T) {
-	colours, clf := trainImageClassifier(t)
-	ix := &Indexer{opts: Options{PixelImage: clf}}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, square(colours["green"])); err != nil {
-		t.Fatal(err)
-	}
+// TestImageColour checks that the colour net's colours replace the pixel
+// classifier's in the evidence of a product known by its image alone,
+// and that no colours keep the evidence as it is.
+func TestImageColour(t *testing.T) {
 	evidence := []extract.Attr{
 		{Key: "color", Value: "red", Source: pixelcolor.Source, Confidence: 0.6},
 		{Key: "pattern", Value: "solid", Source: "vlm", Confidence: 0.9},
 	}
-	feats, err := pixelcolor.FeaturesOf(context.Background(), []catalog.Product{{ID: "1", Image: buf.Bytes()}, {ID: "2", Image: []byte("x")}})
-	if err != nil {
-		t.Fatal(err)
+	got := imageColour([]pixelcolor.Guess{{Value: "green", Score: 0.8}}, evidence)
+	want := []extract.Attr{evidence[1], {Key: "color", Value: "green", Source: pixelcolor.Source, Confidence: 0.8}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("imageColour = %+v, want %+v", got, want)
 	}
-	got := ix.imagePixel([]float32{0, 1}, feats[0], evidence)
-	if len(got) < 2 || got[0].Source != "vlm" || got[1].Value != "green" || got[1].Source != pixelcolor.Source {
-		t.Errorf("imagePixel = %+v, want the vlm pattern, then green from the image classifier", got)
-	}
-	for _, a := range got[1:] {
-		if a.Value == "red" && a.Confidence == 0.6 {
-			t.Errorf("the pixel classifier's colour stayed: %+v", got)
-		}
-	}
-	// An image that does not decode keeps the evidence as it is.
-	if got := ix.imagePixel([]float32{0, 1}, feats[1], evidence); len(got) != 2 || got[0] != evidence[0] {
-		t.Errorf("undecodable image: %+v", got)
+	if got := imageColour(nil, evidence); len(got) != 2 || got[0] != evidence[0] || got[1] != evidence[1] {
+		t.Errorf("no colours: %+v, want the evidence as it was", got)
 	}
 }
 
-// trainImageClassifier trains a tiny image-only classifier on red and
-// green squares whose 2-d image vector names their colour.
-func trainImageClassifier(t *testing.T) (map[string]color.RGBA, *pixelcolor.Classifier) {
-	t.Helper()
-	colours := map[string]color.RGBA{"red": {200, 20, 30, 255}, "green": {30, 140, 50, 255}}
-	var train []pixelcolor.Example
-	for i := range 20 {
-		for name, c := range colours {
-			c.G += uint8(i)
-			x, ok := pixelcolor.Features(square(c))
-			if !ok {
-				t.Fatal("no features")
-			}
-			vec := []float32{0, 0}
-			if name == "red" {
-				vec[0] = 1
-			} else {
-				vec[1] = 1
-			}
-			train = append(train, pixelcolor.Example{X: pixelcolor.ImageInput(vec, x), Label: name})
-		}
-	}
-	clf, _, err := pixelcolor.Train(train, nil, pixelcolor.TrainOptions{Hidden: 4, MinN: 5, Epochs: 20, Patience: 20, Batch: 8, LR: 3e-3, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return colours, clf
-}
-
-// imageReaderAssigner is a ProductEmbedder and ImageReader: its image
-// vectors name the colour of the product's id ("red-…" or "green-…").
+// imageReaderAssigner is a ProductEmbedder and ImageReader whose colour
+// net reads the colour named by the product's id ("red-…" or "green-…").
 type imageReaderAssigner struct {
-	seen []string // the ids whose image vectors were read, by either method
-	via  string   // the method that read them
-	err  error
+	colours []string
+	seen    []string // the ids whose colours were read, by either method
+	via     string   // the method that read them
+	err     error
 }
 
 func (a *imageReaderAssigner) Assign(ctx context.Context, ps []catalog.Product, tv [][]float32) ([][]store.Attribute, error) {
@@ -118,20 +76,16 @@ func (a *imageReaderAssigner) AssignVectors(vecs [][]float32, hasText []bool) []
 	return make([][]store.Attribute, len(vecs))
 }
 
-func (a *imageReaderAssigner) ProductDim() int      { return 2 }
-func (a *imageReaderAssigner) ImageVersion() string { return "test" }
-func (a *imageReaderAssigner) ImageDim() int        { return 2 }
+func (a *imageReaderAssigner) ProductDim() int        { return 2 }
+func (a *imageReaderAssigner) ImageColours() []string { return a.colours }
 
-func (a *imageReaderAssigner) ImageVectors(ctx context.Context, ps []catalog.Product, pvecs [][]float32) ([][]float32, error) {
+func (a *imageReaderAssigner) ImageLogProbs(ctx context.Context, ps []catalog.Product) ([][]float32, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
-	a.via = "ImageVectors"
+	a.via = "ImageLogProbs"
 	out := make([][]float32, len(ps))
 	for i, p := range ps {
-		if len(pvecs[i]) != 2 || pvecs[i][0] != 0.5 {
-			return nil, errors.New("not given the product vector")
-		}
 		out[i] = a.read(p.ID)
 	}
 	return out, nil
@@ -143,80 +97,102 @@ func (a *imageReaderAssigner) EmbedImages(ctx context.Context, ps []catalog.Prod
 	}
 	a.via = "EmbedImages"
 	pvecs, _ := a.EmbedProducts(ctx, ps, tv)
-	ivecs := make([][]float32, len(ps))
+	lps := make([][]float32, len(ps))
 	for i, p := range ps {
 		if tv[i] == nil {
-			ivecs[i] = a.read(p.ID)
+			lps[i] = a.read(p.ID)
 		}
 	}
-	return pvecs, ivecs, nil
+	return pvecs, lps, nil
 }
 
-// read is the image vector of the product id.
+// read is the log-probabilities of the product id: 0.9 for the colour it
+// names.
 func (a *imageReaderAssigner) read(id string) []float32 {
 	a.seen = append(a.seen, id)
-	if id[0] == 'g' {
-		return []float32{0, 1}
+	name, _, _ := strings.Cut(id, "-")
+	out := make([]float32, len(a.colours))
+	for i, c := range a.colours {
+		p := 0.1 / float64(len(a.colours)-1)
+		if c == name {
+			p = 0.9
+		}
+		out[i] = float32(math.Log(p))
 	}
-	return []float32{1, 0}
+	return out
 }
 
-// TestAssignImageReader checks that the image-only classifier reads the
-// assigner's image vectors of the products without text, and only those:
-// with the product vectors (EmbedImages), or after them when they were
-// precomputed (ImageVectors); and that their error stops the batch.
+// TestAssignImageReader checks that the colour net reads the products
+// without text, and only those, even where the pixel classifier sees no
+// foreground (the net reads a white product on white): with the
+// product vectors (EmbedImages), or after them when they were
+// precomputed (ImageLogProbs); that their colour replaces the pixel
+// classifier's; that an assigner reading no colours leaves the evidence
+// alone; and that the reader's error stops the batch.
 func TestAssignImageReader(t *testing.T) {
-	colours, clf := trainImageClassifier(t)
+	colours := map[string]color.RGBA{"red": {200, 20, 30, 255}, "green": {30, 140, 50, 255}}
 	var batch []catalog.Product
-	for _, id := range []string{"green-titled", "green-1", "red-1"} {
+	for _, id := range []string{"green-titled", "green-1", "red-1", "red-blank"} {
 		var buf bytes.Buffer
 		name, _, _ := strings.Cut(id, "-")
-		if err := png.Encode(&buf, square(colours[name])); err != nil {
+		img := square(colours[name])
+		if id == "red-blank" {
+			img = square(color.RGBA{250, 250, 250, 255}) // no foreground
+		}
+		if err := png.Encode(&buf, img); err != nil {
 			t.Fatal(err)
 		}
 		batch = append(batch, catalog.Product{ID: id, Image: buf.Bytes()})
 	}
-	feats, err := pixelcolor.FeaturesOf(context.Background(), batch)
-	if err != nil {
-		t.Fatal(err)
+	if feats, _ := pixelcolor.FeaturesOf(context.Background(), batch[3:]); feats[0] != nil {
+		t.Fatal("the blank image shows the pixel classifier a foreground")
 	}
-	texts := []string{"a green shirt", "", ""}
-	vecs := [][]float32{{1}, nil, nil}
-	precomputed := [][]float32{{0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}}
+	texts := []string{"a green shirt", "", "", ""}
+	vecs := [][]float32{{1}, nil, nil, nil}
+	precomputed := [][]float32{{0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}}
 	for _, tt := range []struct {
-		name  string
-		pvecs [][]float32
-		via   string
+		name    string
+		colours []string
+		pvecs   [][]float32
+		via     string
+		seen    string // the products whose colours are read
 	}{
-		{"embedded", nil, "EmbedImages"},
-		{"precomputed", precomputed, "ImageVectors"},
+		{"embedded", []string{"black", "green", "red"}, nil, "EmbedImages", "green-1 red-1 red-blank"},
+		{"precomputed", []string{"black", "green", "red"}, precomputed, "ImageLogProbs", "green-1 red-1 red-blank"},
+		{"no colour net", nil, nil, "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			asg := &imageReaderAssigner{}
-			ix := &Indexer{opts: Options{PixelImage: clf, Assigner: asg}}
+			asg := &imageReaderAssigner{colours: tt.colours}
+			ix := &Indexer{opts: Options{Assigner: asg}}
 			its := make([]item, len(batch))
-			if _, err := ix.assign(context.Background(), batch, texts, vecs, tt.pvecs, feats, its); err != nil {
+			pixel := extract.Attr{Key: "color", Value: "black", Source: pixelcolor.Source, Confidence: 0.5}
+			for i := range its {
+				its[i].model = []extract.Attr{pixel}
+			}
+			if _, err := ix.assign(context.Background(), batch, texts, vecs, tt.pvecs, its); err != nil {
 				t.Fatal(err)
 			}
 			if asg.via != tt.via {
-				t.Errorf("image vectors read by %q, want %q", asg.via, tt.via)
+				t.Errorf("colours read by %q, want %q", asg.via, tt.via)
 			}
-			if len(asg.seen) != 2 || asg.seen[0] != "green-1" || asg.seen[1] != "red-1" {
-				t.Errorf("image vectors read for %v, want the two products without text", asg.seen)
+			if got := strings.Join(asg.seen, " "); got != tt.seen {
+				t.Errorf("colours read for %q, want %q", got, tt.seen)
 			}
-			if len(its[0].model) != 0 {
-				t.Errorf("the product with a title got image-only colours: %+v", its[0].model)
+			want := map[string]string{"green-titled": "black", "green-1": "green", "red-1": "red", "red-blank": "red"}
+			if tt.colours == nil {
+				want = map[string]string{"green-titled": "black", "green-1": "black", "red-1": "black", "red-blank": "black"}
 			}
-			for i, want := range []string{"", "green", "red"} {
-				if want == "" {
-					continue
+			for i, p := range batch {
+				m := its[i].model
+				if len(m) == 0 || m[0].Source != pixelcolor.Source || m[0].Value != want[p.ID] {
+					t.Errorf("%s: %+v, want %s first", p.ID, m, want[p.ID])
 				}
-				if len(its[i].model) == 0 || its[i].model[0].Value != want || its[i].model[0].Source != pixelcolor.Source {
-					t.Errorf("%s: %+v, want %s from the image-only classifier first", batch[i].ID, its[i].model, want)
-				}
+			}
+			if tt.colours == nil {
+				return
 			}
 			asg.err = errors.New("boom")
-			if _, err := ix.assign(context.Background(), batch, texts, vecs, tt.pvecs, feats, make([]item, len(batch))); err == nil || !errors.Is(err, asg.err) {
+			if _, err := ix.assign(context.Background(), batch, texts, vecs, tt.pvecs, make([]item, len(batch))); err == nil || !errors.Is(err, asg.err) {
 				t.Errorf("the reader's error: %v", err)
 			}
 		})

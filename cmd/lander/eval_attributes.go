@@ -47,7 +47,7 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	limit := f.fs.Int("limit", 0, "judge the first `N` products of the split in catalog order (0 = all)")
 	writeSplit := f.fs.String("write-split", "", "write the split as JSON Lines (id, title, image_uri) to `file` and stop")
 	fromData := f.fs.Bool("stored", false, "judge the attributes stored in the current generation of --data")
-	fit := f.fs.String("fit", "", "learn the arbitration's data into `dir`: hierarchy and the colour classifiers (pixels; pixels and image-only vector) from the training split, calibration on --split (use validation)")
+	fit := f.fs.String("fit", "", "learn the arbitration's data into `dir`: hierarchy and the pixel colour classifier from the training split, calibration on --split (use validation)")
 	fitTrain := f.fs.Int("fit-train", 0, "training-split products whose images teach the pixel colour classifier (`N`, 0 = all)")
 	featureCache := f.fs.String("feature-cache", os.TempDir(), "`dir` caching the training images' pixel features and image-only vectors (\"\" = none)")
 	errs := f.fs.Int("errors", 0, "list up to `N` wrong values per source and key")
@@ -90,35 +90,22 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		name = fmt.Sprintf("stored in the current generation of %s; %s", cfg.Data, name)
 	} else {
-		dual, err := openAssigner(cfg)
-		if err != nil {
-			return err
-		}
-		if dual == nil {
-			return errors.New("eval attributes: no dual encoder configured")
-		}
-		defer dual.Close()
-		var clf, imgClf *pixelcolor.Classifier
+		clf := pixelcolor.Shipped()
 		if *fit != "" {
-			if clf, imgClf, err = trainClassifier(ctx, dual, *catalogPath, *featureCache, lab, *fitTrain, stderr); err != nil {
+			if clf, err = trainClassifier(ctx, *catalogPath, *featureCache, lab, *fitTrain, stderr); err != nil {
 				return err
 			}
-		} else {
-			clf = pixelcolor.Shipped()
-			if imgClf, err = pixelcolor.DefaultImageClassifier(dual.ImageVersion(), dual.ImageDim()); err != nil {
-				fmt.Fprintf(stderr, "eval attributes: the pixel classifier alone reads image-only colours: %v\n", err)
-			}
 		}
-		evs, err := collectEvidence(ctx, cfg, products, clf, imgClf)
+		evs, err := collectEvidence(ctx, cfg, products, clf)
 		if err != nil {
 			return err
 		}
 		if *fit != "" {
 			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld")
-			if err := writeFit(*fit, h, cal, clf, imgClf); err != nil {
+			if err := writeFit(*fit, h, cal, clf); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json, classifier.json and classifier-image.json into %s\n", *fit)
+			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json and classifier.json into %s\n", *fit)
 			sources = evidenceSources(evs, arbitrate.New(cal, h, nil))
 		} else {
 			sources = evidenceSources(evs, arbitrate.Shipped())

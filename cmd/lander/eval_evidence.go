@@ -24,7 +24,6 @@ import (
 	"lander/eval/attreval"
 	"lander/eval/labels"
 	"lander/indexer/arbitrate"
-	"lander/indexer/assign"
 	"lander/indexer/extract"
 	"lander/indexer/pixelcolor"
 	"lander/store"
@@ -39,9 +38,8 @@ type evidence struct {
 	title      string
 	tags, text []extract.Attr
 	pixel      []extract.Attr // most probable first
-	// pixelImage is the image-only classifier's colours (pixels and the
-	// image vector: image-only product vector and colour net), nil without
-	// one; it stands for pixel with the image alone.
+	// pixelImage is the colour net's colours, nil without one; it stands
+	// for pixel with the image alone.
 	pixelImage []extract.Attr
 	model      []extract.Attr // title and image: assigned and candidates
 	modelImage []extract.Attr // image alone
@@ -51,7 +49,7 @@ type evidence struct {
 // withheld: the title lexicons (brands learned from these titles, as the
 // indexer does), the dual encoder with the title and with the image
 // alone, and the pixel colours.
-func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf, imgClf *pixelcolor.Classifier) ([]evidence, error) {
+func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier) ([]evidence, error) {
 	if cfg.Encoder.Dual == "" {
 		return nil, fmt.Errorf("eval attributes: no dual encoder configured")
 	}
@@ -70,6 +68,7 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		titlesOf[i] = p.Title
 	}
 	tx := extract.FromTitles(titlesOf)
+	colours := dual.ImageColours()
 	px := pixelcolor.NewExtractor(clf, pixelcolor.Top)
 	out := make([]evidence, len(products))
 	const batch = 64
@@ -87,12 +86,9 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		if err != nil {
 			return nil, err
 		}
-		var imageOnly, imageVecs [][]float32
-		if imgClf != nil {
-			imageOnly, imageVecs, err = dual.EmbedImages(ctx, ps, make([][]float32, len(ps)))
-		} else {
-			imageOnly, err = dual.EmbedProducts(ctx, ps, make([][]float32, len(ps)))
-		}
+		// The colour net's log-probabilities come with the image-only
+		// vectors, from the same decoded images (none without a net).
+		imageOnly, logProbs, err := dual.EmbedImages(ctx, ps, make([][]float32, len(ps)))
 		if err != nil {
 			return nil, err
 		}
@@ -104,9 +100,7 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]
-			if imgClf != nil && feats[i] != nil {
-				e.pixelImage = pixelcolor.Attrs(imgClf.ReadImage(imageVecs[i], feats[i], pixelcolor.Top))
-			}
+			e.pixelImage = pixelcolor.Attrs(pixelcolor.NetTop(colours, logProbs[i], pixelcolor.Top, pixelcolor.AltMinP))
 			e.id, e.title = p.ID, p.Title
 			e.tags = extract.TagsOf(p)
 			e.text = tx.Of(p.Title, "")
@@ -139,7 +133,7 @@ func modelAttrs(as []store.Attribute) []extract.Attr {
 // title and image and with the image alone.
 func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 	names := []string{"tags (merchant)", "text (title lexicons)", "model (title+image)", "model (image only)",
-		"pixel (image only)", "pixel+vector (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
+		"pixel (image only)", "colour net (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
 	srcs := make([]attreval.Source, len(names))
 	for i, n := range names {
 		srcs[i].Name = n
@@ -314,16 +308,14 @@ func learnHierarchy(lab labels.Set) *arbitrate.Hierarchy {
 // colour, stopping early on the validation split's log-loss. Features are
 // cached in cacheDir (not the repository): extracting them from some 36k
 // images takes minutes.
-func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheDir string, lab labels.Set, n int, stderr io.Writer) (pix, img *pixelcolor.Classifier, err error) {
+func trainClassifier(ctx context.Context, catalogPath, cacheDir string, lab labels.Set, n int, stderr io.Writer) (*pixelcolor.Classifier, error) {
 	isVal := func(id string) bool { return inSplit(id, splits["validation"]) }
 	isTrain := func(id string) bool { return !isVal(id) && !inSplit(id, splits["test"]) }
 	feats, err := cachedFeatures(ctx, catalogPath, cacheDir, func(id string) bool { return isTrain(id) || isVal(id) })
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var train, val []pixelcolor.Example
-	var trainIDList, valIDList []string
-	fitIDs := map[string]struct{}{} // the training and validation examples
 	for _, id := range slices.Sorted(maps.Keys(feats)) {
 		l := lab[id]
 		x := feats[id]
@@ -334,92 +326,19 @@ func trainClassifier(ctx context.Context, dual *assign.Dual, catalogPath, cacheD
 		switch {
 		case isVal(id):
 			val = append(val, e)
-			valIDList = append(valIDList, id)
-			fitIDs[id] = struct{}{}
 		case n == 0 || len(train) < n:
 			train = append(train, e)
-			trainIDList = append(trainIDList, id)
-			fitIDs[id] = struct{}{}
 		}
 	}
 	opt := pixelcolor.DefaultTrainOptions
 	c, rep, err := pixelcolor.Train(train, val, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s; hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
 		len(train), len(val), filepath.Base(catalogPath), opt.Hidden, opt.LR, opt.Batch, opt.Decay, opt.Seed, rep.BestEpoch, rep.Epochs, rep.ValLoss, rep.ValAccuracy)
 	fmt.Fprintf(stderr, "pixel classifier: %s\n", c.Trained)
-
-	// The image-only classifier: the same examples with their image
-	// vectors (image-only product vector and colour net).
-	vecs, err := cachedImageVectors(ctx, dual, catalogPath, cacheDir, func(id string) bool {
-		_, ok := fitIDs[id]
-		return ok
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	withVec := func(ids []string, es []pixelcolor.Example) []pixelcolor.Example {
-		var out []pixelcolor.Example
-		for i, e := range es {
-			if v := vecs[ids[i]]; v != nil {
-				out = append(out, pixelcolor.Example{X: pixelcolor.ImageInput(v, e.X), Label: e.Label})
-			}
-		}
-		return out
-	}
-	itrain, ival := withVec(trainIDList, train), withVec(valIDList, val)
-	iopt := pixelcolor.DefaultImageTrainOptions
-	ic, irep, err := pixelcolor.Train(itrain, ival, iopt)
-	if err != nil {
-		return nil, nil, err
-	}
-	ic.Version = pixelcolor.ImageVersion(dual.ImageVersion())
-	ic.Trained = fmt.Sprintf("%d training-split and %d validation-split images of %s with their image vectors (%s); hidden %d, Adam lr %g, batch %d, decay %g, seed %d; best epoch %d of %d, validation log-loss %.4f, accuracy %.4f",
-		len(itrain), len(ival), filepath.Base(catalogPath), dual.ImageVersion(), iopt.Hidden, iopt.LR, iopt.Batch, iopt.Decay, iopt.Seed, irep.BestEpoch, irep.Epochs, irep.ValLoss, irep.ValAccuracy)
-	fmt.Fprintf(stderr, "image-only classifier: %s\n", ic.Trained)
-	return c, ic, nil
-}
-
-// cachedImageVectors returns the dual encoder's image vectors
-// (Dual.ImageVectors: the image-only product vector, then the colour net's
-// log-probabilities) of the catalog's products whose id passes keep, read
-// from and saved to a cache file in dir ("": no cache).
-func cachedImageVectors(ctx context.Context, dual *assign.Dual, catalogPath, dir string, keep func(string) bool) (map[string][]float32, error) {
-	abs, err := filepath.Abs(catalogPath)
-	if err != nil {
-		return nil, err
-	}
-	h := fnv.New64a()
-	h.Write([]byte(abs + "\x00" + dual.ImageVersion()))
-	file := cacheFile(dir, fmt.Sprintf("lander-imagevec-%x.gob", h.Sum64()))
-	vecs := readVectorCache(file)
-	ps, err := readWhere(ctx, catalogPath, func(id string) bool {
-		_, ok := vecs[id]
-		return keep(id) && !ok
-	}, 0)
-	if err != nil {
-		return nil, err
-	}
-	if len(ps) == 0 {
-		return vecs, nil
-	}
-	const batch = 64
-	for lo := 0; lo < len(ps); lo += batch {
-		b := ps[lo:min(lo+batch, len(ps))]
-		_, out, err := dual.EmbedImages(ctx, b, make([][]float32, len(b)))
-		if err != nil {
-			return nil, err
-		}
-		for i, p := range b {
-			vecs[p.ID] = out[i]
-		}
-	}
-	if err := writeVectorCache(file, vecs); err != nil {
-		return nil, fmt.Errorf("cache image vectors: %w", err)
-	}
-	return vecs, nil
+	return c, nil
 }
 
 // cachedFeatures returns the pixel features of the catalog's products
@@ -518,11 +437,11 @@ func writeVectorCache(file string, m map[string][]float32) error {
 }
 
 // writeFit writes the learned arbitration data into dir.
-func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, clf, imgClf *pixelcolor.Classifier) error {
+func writeFit(dir string, h *arbitrate.Hierarchy, cal *arbitrate.Calibration, clf *pixelcolor.Classifier) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "classifier.json": clf, "classifier-image.json": imgClf} {
+	for name, v := range map[string]any{"hierarchy.json": h, "calibration.json": cal, "classifier.json": clf} {
 		b, err := json.MarshalIndent(v, "", " ")
 		if err != nil {
 			return err

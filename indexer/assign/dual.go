@@ -88,10 +88,12 @@ func (d *Dual) EmbedProducts(ctx context.Context, products []catalog.Product, te
 	return d.embed(ctx, pix, textVecs)
 }
 
-// EmbedImages is EmbedProducts, and also ImageVectors' row for each
-// product without text (nil for the others), read from the same decoded
-// images: decoding and preprocessing cost as much as the colour net.
-func (d *Dual) EmbedImages(ctx context.Context, products []catalog.Product, textVecs [][]float32) (pvecs, ivecs [][]float32, err error) {
+// EmbedImages is EmbedProducts, and also the colour net's
+// log-probabilities (ImageLogProbs) for each product without text (nil
+// for the others), from the same decoded images: decoding and
+// preprocessing cost as much as the colour net. Without a colour net it
+// is EmbedProducts.
+func (d *Dual) EmbedImages(ctx context.Context, products []catalog.Product, textVecs [][]float32) (pvecs, logProbs [][]float32, err error) {
 	pix, err := pixels(ctx, products)
 	if err != nil {
 		return nil, nil, err
@@ -99,28 +101,29 @@ func (d *Dual) EmbedImages(ctx context.Context, products []catalog.Product, text
 	if pvecs, err = d.embed(ctx, pix, textVecs); err != nil {
 		return nil, nil, err
 	}
+	logProbs = make([][]float32, len(products))
+	if d.colour == nil {
+		return pvecs, logProbs, nil
+	}
 	var at []int
+	var sub [][]byte
 	for i, tv := range textVecs {
 		if tv == nil {
 			at = append(at, i)
+			sub = append(sub, pix[i])
 		}
 	}
-	ivecs = make([][]float32, len(products))
 	if len(at) == 0 {
-		return pvecs, ivecs, nil
+		return pvecs, logProbs, nil
 	}
-	ps, vs := make([][]byte, len(at)), make([][]float32, len(at))
-	for j, i := range at {
-		ps[j], vs[j] = pix[i], pvecs[i]
-	}
-	rows, err := d.imageRows(ctx, ps, vs)
+	lp, err := d.colour.LogProbs(ctx, sub)
 	if err != nil {
 		return nil, nil, err
 	}
 	for j, i := range at {
-		ivecs[i] = rows[j]
+		logProbs[i] = lp[j]
 	}
-	return pvecs, ivecs, nil
+	return pvecs, logProbs, nil
 }
 
 // embed runs the product tower on preprocessed pixels and text embeddings.
@@ -174,54 +177,26 @@ func (d *Dual) AttributeEmbeddings() []embeddings.Attribute {
 	return out
 }
 
-// ImageVersion names what ImageVectors returns, for the image-only
-// colour classifier over it: the model, and the colour net if any.
-func (d *Dual) ImageVersion() string {
+// ImageColours names the colours of ImageLogProbs' rows, in order; nil
+// when the model ships no colour net.
+func (d *Dual) ImageColours() []string {
 	if d.colour == nil {
-		return d.model.Version
+		return nil
 	}
-	return d.model.Version + "+" + d.colour.Info().Version
+	return d.colour.Info().Classes
 }
 
-// ImageDim is the length of ImageVectors' rows.
-func (d *Dual) ImageDim() int {
+// ImageLogProbs returns the colour net's log-probabilities over
+// ImageColours for each product's image; nil rows without a colour net.
+func (d *Dual) ImageLogProbs(ctx context.Context, products []catalog.Product) ([][]float32, error) {
 	if d.colour == nil {
-		return d.prod.Dim()
-	}
-	return d.prod.Dim() + d.colour.Dim()
-}
-
-// ImageVectors returns what the image alone says of each product: its
-// image-only product vector (pvecs[i], as EmbedProducts returns it for a
-// product without text), followed by the colour net's log-probabilities
-// when the model ships one. This is the image-only colour classifier's
-// view of the image (pixelcolor.ImageInput).
-func (d *Dual) ImageVectors(ctx context.Context, products []catalog.Product, pvecs [][]float32) ([][]float32, error) {
-	if d.colour == nil {
-		return pvecs, nil
+		return make([][]float32, len(products)), nil
 	}
 	pix, err := pixels(ctx, products)
 	if err != nil {
 		return nil, err
 	}
-	return d.imageRows(ctx, pix, pvecs)
-}
-
-// imageRows appends the colour net's log-probabilities of pix[i], if the
-// model ships the net, to pvecs[i].
-func (d *Dual) imageRows(ctx context.Context, pix [][]byte, pvecs [][]float32) ([][]float32, error) {
-	if d.colour == nil {
-		return pvecs, nil
-	}
-	lp, err := d.colour.LogProbs(ctx, pix)
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]float32, len(pvecs))
-	for i := range out {
-		out[i] = append(append(make([]float32, 0, len(pvecs[i])+len(lp[i])), pvecs[i]...), lp[i]...)
-	}
-	return out, nil
+	return d.colour.LogProbs(ctx, pix)
 }
 
 // Close releases the product tower and the colour net.

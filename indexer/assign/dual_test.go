@@ -40,42 +40,26 @@ func openTestDual(t *testing.T) *Dual {
 	return d
 }
 
-// TestImageVectors checks that a product's image vector is its image-only
-// product vector followed by the colour net's log-probabilities, and that
-// a bad image is an error naming the product.
-func TestImageVectors(t *testing.T) {
+// TestImageLogProbs checks that the colour net reads a probability
+// distribution over ImageColours from each product's image, and that a
+// bad image is an error naming the product.
+func TestImageLogProbs(t *testing.T) {
 	d := openTestDual(t)
-	if got, want := d.ImageVersion(), d.Model().Version+"+colour-v3"; got != want {
-		t.Errorf("ImageVersion = %q, want %q", got, want)
+	if len(d.ImageColours()) == 0 {
+		t.Fatal("no colours: the shipped model has a colour net")
 	}
-	var ps []catalog.Product
-	for _, name := range []string{"demo-0002.jpg", "demo-0003.jpg"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "encoder", "testdata", "embed", "images", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, catalog.Product{ID: name, Image: b})
-	}
+	ps := demoProducts(t, "demo-0002.jpg", "demo-0003.jpg")
 	ctx := context.Background()
-	pvecs, err := d.EmbedProducts(ctx, ps, make([][]float32, len(ps)))
+	lps, err := d.ImageLogProbs(ctx, ps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ivs, err := d.ImageVectors(ctx, ps, pvecs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, iv := range ivs {
-		if len(iv) != d.ImageDim() || d.ImageDim() <= d.ProductDim() {
-			t.Fatalf("row %d: %d values, ImageDim %d, ProductDim %d", i, len(iv), d.ImageDim(), d.ProductDim())
-		}
-		for j, v := range pvecs[i] {
-			if iv[j] != v {
-				t.Fatalf("row %d: value %d is %f, the product vector's %f", i, j, iv[j], v)
-			}
+	for i, lp := range lps {
+		if len(lp) != len(d.ImageColours()) {
+			t.Fatalf("row %d: %d values for %d colours", i, len(lp), len(d.ImageColours()))
 		}
 		var sum float64
-		for _, v := range iv[d.ProductDim():] {
+		for _, v := range lp {
 			sum += math.Exp(float64(v))
 		}
 		if math.Abs(sum-1) > 1e-4 {
@@ -83,23 +67,31 @@ func TestImageVectors(t *testing.T) {
 		}
 	}
 	bad := []catalog.Product{{ID: "broken", Image: []byte("not an image")}}
-	if _, err := d.ImageVectors(ctx, bad, pvecs[:1]); err == nil {
-		t.Error("an undecodable image gave no error")
+	if _, err := d.ImageLogProbs(ctx, bad); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Errorf("an undecodable image: error %v, want one naming the product", err)
 	}
 }
 
-// TestEmbedImages checks that EmbedImages gives EmbedProducts' vectors,
-// and ImageVectors' rows for the products without text only.
-func TestEmbedImages(t *testing.T) {
-	d := openTestDual(t)
+// demoProducts reads the named images of the encoder's test data as
+// products without text.
+func demoProducts(t *testing.T, names ...string) []catalog.Product {
+	t.Helper()
 	var ps []catalog.Product
-	for _, name := range []string{"demo-0002.jpg", "demo-0003.jpg", "demo-0004.jpg"} {
+	for _, name := range names {
 		b, err := os.ReadFile(filepath.Join("..", "..", "encoder", "testdata", "embed", "images", name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ps = append(ps, catalog.Product{ID: name, Image: b})
 	}
+	return ps
+}
+
+// TestEmbedImages checks that EmbedImages gives EmbedProducts' vectors,
+// and ImageLogProbs' rows for the products without text only.
+func TestEmbedImages(t *testing.T) {
+	d := openTestDual(t)
+	ps := demoProducts(t, "demo-0002.jpg", "demo-0003.jpg", "demo-0004.jpg")
 	text := make([]float32, d.prod.Info().TextEmbeddingDim)
 	for i := range text {
 		text[i] = float32(math.Sin(float64(i))) / 10
@@ -110,19 +102,19 @@ func TestEmbedImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pvecs, ivecs, err := d.EmbedImages(ctx, ps, tvs)
+	pvecs, lps, err := d.EmbedImages(ctx, ps, tvs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, pvecs); diff != "" {
 		t.Errorf("product vectors differ from EmbedProducts' (-want +got):\n%s", diff)
 	}
-	wantRows, err := d.ImageVectors(ctx, []catalog.Product{ps[0], ps[2]}, [][]float32{want[0], want[2]})
+	wantRows, err := d.ImageLogProbs(ctx, []catalog.Product{ps[0], ps[2]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([][]float32{wantRows[0], nil, wantRows[1]}, ivecs); diff != "" {
-		t.Errorf("image rows differ from ImageVectors' (-want +got):\n%s", diff)
+	if diff := cmp.Diff([][]float32{wantRows[0], nil, wantRows[1]}, lps); diff != "" {
+		t.Errorf("log-probabilities differ from ImageLogProbs' (-want +got):\n%s", diff)
 	}
 	bad := append([]catalog.Product{{ID: "broken", Image: []byte("not an image")}}, ps[1:]...)
 	if _, _, err := d.EmbedImages(ctx, bad, tvs); err == nil || !strings.Contains(err.Error(), "broken") {

@@ -151,7 +151,15 @@ func (c *Classifier) Top(x []float32, n int, minP float64) []Guess {
 	if c == nil || len(c.Classes) == 0 || len(x) != len(c.Mean) || n < 1 {
 		return nil
 	}
-	p := c.Probabilities(x)
+	return top(c.Classes, c.Probabilities(x), n, minP)
+}
+
+// top returns up to n of classes by their probabilities p, most probable
+// first, each with a probability of at least minP (the first one always).
+func top(classes []string, p []float64, n int, minP float64) []Guess {
+	if n < 1 {
+		return nil
+	}
 	idx := make([]int, len(p))
 	for i := range idx {
 		idx[i] = i
@@ -162,7 +170,7 @@ func (c *Classifier) Top(x []float32, n int, minP float64) []Guess {
 		if r > 0 && p[i] < minP {
 			break
 		}
-		out = append(out, Guess{Value: c.Classes[i], Score: p[i]})
+		out = append(out, Guess{Value: classes[i], Score: p[i]})
 	}
 	return out
 }
@@ -209,17 +217,11 @@ func DefaultClassifier() (*Classifier, error) {
 
 // ParseClassifier reads a pixel colour classifier file's content.
 func ParseClassifier(b []byte) (*Classifier, error) {
-	return ParseClassifierOf(b, FeatureVersion, NumFeatures)
-}
-
-// ParseClassifierOf reads the content of a classifier file over feature
-// vectors of version and length nf.
-func ParseClassifierOf(b []byte, version string, nf int) (*Classifier, error) {
 	var c Classifier
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("parse classifier: %w", err)
 	}
-	if err := c.validate(version, nf); err != nil {
+	if err := c.validate(FeatureVersion, NumFeatures); err != nil {
 		return nil, fmt.Errorf("parse classifier: %w", err)
 	}
 	return &c, nil

@@ -1,69 +1,9 @@
 package pixelcolor
 
 import (
-	"encoding/json"
-	"slices"
-	"strings"
+	"math"
 	"testing"
 )
-
-// imageExamples pairs synthetic images with a 4-value "product vector"
-// that names their colour, as a well-trained encoder's would.
-func imageExamples(n int, seed uint64) []Example {
-	var out []Example
-	for _, e := range synthetic(n, seed) {
-		vec := make([]float32, 4)
-		vec[slices.Index([]string{"black", "green", "navy blue", "red"}, e.Label)] = 1
-		out = append(out, Example{X: ImageInput(vec, e.X), Label: e.Label})
-	}
-	return out
-}
-
-func TestImageClassifier(t *testing.T) {
-	opt := TrainOptions{Hidden: 16, MinN: 5, Epochs: 60, Patience: 10, Batch: 16, LR: 3e-3, Seed: 3}
-	c, rep, err := Train(imageExamples(40, 6), imageExamples(10, 7), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Version != "" {
-		t.Errorf("version %q of a classifier over other features, want none", c.Version)
-	}
-	if rep.ValAccuracy < 0.9 {
-		t.Errorf("validation accuracy %v with the colour in the vector (%+v)", rep.ValAccuracy, rep)
-	}
-	c.Version = ImageVersion("m1")
-	x, _ := Features(studio(60, 80, white, green, red))
-	gs := c.ReadImage([]float32{0, 1, 0, 0}, x, 3)
-	if len(gs) == 0 || gs[0].Value != "green" {
-		t.Errorf("ReadImage = %+v, want green first", gs)
-	}
-	if gs := c.ReadImage(nil, x, 3); gs != nil {
-		t.Errorf("no vector: %+v", gs)
-	}
-	if gs := c.ReadImage([]float32{0, 1, 0, 0}, nil, 3); gs != nil {
-		t.Errorf("no features: %+v", gs)
-	}
-	b, _ := json.Marshal(c)
-	if _, err := ParseClassifierOf(b, ImageVersion("m1"), 4+NumFeatures); err != nil {
-		t.Error(err)
-	}
-	for _, tt := range []struct {
-		name    string
-		version string
-		nf      int
-	}{{"another encoder", ImageVersion("m2"), 4 + NumFeatures}, {"another size", ImageVersion("m1"), 5 + NumFeatures}, {"pixels only", FeatureVersion, NumFeatures}} {
-		if _, err := ParseClassifierOf(b, tt.version, tt.nf); err == nil {
-			t.Errorf("%s: parsed", tt.name)
-		}
-	}
-}
-
-func TestImageInput(t *testing.T) {
-	got := ImageInput([]float32{1, 2}, []float32{3})
-	if !slices.Equal(got, []float32{1, 2, 3}) {
-		t.Errorf("ImageInput = %v", got)
-	}
-}
 
 func TestTop(t *testing.T) {
 	c, _ := trainedSynthetic()
@@ -90,23 +30,48 @@ func TestTop(t *testing.T) {
 	}
 }
 
-func TestShippedImageClassifier(t *testing.T) {
-	var c Classifier
-	if err := json.Unmarshal(imageClassifierJSON, &c); err != nil {
-		t.Fatal(err)
+func TestNetTop(t *testing.T) {
+	classes := []string{"black", "green", "red"}
+	lp := func(ps ...float64) []float32 {
+		out := make([]float32, len(ps))
+		for i, p := range ps {
+			out[i] = float32(math.Log(p))
+		}
+		return out
 	}
-	model, ok := strings.CutPrefix(c.Version, ImageVersion(""))
-	if !ok || model == "" {
-		t.Fatalf("version %q does not name the pixel features and an encoder", c.Version)
+	for _, tt := range []struct {
+		name     string
+		logProbs []float32
+		n        int
+		minP     float64
+		want     []string
+	}{
+		{"most probable first", lp(0.2, 0.7, 0.1), 3, 0, []string{"green", "black", "red"}},
+		{"at most n", lp(0.2, 0.7, 0.1), 2, 0, []string{"green", "black"}},
+		{"others need minP", lp(0.2, 0.7, 0.1), 3, 0.15, []string{"green", "black"}},
+		{"the first always", lp(0.3, 0.4, 0.3), 3, 0.9, []string{"green"}},
+		{"n 0", lp(0.2, 0.7, 0.1), 0, 0, nil},
+		{"another length", lp(0.5, 0.5), 3, 0, nil},
+		{"no row", nil, 3, 0, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gs := NetTop(classes, tt.logProbs, tt.n, tt.minP)
+			var got []string
+			for _, g := range gs {
+				got = append(got, g.Value)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("NetTop = %+v, want %v", gs, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("NetTop = %+v, want %v", gs, tt.want)
+				}
+			}
+		})
 	}
-	dim := len(c.Mean) - NumFeatures
-	if dim <= 0 {
-		t.Fatalf("%d inputs, fewer than the pixel features", len(c.Mean))
-	}
-	if _, err := DefaultImageClassifier(model, dim); err != nil {
-		t.Error(err)
-	}
-	if _, err := DefaultImageClassifier(model+"x", dim); err == nil {
-		t.Error("another encoder's version accepted")
+	gs := NetTop(classes, lp(0.2, 0.7, 0.1), 1, 0)
+	if math.Abs(gs[0].Score-0.7) > 1e-6 {
+		t.Errorf("score %v, want the probability 0.7", gs[0].Score)
 	}
 }

@@ -5,12 +5,10 @@
 // CIELAB histogram of the foreground, its dominant clusters and its size;
 // see Features and Classifier), trained on the development catalogue's
 // training split (Train) and shipped as classifier.json. For a product
-// known by its image alone, a second classifier (classifier-image.json,
-// see ImageInput) reads the same features with the dual encoder's
-// image-only product vector and its colour net's log-probabilities. It
-// serves products with an image and no
-// title, and breaks ties between the colours of a multi-colour title
-// (indexer/arbitrate).
+// known by its image alone, the dual encoder's colour net reads the colour
+// instead, where the model ships one (NetTop). It serves products with an
+// image and no title, and breaks ties between the colours of a
+// multi-colour title (indexer/arbitrate).
 package pixelcolor
 
 import (
