@@ -132,11 +132,11 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 		// Pixel colours are evidence beside the model's, weighed by the
 		// arbiter in stage B, not raw extraction.
 		if px != nil {
-			feats, err := pixelcolor.FeaturesOf(ctx, batch)
+			as, err := px.Extract(ctx, batch)
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
 			}
-			for i, as := range px.Read(feats) {
+			for i, as := range as {
 				its[i].model = append(its[i].model, as...)
 			}
 		}

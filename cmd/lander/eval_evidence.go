@@ -92,11 +92,10 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		if err != nil {
 			return nil, err
 		}
-		feats, err := pixelcolor.FeaturesOf(ctx, ps)
+		pix, err := px.Extract(ctx, ps)
 		if err != nil {
 			return nil, err
 		}
-		pix := px.Read(feats)
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]

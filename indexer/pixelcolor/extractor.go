@@ -49,13 +49,6 @@ func (e *Extractor) Extract(ctx context.Context, products []catalog.Product) ([]
 	if err != nil {
 		return nil, err
 	}
-	return e.Read(feats), nil
-}
-
-// Read is Extract over features made by FeaturesOf, for a caller that
-// needs the features again (the image-only classifier), so that each
-// image is decoded once.
-func (e *Extractor) Read(feats [][]float32) [][]extract.Attr {
 	out := make([][]extract.Attr, len(feats))
 	for i, x := range feats {
 		var gs []Guess
@@ -68,7 +61,7 @@ func (e *Extractor) Read(feats [][]float32) [][]extract.Attr {
 		}
 		out[i] = Attrs(gs)
 	}
-	return out
+	return out, nil
 }
 
 // FeaturesOf returns the pixel features of each product's image (see

@@ -3,18 +3,17 @@ head on the labelled base colour of the training split.
 
 Statistics of the pixels cannot tell the garment from the model's skin, hair
 and other clothes; a convolutional net that has learned the garments' shapes
-(the product tower's image trunk) can. Its log-probabilities are one more
-input of the image-only colour classifier that Go trains on the same
-training split (indexer/pixelcolor). Stacking on the net's own training
-products could make the classifier trust it too much; the net is
-regularised (augmentation, label smoothing, dropout), its accuracy on a
-training sample is not far above its validation accuracy (0.753 against
-0.689, colour-report.json), and the classifier is early-stopped on
-validation.
-Fitting the classifier only on products the net never saw (--stack-fold
-leaves it 3/8 of the training split) did worse with a first, weaker net
-(validation accuracy 0.664, against 0.677 for the classifier without the
-net): too few products to learn from.
+(the product tower's image trunk) can. For a product known by its image
+alone, Go reads its probabilities directly as that product's colour
+evidence (indexer/pixelcolor.NetTop), calibrated on the validation split.
+A classifier stacked on the net's log-probabilities, the pixel features and
+the image-only product vector, fitted on the training split, did worse: on
+the net's own training images the net is right more often (0.753 against
+0.689 on validation, colour-report.json), so the classifier trusted it too
+much (validation recall at precision 0.87 through the arbitration: 0.473
+stacked, 0.490 direct). Fitting it only on training products kept from the
+net (3/8 of the training split) did worse still with a first, weaker net:
+too few products to learn from.
 
 The shipped net is an ensemble of such nets trained from different seeds
 (--ensemble): the log of their mean probability, one ONNX graph.
@@ -35,28 +34,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import fnv1a64, read_trainset, split_of
+from .data import read_trainset, split_of
 from .towers import ProductTower, normalize_images
 
 # Colours with less support than this in the net's training products are
 # not classes.
 MIN_SUPPORT = 20
-# FNV-1a(id) % 10 of the training products kept for the Go classifier.
-STACK_FOLD = (7, 8, 9)
 # The shipped colour net's name, an ensemble of nets trained from
-# different seeds: the image-only classifier over its output is tied to
-# it. A net trained alone is named as its member, VERSION-s<seed>.
+# different seeds: the calibration of its colours is tied to it. A net
+# trained alone is named as its member, VERSION-s<seed>.
 VERSION = "colour-v4"
 
 
-def net_split(product_id: str, stack_fold: bool) -> str:
+def net_split(product_id: str) -> str:
     """train: the net learns from it; val: early stopping; other: not
-    used (test, and with stack_fold the training products the Go
-    classifier fits on)."""
+    used (the test split)."""
     s = split_of(product_id)
-    if s == "train":
-        return "other" if stack_fold and fnv1a64(product_id) % 10 in STACK_FOLD else "train"
-    return "val" if s == "val" else "other"
+    return s if s in ("train", "val") else "other"
 
 
 class ColourNet(nn.Module):
@@ -208,13 +202,13 @@ def scores(prob: np.ndarray, y: np.ndarray) -> dict:
             "recall_at_p87": recall_at_precision(prob, y, 0.87)[0]}
 
 
-def labelled(data: str, classes: list[str], stack_fold: bool):
+def labelled(data: str, classes: list[str]):
     """The trainset's images, their class (-1: none of classes) and split."""
     _, ids, _, images, _, attrs = read_trainset(os.path.join(data, "trainset.parquet"))
     index = {c: i for i, c in enumerate(classes)}
     colours = [colour_of(a) for a in attrs]
     y = np.array([index.get(c, -1) if c else -1 for c in colours])
-    part = np.array([net_split(i, stack_fold) for i in ids])
+    part = np.array([net_split(i) for i in ids])
     return torch.from_numpy(images), y, part
 
 
@@ -229,7 +223,6 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--stack-fold", action="store_true", help="leave STACK_FOLD's training products to the Go classifier")
     ap.add_argument("--golden", default="", help="write PyTorch's log-probabilities for the pixels of this golden_dual.json beside colour.onnx")
     ap.add_argument("--export-only", action="store_true", help="export OUT/colour.pt again, no training")
     ap.add_argument("--heads", type=int, default=4, help="attention maps")
@@ -253,7 +246,7 @@ def main() -> None:
         return
     _, ids, _, images, _, attrs = read_trainset(os.path.join(args.data, "trainset.parquet"))
     colours = [colour_of(a) for a in attrs]
-    part = np.array([net_split(i, args.stack_fold) for i in ids])
+    part = np.array([net_split(i) for i in ids])
     count: dict[str, int] = {}
     for c, p in zip(colours, part):
         if c and p == "train":
@@ -355,7 +348,7 @@ def export_ensemble(runs: list[str], info: dict, args) -> None:
                f"training-split images from the image trunk of {info['version']}: " + "; ".join(members))
     os.makedirs(args.out, exist_ok=True)
     # The members and the ensemble on the validation split, side by side.
-    x, y, part = labelled(args.data, reports[0]["classes"], False)
+    x, y, part = labelled(args.data, reports[0]["classes"])
     va = np.nonzero((part == "val") & (y >= 0))[0]
     mean, std = info["image"]["mean"], info["image"]["std"]
     val = {"products": int(len(va)), "members": [], "ensemble": None}
