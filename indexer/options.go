@@ -109,6 +109,14 @@ func (o Options) withDefaults() Options {
 	if o.Pixel == nil {
 		o.Pixel = pixelcolor.Shipped()
 	}
+	if v, ok := o.Assigner.(interface{ EvidenceVersion() string }); ok {
+		if m := o.Arbiter.Model(); m != "" && m != v.EvidenceVersion() {
+			// Not fatal: the curves still rank, but their probabilities
+			// and minimums are another model's. Said once per indexer.
+			o.logger().Warn("the arbitration was calibrated on another model's scores; refit it with lander eval attributes --split validation --fit DIR",
+				"calibration", m, "model", v.EvidenceVersion())
+		}
+	}
 	return o
 }
 

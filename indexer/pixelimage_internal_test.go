@@ -7,11 +7,13 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
 
 	"lander/catalog"
+	"lander/indexer/arbitrate"
 	"lander/indexer/extract"
 	"lander/indexer/pixelcolor"
 	"lander/store"
@@ -194,6 +196,39 @@ func TestAssignImageReader(t *testing.T) {
 			asg.err = errors.New("boom")
 			if _, err := ix.assign(context.Background(), batch, texts, vecs, tt.pvecs, make([]item, len(batch))); err == nil || !errors.Is(err, asg.err) {
 				t.Errorf("the reader's error: %v", err)
+			}
+		})
+	}
+}
+
+// versionedAssigner is an Assigner whose scores are those of model.
+type versionedAssigner struct {
+	imageReaderAssigner
+	model string
+}
+
+func (a *versionedAssigner) EvidenceVersion() string { return a.model }
+
+// TestCalibrationModelWarning checks that an indexer warns when the
+// arbitration was calibrated on another model's scores, and only then.
+func TestCalibrationModelWarning(t *testing.T) {
+	for _, tt := range []struct {
+		name, calibrated, model string
+		warn                    bool
+	}{
+		{"same model", "dual-v1+colour-v4", "dual-v1+colour-v4", false},
+		{"another colour net", "dual-v1+colour-v4", "dual-v1+colour-v5", true},
+		{"not recorded", "", "dual-v1+colour-v4", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			Options{
+				Assigner: &versionedAssigner{model: tt.model},
+				Arbiter:  arbitrate.New(&arbitrate.Calibration{Model: tt.calibrated}, nil, nil),
+				Logger:   slog.New(slog.NewTextHandler(&buf, nil)),
+			}.withDefaults()
+			if got := strings.Contains(buf.String(), "calibrated on another model"); got != tt.warn {
+				t.Errorf("warned %v, want %v: %q", got, tt.warn, buf.String())
 			}
 		})
 	}

@@ -96,12 +96,12 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 				return err
 			}
 		}
-		evs, err := collectEvidence(ctx, cfg, products, clf)
+		evs, model, err := collectEvidence(ctx, cfg, products, clf)
 		if err != nil {
 			return err
 		}
 		if *fit != "" {
-			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld")
+			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld", model)
 			if err := writeFit(*fit, h, cal, clf); err != nil {
 				return err
 			}

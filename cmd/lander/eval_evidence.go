@@ -48,19 +48,20 @@ type evidence struct {
 // collectEvidence runs every source over products with their tags
 // withheld: the title lexicons (brands learned from these titles, as the
 // indexer does), the dual encoder with the title and with the image
-// alone, and the pixel colours.
-func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier) ([]evidence, error) {
+// alone, the colour net, and the pixel colours. It also names the model
+// that gave the scores (assign.Dual.EvidenceVersion).
+func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier) ([]evidence, string, error) {
 	if cfg.Encoder.Dual == "" {
-		return nil, fmt.Errorf("eval attributes: no dual encoder configured")
+		return nil, "", fmt.Errorf("eval attributes: no dual encoder configured")
 	}
 	text, err := openEncoder(cfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer text.Close()
 	dual, err := openAssigner(cfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer dual.Close()
 	titlesOf := make([]string, len(products))
@@ -80,21 +81,21 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		}
 		tvecs, err := text.Embed(ctx, titles)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		withText, err := dual.EmbedProducts(ctx, ps, tvecs)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		// The colour net's log-probabilities come with the image-only
 		// vectors, from the same decoded images (none without a net).
 		imageOnly, logProbs, err := dual.EmbedImages(ctx, ps, make([][]float32, len(ps)))
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		pix, err := px.Extract(ctx, ps)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		m := dual.Model()
 		for i, p := range ps {
@@ -108,7 +109,7 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 			e.modelImage = modelAttrs(m.Evidence(imageOnly[i], false))
 		}
 	}
-	return out, nil
+	return out, dual.EvidenceVersion(), nil
 }
 
 // imagePixel returns the pixel evidence with the image alone.
@@ -162,7 +163,7 @@ func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 // fitArbitration learns the category hierarchy from the labels of the
 // training split (neither validation nor test) and the calibration curves
 // from the evidence of evs (a split with tags withheld).
-func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hierarchy, *arbitrate.Calibration) {
+func fitArbitration(evs []evidence, lab labels.Set, split, model string) (*arbitrate.Hierarchy, *arbitrate.Calibration) {
 	h := learnHierarchy(lab)
 	arb := arbitrate.New(nil, h, nil)
 	obs := map[string][]arbitrate.Observation{}
@@ -196,7 +197,7 @@ func fitArbitration(evs []evidence, lab labels.Set, split string) (*arbitrate.Hi
 			}
 		}
 	}
-	cal := &arbitrate.Calibration{Split: split, Curves: map[string]arbitrate.Curve{}, MinP: map[string]float64{}, Target: fitTargets}
+	cal := &arbitrate.Calibration{Split: split, Model: model, Curves: map[string]arbitrate.Curve{}, MinP: map[string]float64{}, Target: fitTargets}
 	for k, o := range obs {
 		cal.Curves[k] = arbitrate.FitIsotonic(o, 50)
 	}

@@ -61,6 +61,15 @@ func New(cal *Calibration, h *Hierarchy, minP map[string]float64) *Arbiter {
 	return &Arbiter{cal: cal, h: h, minP: minP}
 }
 
+// Model names the model whose scores the arbiter's calibration was fitted
+// on (Calibration.Model); empty when unknown.
+func (a *Arbiter) Model() string {
+	if a.cal == nil {
+		return ""
+	}
+	return a.cal.Model
+}
+
 // Mode names the evidence a product offers: "title" when the dual encoder
 // read text, "image" when it saw the image alone.
 func Mode(ev Evidence) string {

@@ -102,7 +102,11 @@ func FitIsotonic(obs []Observation, minBlock int) Curve {
 // "text/category-generic", ...; see Kind).
 type Calibration struct {
 	// Split names the products the curves were fitted on.
-	Split  string           `json:"split"`
+	Split string `json:"split"`
+	// Model names the model whose scores the curves were fitted on: the
+	// dual encoder and its colour net ("dual-v1+colour-v4"); empty when
+	// not recorded.
+	Model  string           `json:"model,omitempty"`
 	Curves map[string]Curve `json:"curves"`
 	// MinP is the combined probability a value needs, per mode and key
 	// ("title/color", "image/category"; see Mode): the lowest at which the

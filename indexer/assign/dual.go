@@ -64,6 +64,16 @@ func OpenDual(o DualOptions) (*Dual, error) {
 // Version names the dual encoder, for the manifest.
 func (d *Dual) Version() string { return d.prod.Info().Version }
 
+// EvidenceVersion names the model whose scores the arbitration reads
+// (arbitrate.Calibration.Model): the dual encoder, and its colour net if
+// any.
+func (d *Dual) EvidenceVersion() string {
+	if d.colour == nil {
+		return d.Version()
+	}
+	return d.Version() + "+" + d.colour.Info().Version
+}
+
 // Assign runs the product tower on each product's image and text
 // embedding (nil: no text) and applies the calibrated assignment rule.
 func (d *Dual) Assign(ctx context.Context, products []catalog.Product, textVecs [][]float32) ([][]store.Attribute, error) {

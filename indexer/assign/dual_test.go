@@ -12,6 +12,7 @@ import (
 
 	"lander/catalog"
 	"lander/encoder"
+	"lander/indexer/arbitrate"
 )
 
 // openTestDual opens the committed dual encoder and its colour net, or
@@ -119,5 +120,15 @@ func TestEmbedImages(t *testing.T) {
 	bad := append([]catalog.Product{{ID: "broken", Image: []byte("not an image")}}, ps[1:]...)
 	if _, _, err := d.EmbedImages(ctx, bad, tvs); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("an undecodable image: error %v, want one naming the product", err)
+	}
+}
+
+// TestShippedCalibrationModel checks that the shipped calibration was
+// fitted on the scores of the shipped model: a retrained dual encoder or
+// colour net must come with a refitted calibration.
+func TestShippedCalibrationModel(t *testing.T) {
+	d := openTestDual(t)
+	if got, want := arbitrate.Shipped().Model(), d.EvidenceVersion(); got != want {
+		t.Errorf("calibration fitted on %q, the shipped model is %q", got, want)
 	}
 }
