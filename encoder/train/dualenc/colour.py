@@ -60,13 +60,12 @@ class ColourNet(nn.Module):
     goes through a small per-pixel net (learned soft colour bins); the
     trunk's 8x6 feature map says where the garment is, as `heads` spatial
     attention maps, which pool the pixels' colour embeddings. Colours are
-    read at 1/pool of the resolution (pool 2: 2x2 means, 4x cheaper than
-    the full image), to which the maps are upsampled. The head reads the
-    pooled colours and the trunk's pooled features."""
+    read at half resolution (2x2 means, 4x cheaper than the full image, to
+    which the maps are upsampled). The head reads the pooled colours and
+    the trunk's pooled features."""
 
-    def __init__(self, trunk: nn.Sequential, classes: int, heads: int = 4, emb: int = 64, pool: int = 2):
+    def __init__(self, trunk: nn.Sequential, classes: int, heads: int = 4, emb: int = 64):
         super().__init__()
-        self.pool = pool
         layers = list(trunk)
         while isinstance(layers[-1], (nn.AdaptiveAvgPool2d, nn.Flatten)):
             layers.pop()
@@ -79,7 +78,7 @@ class ColourNet(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         f = self.trunk(image)
-        small = F.avg_pool2d(image, self.pool) if self.pool > 1 else image  # pool 2: [N,3,32,24]
+        small = F.avg_pool2d(image, 2)                         # [N,3,32,24]
         a = F.interpolate(self.att(f), size=small.shape[2:], mode="bilinear", align_corners=False)
         a = torch.softmax(a.flatten(2), dim=2)                 # [N,H,P]
         p = self.pix(small).flatten(2)                         # [N,E,P]
@@ -227,7 +226,6 @@ def main() -> None:
     ap.add_argument("--golden", default="", help="write PyTorch's log-probabilities for the pixels of this golden_dual.json beside colour.onnx")
     ap.add_argument("--export-only", action="store_true", help="export OUT/colour.pt again, no training")
     ap.add_argument("--heads", type=int, default=4, help="attention maps")
-    ap.add_argument("--pool", type=int, default=2, help="read colours at 1/pool of the resolution")
     ap.add_argument("--limit", type=int, default=0, help="at most this many training products (0: all)")
     ap.add_argument("--ensemble", default="", help="comma-separated dirs of trained nets (colour.pt, colour-report.json): "
                     "export their ensemble into --out, no training")
@@ -267,7 +265,7 @@ def main() -> None:
     y_all = torch.from_numpy(y)
     tower = ProductTower(os.path.join(args.weights, info["product_model"]))
     trunk = tower.image
-    net = ColourNet(trunk, len(classes), heads=args.heads, pool=args.pool)
+    net = ColourNet(trunk, len(classes), heads=args.heads)
     new = [p for n, p in net.named_parameters() if not n.startswith("trunk.")]
     opt = torch.optim.AdamW([
         {"params": net.trunk.parameters(), "lr": args.trunk_lr},
@@ -313,7 +311,7 @@ def main() -> None:
     report = {"classes": classes, "best_epoch": best[1], "history": history,
               "train_accuracy_sample": float((ptr.argmax(1) == y[sub]).mean()),
               "train_products": int(len(tr)), "val_products": int(len(va)),
-              "seconds": time.time() - t0, "threads": args.threads, "heads": args.heads, "pool": args.pool, "seed": args.seed}
+              "seconds": time.time() - t0, "threads": args.threads, "heads": args.heads, "seed": args.seed}
     with open(os.path.join(args.out, "colour-report.json"), "w") as f:
         json.dump(report, f, indent=1)
     finish(net, info, report, args)
@@ -324,7 +322,7 @@ def load_trained(run: str, info: dict, weights: str) -> tuple[ColourNet, dict]:
     with open(os.path.join(run, "colour-report.json")) as f:
         report = json.load(f)
     net = ColourNet(ProductTower(os.path.join(weights, info["product_model"])).image, len(report["classes"]),
-                    heads=report.get("heads", 4), pool=report.get("pool", 2))
+                    heads=report.get("heads", 4))
     net.load_state_dict(torch.load(os.path.join(run, "colour.pt")))
     return net.eval(), report
 
