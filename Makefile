@@ -104,8 +104,8 @@ train: build
 ## train-colour: retrain the colour net (an ensemble of nets, one per seed of
 ## COLOUR_SEEDS, each the image trunk of encoder/weights with a colour head,
 ## 24 epochs, about 21 minutes on 2 cores) into encoder/weights, with its
-## golden file; then refit the image-only classifier and the calibration over
-## it: lander eval attributes --split validation --fit DIR (see README).
+## golden file; then refit the calibration over it: lander eval attributes
+## --split validation --fit DIR (see README).
 COLOUR_SEEDS ?= 17 18
 comma := ,
 empty :=

@@ -17,10 +17,10 @@ var ErrNoColour = errors.New("no colour net")
 
 // ColourInfo is colour.json: the colour net, an image classifier over base
 // colours fine-tuned from the product tower's image trunk (encoder/train,
-// python -m dualenc.colour). It reads the product tower's preprocessed
-// image.
+// python -m dualenc.colour; an ensemble of such nets read as one). It
+// reads the product tower's preprocessed image.
 type ColourInfo struct {
-	// Version names the net; classifiers over its output are tied to it.
+	// Version names the net; the calibration of its colours is tied to it.
 	Version string `json:"version"`
 	// Model is the ONNX file: image [N,C,H,W] to log_probs [N,len(Classes)].
 	Model string `json:"model"`
