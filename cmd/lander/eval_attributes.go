@@ -49,7 +49,7 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	fromData := f.fs.Bool("stored", false, "judge the attributes stored in the current generation of --data")
 	fit := f.fs.String("fit", "", "learn the arbitration's data into `dir`: hierarchy and the pixel colour classifier from the training split, calibration on --split (use validation)")
 	fitTrain := f.fs.Int("fit-train", 0, "training-split products whose images teach the pixel colour classifier (`N`, 0 = all)")
-	featureCache := f.fs.String("feature-cache", os.TempDir(), "`dir` caching the training images' pixel features and image-only vectors (\"\" = none)")
+	featureCache := f.fs.String("feature-cache", os.TempDir(), "`dir` caching the training images' pixel features (\"\" = none)")
 	errs := f.fs.Int("errors", 0, "list up to `N` wrong values per source and key")
 	asJSON := f.fs.Bool("json", false, "print the report as JSON")
 	htmlOut := f.fs.String("html", "", "also write the report as HTML with reliability plots to `file`")

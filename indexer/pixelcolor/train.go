@@ -38,10 +38,6 @@ const minScale = 0.01
 // trained with.
 var DefaultTrainOptions = TrainOptions{Hidden: 96, MinN: 30, Epochs: 40, Patience: 4, Batch: 64, LR: 1e-3, Decay: 0.05, Seed: 17}
 
-// DefaultImageTrainOptions are the settings the shipped image-only
-// classifier was trained with: fewer hidden units over its wider input.
-var DefaultImageTrainOptions = TrainOptions{Hidden: 64, MinN: 30, Epochs: 40, Patience: 4, Batch: 64, LR: 5e-4, Decay: 0.2, Seed: 17}
-
 // TrainReport describes a training run.
 type TrainReport struct {
 	// Epochs run and BestEpoch, whose weights were kept (1-based).
