@@ -272,10 +272,13 @@ func (ix *Indexer) imageReader() (ImageReader, []string) {
 		return nil, nil
 	}
 	ir, ok := ix.opts.Assigner.(ImageReader)
-	if !ok || len(ir.ImageColours()) == 0 {
+	if !ok {
 		return nil, nil
 	}
-	return ir, ir.ImageColours()
+	if cs := ir.ImageColours(); len(cs) > 0 {
+		return ir, cs
+	}
+	return nil, nil
 }
 
 // imageColour replaces the pixel classifier's colours in the evidence of

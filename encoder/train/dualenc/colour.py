@@ -202,14 +202,22 @@ def scores(prob: np.ndarray, y: np.ndarray) -> dict:
             "recall_at_p87": recall_at_precision(prob, y, 0.87)[0]}
 
 
-def labelled(data: str, classes: list[str]):
-    """The trainset's images, their class (-1: none of classes) and split."""
+def labelled(data: str, classes: list[str] | None = None):
+    """The trainset's images, their class (-1: none of classes), split and
+    the classes: with classes None, the colours with MIN_SUPPORT training
+    products."""
     _, ids, _, images, _, attrs = read_trainset(os.path.join(data, "trainset.parquet"))
-    index = {c: i for i, c in enumerate(classes)}
     colours = [colour_of(a) for a in attrs]
-    y = np.array([index.get(c, -1) if c else -1 for c in colours])
     part = np.array([net_split(i) for i in ids])
-    return torch.from_numpy(images), y, part
+    if classes is None:
+        count: dict[str, int] = {}
+        for c, p in zip(colours, part):
+            if c and p == "train":
+                count[c] = count.get(c, 0) + 1
+        classes = sorted(c for c, n in count.items() if n >= MIN_SUPPORT)
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index.get(c, -1) if c else -1 for c in colours])
+    return torch.from_numpy(images), y, part, classes
 
 
 def main() -> None:
@@ -244,16 +252,7 @@ def main() -> None:
         net, report = load_trained(args.out, info, args.weights)
         finish(net, info, report, args)
         return
-    _, ids, _, images, _, attrs = read_trainset(os.path.join(args.data, "trainset.parquet"))
-    colours = [colour_of(a) for a in attrs]
-    part = np.array([net_split(i) for i in ids])
-    count: dict[str, int] = {}
-    for c, p in zip(colours, part):
-        if c and p == "train":
-            count[c] = count.get(c, 0) + 1
-    classes = sorted(c for c, n in count.items() if n >= MIN_SUPPORT)
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index.get(c, -1) if c else -1 for c in colours])
+    x_all, y, part, classes = labelled(args.data)
     tr = np.nonzero((part == "train") & (y >= 0))[0]
     va = np.nonzero((part == "val") & (y >= 0))[0]
     if args.limit:
@@ -261,7 +260,6 @@ def main() -> None:
     print(f"{len(classes)} classes; {len(tr)} training and {len(va)} validation images", flush=True)
 
     mean, std = info["image"]["mean"], info["image"]["std"]
-    x_all = torch.from_numpy(images)
     y_all = torch.from_numpy(y)
     tower = ProductTower(os.path.join(args.weights, info["product_model"]))
     trunk = tower.image
@@ -348,7 +346,7 @@ def export_ensemble(runs: list[str], info: dict, args) -> None:
                f"training-split images from the image trunk of {info['version']}: " + "; ".join(members))
     os.makedirs(args.out, exist_ok=True)
     # The members and the ensemble on the validation split, side by side.
-    x, y, part = labelled(args.data, reports[0]["classes"])
+    x, y, part, _ = labelled(args.data, reports[0]["classes"])
     va = np.nonzero((part == "val") & (y >= 0))[0]
     mean, std = info["image"]["mean"], info["image"]["std"]
     val = {"products": int(len(va)), "members": [], "ensemble": None}
