@@ -31,7 +31,9 @@ reports:
                against the search-log baseline (--data DIR --catalog PATH)
   report       the full report: collections, intents, query Precision@10
                (--labelled FILE) and attribute Recall@10, searched through
-               the index with the text encoder (--data DIR --catalog PATH)
+               the index with the text encoder (--data DIR --catalog PATH),
+               and the attribute evidence per source with reliability plots,
+               as eval attributes measures it (--attributes test|validation|none)
   queries      query resolution over labelled queries (--labelled FILE); with
                --catalog PATH, Precision@10 per kind, zero-result and relaxed
                rates through /api/v1/search on the current generation of --data
@@ -172,11 +174,12 @@ func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer,
 	catalogPath := f.fs.String("catalog", "", "labelled catalog `path`: a Fashion Product Images folder or its styles.csv")
 	asJSON := f.fs.Bool("json", false, "print the report as JSON")
 	htmlOut := f.fs.String("html", "", "also write the report as HTML with plots to `file`")
-	var labelled *string
+	var labelled, attrSplit *string
 	var sample *int
 	if full {
 		labelled = f.fs.String("labelled", "", "labelled queries `file` (default: queries/labelled.jsonl beside the catalog's folder)")
 		sample = f.fs.Int("recall-sample", 5000, "products sampled for attribute recall (`N`, 0 = all)")
+		attrSplit = f.fs.String("attributes", "test", "also measure the attribute evidence per source, with reliability plots, on this `split` of --catalog's images, tags withheld (test, validation; none: skip)")
 	}
 	cfg, err := f.load(args, environ)
 	if err != nil {
@@ -184,6 +187,11 @@ func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer,
 	}
 	if *catalogPath == "" {
 		return usageError{errors.New("--catalog is required")}
+	}
+	if attrSplit != nil && *attrSplit != "none" {
+		if _, ok := splits[*attrSplit]; !ok {
+			return usageError{fmt.Errorf("unknown --attributes split %q (test, validation or none)", *attrSplit)}
+		}
 	}
 	lab, err := labels.Load(*catalogPath)
 	if err != nil {
@@ -207,6 +215,13 @@ func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer,
 		rep.Intents = &tf.Intents
 		if err := evalRetrieval(ctx, cfg, dir, lab, *catalogPath, *labelled, *sample, &rep); err != nil {
 			return err
+		}
+		if *attrSplit != "none" {
+			a, err := heldOutAttributes(ctx, cfg, *catalogPath, *attrSplit, lab)
+			if err != nil {
+				return err
+			}
+			rep.Attributes = &a
 		}
 	}
 	if *htmlOut != "" {

@@ -96,19 +96,21 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 				return err
 			}
 		}
-		evs, model, err := collectEvidence(ctx, cfg, products, clf)
-		if err != nil {
-			return err
-		}
-		if *fit != "" {
+		if *fit == "" {
+			if sources, err = shippedSources(ctx, cfg, products); err != nil {
+				return err
+			}
+		} else {
+			evs, model, err := collectEvidence(ctx, cfg, products, clf)
+			if err != nil {
+				return err
+			}
 			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld", model)
 			if err := writeFit(*fit, h, cal, clf); err != nil {
 				return err
 			}
 			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json and classifier.json into %s\n", *fit)
 			sources = evidenceSources(evs, arbitrate.New(cal, h, nil))
-		} else {
-			sources = evidenceSources(evs, arbitrate.Shipped())
 		}
 	}
 	rep := attreval.Evaluate(name, ids, sources, lab, attreval.Keys)
@@ -133,6 +135,44 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 	}
 	return nil
+}
+
+// shippedSources collects the evidence of products (tags withheld) and
+// arbitrates it with the shipped pixel classifier and calibration: one
+// source per kind of evidence, and the arbitrated results.
+func shippedSources(ctx context.Context, cfg config.Config, products []catalog.Product) ([]attreval.Source, error) {
+	evs, _, err := collectEvidence(ctx, cfg, products, pixelcolor.Shipped())
+	if err != nil {
+		return nil, err
+	}
+	return evidenceSources(evs, arbitrate.Shipped()), nil
+}
+
+// heldOutAttributes measures the attribute evidence per source on the
+// named split of the labelled Fashion Product Images catalog at
+// catalogPath (its folder or its styles.csv), tags withheld: what
+// eval attributes prints, for eval report.
+func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, split string, lab labels.Set) (attreval.Report, error) {
+	s, ok := splits[split]
+	if !ok {
+		return attreval.Report{}, usageError{fmt.Errorf("unknown split %q (test, validation or none)", split)}
+	}
+	if filepath.Base(catalogPath) == "styles.csv" {
+		catalogPath = filepath.Dir(catalogPath)
+	}
+	products, err := readSplit(ctx, catalogPath, s, 0)
+	if err != nil {
+		return attreval.Report{}, err
+	}
+	ids := make([]string, len(products))
+	for i, p := range products {
+		ids[i] = p.ID
+	}
+	sources, err := shippedSources(ctx, cfg, products)
+	if err != nil {
+		return attreval.Report{}, err
+	}
+	return attreval.Evaluate(fmt.Sprintf("%s split of %s, tags withheld", split, catalogPath), ids, sources, lab, attreval.Keys), nil
 }
 
 // readSplit reads the products of split s, up to limit (0: all), with

@@ -163,13 +163,19 @@ func (r Report) WriteText(w io.Writer) {
 	if len(r.Sources) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "  %-22s", "source")
+	// The first column is as wide as the longest source name, so that
+	// the columns line up.
+	width := len("source")
+	for _, s := range r.Sources {
+		width = max(width, len(s.Source))
+	}
+	fmt.Fprintf(w, "  %-*s", width, "source")
 	for _, k := range r.Sources[0].Keys {
 		fmt.Fprintf(w, " %-24s", k.Key)
 	}
 	fmt.Fprintln(w)
 	for _, s := range r.Sources {
-		fmt.Fprintf(w, "  %-22s", s.Source)
+		fmt.Fprintf(w, "  %-*s", width, s.Source)
 		for _, k := range s.Keys {
 			fmt.Fprintf(w, " %-24s", fmt.Sprintf("%.3f / %.3f (%d)", k.Precision, k.Recall, k.Assigned))
 		}

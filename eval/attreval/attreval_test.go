@@ -1,6 +1,7 @@
 package attreval
 
 import (
+	"strings"
 	"testing"
 
 	"lander/eval/labels"
@@ -44,5 +45,28 @@ func TestEvaluate(t *testing.T) {
 	}
 	if errs := Errors(src, "color", lab, 5); len(errs) != 1 {
 		t.Errorf("errors %v, want product 2's pink", errs)
+	}
+}
+
+// TestWriteTextAligned checks that the table's columns line up whatever
+// the length of the source names.
+func TestWriteTextAligned(t *testing.T) {
+	lab := labels.Set{"1": labels.New("Puma Men Blue Shirt", map[string]string{"articleType": "Shirts", "baseColour": "Blue", "gender": "Men"})}
+	p := []Product{{ID: "1", Attributes: []store.Attribute{{Key: "color", Value: "blue", Score: 0.9}}}}
+	r := Evaluate("test", []string{"1"}, []Source{
+		{Name: "short", Products: p},
+		{Name: "a source with a name longer than the old column", Products: p},
+	}, lab, []string{"color", "gender"})
+	var b strings.Builder
+	r.WriteText(&b)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), b.String())
+	}
+	col := strings.Index(lines[1], "color")
+	for _, l := range lines[2:] {
+		if i := strings.Index(l, "1.000 / 1.000"); i != col {
+			t.Errorf("first value at column %d, header at %d:\n%s", i, col, b.String())
+		}
 	}
 }

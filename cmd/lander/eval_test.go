@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"html"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fashionFolder writes a Fashion Product Images folder of the first n
+// products of fashion-small whose id keep accepts: its styles.csv rows,
+// and links to its images, read in place. It skips the test without
+// fashion-small.
+func fashionFolder(t *testing.T, n int, keep func(id string) bool) string {
+	t.Helper()
+	src := filepath.Join("..", "shared", "data", "fashion-small")
+	f, err := os.Open(filepath.Join(src, "styles.csv"))
+	if err != nil {
+		t.Skipf("fashion-small not available: %v", err)
+	}
+	defer f.Close()
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "images"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	out.WriteString(sc.Text() + "\n")
+	for kept := 0; kept < n && sc.Scan(); {
+		id, _, _ := strings.Cut(sc.Text(), ",")
+		img := filepath.Join(abs, "images", id+".jpg")
+		if _, err := os.Stat(img); err != nil || !keep(id) {
+			continue
+		}
+		if err := os.Symlink(img, filepath.Join(dir, "images", id+".jpg")); err != nil {
+			t.Fatal(err)
+		}
+		out.WriteString(sc.Text() + "\n")
+		kept++
+	}
+	if err := os.WriteFile(filepath.Join(dir, "styles.csv"), out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestEvalReportAttributes runs eval report on a small labelled catalog:
+// the report carries the attribute evidence per source of the held-out
+// split, with a reliability plot per source and key in its HTML, and
+// --attributes none leaves it out.
+func TestEvalReportAttributes(t *testing.T) {
+	env := models(t)
+	held := 0
+	cat := fashionFolder(t, 24, func(id string) bool {
+		if inSplit(id, splits["test"]) {
+			held++
+			return true
+		}
+		return held < 24 && len(id)%2 == 0 // some products of other splits too
+	})
+	data := filepath.Join(t.TempDir(), "data")
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"index", "--log-level", "warn", "--catalog", cat, "--data", data, "--min-support", "1"}, &out, &out, env); code != 0 {
+		t.Fatalf("index: exit %d\n%s", code, out.String())
+	}
+	labelled := filepath.Join("..", "shared", "data", "queries", "labelled.jsonl")
+	report := func(args ...string) (map[string]json.RawMessage, string) {
+		t.Helper()
+		page := filepath.Join(t.TempDir(), "report.html")
+		var stdout, stderr bytes.Buffer
+		args = append([]string{"eval", "report", "--catalog", cat, "--data", data, "--labelled", labelled, "--json", "--html", page}, args...)
+		if code := run(context.Background(), args, &stdout, &stderr, env); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr.String())
+		}
+		var rep map[string]json.RawMessage
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("report JSON: %v\n%s", err, stdout.String())
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep, html.UnescapeString(string(b))
+	}
+
+	rep, page := report()
+	var attrs struct {
+		Products int
+		Sources  []struct {
+			Source string
+			Keys   []struct {
+				Key         string
+				Reliability []struct{ N int }
+			}
+		}
+	}
+	if err := json.Unmarshal(rep["attributes"], &attrs); err != nil {
+		t.Fatalf("attributes: %v (%s)", err, rep["attributes"])
+	}
+	test := 0
+	sc := bufio.NewScanner(strings.NewReader(mustRead(t, filepath.Join(cat, "styles.csv"))))
+	for sc.Scan() {
+		if id, _, _ := strings.Cut(sc.Text(), ","); inSplit(id, splits["test"]) {
+			test++
+		}
+	}
+	if attrs.Products != test || test == 0 {
+		t.Errorf("attributes judged %d products, want the %d of the test split", attrs.Products, test)
+	}
+	names := map[string]bool{}
+	for _, s := range attrs.Sources {
+		names[s.Source] = true
+		for _, k := range s.Keys {
+			if len(k.Reliability) == 0 {
+				t.Errorf("%s %s: no reliability table", s.Source, k.Key)
+			}
+		}
+	}
+	for _, want := range []string{"text (title lexicons)", "model (image only)", "arbitrated (title+image)", "arbitrated (image only)"} {
+		if !names[want] {
+			t.Errorf("no source %q in %v", want, names)
+		}
+	}
+	if !strings.Contains(page, "Reliability: arbitrated (title+image), color") {
+		t.Errorf("HTML report has no reliability plot of the arbitrated colours")
+	}
+
+	rep, page = report("--attributes", "none")
+	if a, ok := rep["attributes"]; ok && string(a) != "null" {
+		t.Errorf("--attributes none: report has attributes %s", a)
+	}
+	if strings.Contains(page, "Reliability:") {
+		t.Errorf("--attributes none: HTML report has reliability plots")
+	}
+
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"eval", "report", "--catalog", cat, "--data", data, "--attributes", "train"}, &stderr, &stderr, env); code != exitUsage || !strings.Contains(stderr.String(), `unknown --attributes split "train"`) {
+		t.Errorf("--attributes train: exit %d, %s", code, stderr.String())
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
