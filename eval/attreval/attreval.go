@@ -8,6 +8,7 @@ package attreval
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 
@@ -51,6 +52,11 @@ type KeyScore struct {
 	Recall    float64 `json:"recall"`
 	// Reliability holds Bins bands of stated confidence [i/Bins, (i+1)/Bins).
 	Reliability []Band `json:"reliability"`
+	// CalibrationError is the expected calibration error over those
+	// bands: the mean over values of |observed precision - mean stated
+	// score| of their band. A source whose scores are probabilities is
+	// near 0; one stating constants is as far off as its precision.
+	CalibrationError float64 `json:"calibration_error"`
 }
 
 // Band is one confidence band of a reliability table.
@@ -146,7 +152,11 @@ func score(key string, ids []string, byID map[string][]store.Attribute, lab labe
 	for i := range ks.Reliability {
 		if b := &ks.Reliability[i]; b.N > 0 {
 			b.Mean /= float64(b.N)
+			ks.CalibrationError += float64(b.N) * math.Abs(b.Observed()-b.Mean)
 		}
+	}
+	if ks.Assigned > 0 {
+		ks.CalibrationError /= float64(ks.Assigned)
 	}
 	if ks.Assigned > 0 {
 		ks.Precision = float64(ks.Right) / float64(ks.Assigned)
@@ -178,6 +188,23 @@ func (r Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  %-*s", width, s.Source)
 		for _, k := range s.Keys {
 			fmt.Fprintf(w, " %-24s", fmt.Sprintf("%.3f / %.3f (%d)", k.Precision, k.Recall, k.Assigned))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\ncalibration error per source (mean |observed precision - stated score| over %d score bands; 0 is calibrated, - no values)\n", Bins)
+	fmt.Fprintf(w, "  %-*s", width, "source")
+	for _, k := range r.Sources[0].Keys {
+		fmt.Fprintf(w, " %-10s", k.Key)
+	}
+	fmt.Fprintln(w)
+	for _, s := range r.Sources {
+		fmt.Fprintf(w, "  %-*s", width, s.Source)
+		for _, k := range s.Keys {
+			v := "-"
+			if k.Assigned > 0 {
+				v = fmt.Sprintf("%.3f", k.CalibrationError)
+			}
+			fmt.Fprintf(w, " %-10s", v)
 		}
 		fmt.Fprintln(w)
 	}

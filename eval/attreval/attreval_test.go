@@ -37,6 +37,10 @@ func TestEvaluate(t *testing.T) {
 	if b := c.Reliability[9]; b.N != 2 || b.Right != 1 || b.Observed() != 0.5 {
 		t.Errorf("band 0.9-1.0 %+v, want 2 values, 1 right", b)
 	}
+	// Colour: both values in band 0.9-1.0 (mean 0.93), half right.
+	if d := c.CalibrationError - 0.43; d > 1e-6 || d < -1e-6 {
+		t.Errorf("color calibration error %v, want |0.5 - 0.93| = 0.43", c.CalibrationError)
+	}
 	if g := byKey["gender"]; g.Assigned != 0 || g.Recall != 0 || g.Precision != 0 {
 		t.Errorf("gender %+v, want nothing assigned", g)
 	}
@@ -59,14 +63,20 @@ func TestWriteTextAligned(t *testing.T) {
 	}, lab, []string{"color", "gender"})
 	var b strings.Builder
 	r.WriteText(&b)
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("%d lines, want 4:\n%s", len(lines), b.String())
+	tables := strings.Split(strings.TrimSpace(b.String()), "\n\n")
+	if len(tables) != 2 {
+		t.Fatalf("%d tables, want precision and calibration error:\n%s", len(tables), b.String())
 	}
-	col := strings.Index(lines[1], "color")
-	for _, l := range lines[2:] {
-		if i := strings.Index(l, "1.000 / 1.000"); i != col {
-			t.Errorf("first value at column %d, header at %d:\n%s", i, col, b.String())
+	for i, want := range []string{"1.000 / 1.000", "0.100"} {
+		lines := strings.Split(tables[i], "\n")
+		if len(lines) != 4 {
+			t.Fatalf("table %d: %d lines, want 4:\n%s", i, len(lines), b.String())
+		}
+		col := strings.Index(lines[1], "color")
+		for _, l := range lines[2:] {
+			if j := strings.Index(l, want); j != col {
+				t.Errorf("table %d: first value at column %d, header at %d:\n%s", i, j, col, b.String())
+			}
 		}
 	}
 }

@@ -174,7 +174,7 @@ func reliabilityPlots(a *attreval.Report) []plot {
 			if len(vs) == 0 {
 				continue
 			}
-			out = append(out, newPlot(fmt.Sprintf("Reliability: %s, %s (observed precision per score band)", s.Source, k.Key), ls, vs, ts, 1))
+			out = append(out, newPlot(fmt.Sprintf("Reliability: %s, %s (observed precision per score band; calibration error %.3f)", s.Source, k.Key, k.CalibrationError), ls, vs, ts, 1))
 		}
 	}
 	return out

@@ -36,7 +36,7 @@ func TestWrite(t *testing.T) {
 }
 
 func TestReliabilityPlots(t *testing.T) {
-	ks := attreval.KeyScore{Key: "color", Assigned: 3, Right: 2, Precision: 0.667, Recall: 0.5, Reliability: make([]attreval.Band, attreval.Bins)}
+	ks := attreval.KeyScore{Key: "color", Assigned: 3, Right: 2, Precision: 0.667, Recall: 0.5, Reliability: make([]attreval.Band, attreval.Bins), CalibrationError: 0.283}
 	ks.Reliability[9] = attreval.Band{Lo: 0.9, Hi: 1, N: 3, Right: 2, Mean: 0.95}
 	r := Report{Source: "test", Attributes: &attreval.Report{Split: "held-out", Products: 4,
 		Sources: []attreval.SourceScore{{Source: "model", Keys: []attreval.KeyScore{ks}},
@@ -53,7 +53,7 @@ func TestReliabilityPlots(t *testing.T) {
 	if n := strings.Count(html.String(), "<svg"); n != 1 {
 		t.Errorf("%d reliability plots, want 1", n)
 	}
-	if !strings.Contains(html.String(), "Reliability: model, color") || !strings.Contains(html.String(), "0.9-1.0 (n=3)") {
+	if !strings.Contains(html.String(), "Reliability: model, color (observed precision per score band; calibration error 0.283)") || !strings.Contains(html.String(), "0.9-1.0 (n=3)") {
 		t.Errorf("plot lacks its title or band:\n%s", html.String())
 	}
 }
