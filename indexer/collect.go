@@ -123,6 +123,10 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
 		px = pixelcolor.NewExtractor(ix.opts.Pixel, pixelcolor.Top)
 	}
+	// With a colour net, the products without text get its colours in
+	// assign instead of the pixel classifier's, which would be thrown
+	// away: the classifier reads only the products with text.
+	ir, _ := ix.imageReader()
 	for batch := range in {
 		t0 := time.Now()
 		its, texts, err := extractBatch(ctx, extractors, batch)
@@ -132,12 +136,19 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 		// Pixel colours are evidence beside the model's, weighed by the
 		// arbiter in stage B, not raw extraction.
 		if px != nil {
-			as, err := px.Extract(ctx, batch)
+			at := make([]int, 0, len(batch))
+			sub := make([]catalog.Product, 0, len(batch))
+			for i, p := range batch {
+				if ir == nil || texts[i] != "" {
+					at, sub = append(at, i), append(sub, p)
+				}
+			}
+			as, err := px.Extract(ctx, sub)
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
 			}
-			for i, as := range as {
-				its[i].model = append(its[i].model, as...)
+			for j, as := range as {
+				its[at[j]].model = append(its[at[j]].model, as...)
 			}
 		}
 		r.timed("extract", t0)
