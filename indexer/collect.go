@@ -123,9 +123,6 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
 		px = pixelcolor.NewExtractor(ix.opts.Pixel, pixelcolor.Top)
 	}
-	// With a colour net, the products without text get its colours in
-	// assign instead of the pixel classifier's, which would be thrown
-	// away: the classifier reads only the products with text.
 	ir, _ := ix.imageReader()
 	for batch := range in {
 		t0 := time.Now()
@@ -133,22 +130,9 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 		if err != nil {
 			return err
 		}
-		// Pixel colours are evidence beside the model's, weighed by the
-		// arbiter in stage B, not raw extraction.
 		if px != nil {
-			at := make([]int, 0, len(batch))
-			sub := make([]catalog.Product, 0, len(batch))
-			for i, p := range batch {
-				if ir == nil || texts[i] != "" {
-					at, sub = append(at, i), append(sub, p)
-				}
-			}
-			as, err := px.Extract(ctx, sub)
-			if err != nil {
-				return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
-			}
-			for j, as := range as {
-				its[at[j]].model = append(its[at[j]].model, as...)
+			if err := pixelEvidence(ctx, px, ir != nil, batch, texts, its); err != nil {
+				return err
 			}
 		}
 		r.timed("extract", t0)
@@ -178,6 +162,30 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	return nil
+}
+
+// pixelEvidence adds the pixel classifier's colours to the evidence of
+// the batch's products: evidence beside the model's, weighed by the
+// arbiter in stage B, not raw extraction. With a colour net (net), the
+// products without text get the net's colours in assign instead, which
+// would replace the classifier's: the classifier reads only the products
+// with text.
+func pixelEvidence(ctx context.Context, px *pixelcolor.Extractor, net bool, batch []catalog.Product, texts []string, its []item) error {
+	at := make([]int, 0, len(batch))
+	sub := make([]catalog.Product, 0, len(batch))
+	for i, p := range batch {
+		if !net || texts[i] != "" {
+			at, sub = append(at, i), append(sub, p)
+		}
+	}
+	as, err := px.Extract(ctx, sub)
+	if err != nil {
+		return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
+	}
+	for j, as := range as {
+		its[at[j]].model = append(its[at[j]].model, as...)
 	}
 	return nil
 }
@@ -294,7 +302,9 @@ func (ix *Indexer) imageReader() (ImageReader, []string) {
 
 // imageColour replaces the pixel classifier's colours in the evidence of
 // a product known by its image alone with gs, what the colour net read.
-// The evidence stays as it is when gs is empty.
+// The evidence stays as it is when gs is empty (a row that does not match
+// the net's colours); with a colour net the classifier has not read such
+// a product (pixelEvidence), so it is left without colour evidence.
 func imageColour(gs []pixelcolor.Guess, evidence []extract.Attr) []extract.Attr {
 	if len(gs) == 0 {
 		return evidence

@@ -233,3 +233,50 @@ func TestCalibrationModelWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestPixelEvidence checks that the pixel classifier reads every product
+// without a colour net, and only those with text when the net reads the
+// others.
+func TestPixelEvidence(t *testing.T) {
+	var batch []catalog.Product
+	for _, id := range []string{"titled-1", "image-only", "titled-2"} {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, square(color.RGBA{200, 20, 30, 255})); err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, catalog.Product{ID: id, Image: buf.Bytes()})
+	}
+	texts := []string{"a red shirt", "", "a red top"}
+	px := pixelcolor.NewExtractor(pixelcolor.Shipped(), pixelcolor.Top)
+	for _, tt := range []struct {
+		name string
+		net  bool
+		want []bool // pixel evidence per product
+	}{
+		{"no colour net", false, []bool{true, true, true}},
+		{"colour net", true, []bool{true, false, true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			its := make([]item, len(batch))
+			if err := pixelEvidence(context.Background(), px, tt.net, batch, texts, its); err != nil {
+				t.Fatal(err)
+			}
+			for i, it := range its {
+				got := len(it.model) > 0
+				for _, a := range it.model {
+					if a.Source != pixelcolor.Source || a.Key != "color" {
+						t.Errorf("%s: evidence %+v, want pixel colours only", batch[i].ID, a)
+					}
+				}
+				if got != tt.want[i] {
+					t.Errorf("%s: pixel evidence %v, want %v (%+v)", batch[i].ID, got, tt.want[i], it.model)
+				}
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := pixelEvidence(ctx, px, false, batch, texts, make([]item, len(batch))); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+}

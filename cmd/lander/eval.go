@@ -163,7 +163,8 @@ func cmdEvalQueries(ctx context.Context, args []string, stdout, stderr io.Writer
 // cmdEvalReport evaluates the current generation of --data against the
 // labels of --catalog: the collections, and with full also the intents,
 // query precision and attribute recall, which search the index with the
-// text encoder.
+// text encoder, and the attribute evidence per source on a held-out split
+// of --catalog's images (--attributes).
 func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, full bool) error {
 	name := "eval collections"
 	if full {
@@ -219,7 +220,7 @@ func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer,
 		if *attrSplit != "none" {
 			a, err := heldOutAttributes(ctx, cfg, *catalogPath, *attrSplit, lab)
 			if err != nil {
-				return err
+				return fmt.Errorf("attribute evidence (--attributes %s): %w", *attrSplit, err)
 			}
 			rep.Attributes = &a
 		}

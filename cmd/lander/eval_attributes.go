@@ -151,11 +151,11 @@ func shippedSources(ctx context.Context, cfg config.Config, products []catalog.P
 // heldOutAttributes measures the attribute evidence per source on the
 // named split of the labelled Fashion Product Images catalog at
 // catalogPath (its folder or its styles.csv), tags withheld: what
-// eval attributes prints, for eval report.
+// eval attributes prints, for eval report. split is a key of splits.
 func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, split string, lab labels.Set) (attreval.Report, error) {
 	s, ok := splits[split]
 	if !ok {
-		return attreval.Report{}, usageError{fmt.Errorf("unknown split %q (test, validation or none)", split)}
+		return attreval.Report{}, fmt.Errorf("unknown split %q (test or validation)", split)
 	}
 	if filepath.Base(catalogPath) == "styles.csv" {
 		catalogPath = filepath.Dir(catalogPath)

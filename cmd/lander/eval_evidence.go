@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -52,7 +53,7 @@ type evidence struct {
 // that gave the scores (assign.Dual.EvidenceVersion).
 func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier) ([]evidence, string, error) {
 	if cfg.Encoder.Dual == "" {
-		return nil, "", fmt.Errorf("eval attributes: no dual encoder configured")
+		return nil, "", errors.New("no dual encoder configured (encoder.dual)")
 	}
 	text, err := openEncoder(cfg)
 	if err != nil {

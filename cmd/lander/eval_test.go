@@ -60,13 +60,9 @@ func fashionFolder(t *testing.T, n int, keep func(id string) bool) string {
 // --attributes none leaves it out.
 func TestEvalReportAttributes(t *testing.T) {
 	env := models(t)
-	held := 0
 	cat := fashionFolder(t, 24, func(id string) bool {
-		if inSplit(id, splits["test"]) {
-			held++
-			return true
-		}
-		return held < 24 && len(id)%2 == 0 // some products of other splits too
+		// The test split, and some products of other splits.
+		return inSplit(id, splits["test"]) || len(id)%2 == 0
 	})
 	data := filepath.Join(t.TempDir(), "data")
 	var out bytes.Buffer
@@ -100,6 +96,7 @@ func TestEvalReportAttributes(t *testing.T) {
 			Source string
 			Keys   []struct {
 				Key         string
+				Assigned    int
 				Reliability []struct{ N int }
 			}
 		}
@@ -109,6 +106,7 @@ func TestEvalReportAttributes(t *testing.T) {
 	}
 	test := 0
 	sc := bufio.NewScanner(strings.NewReader(mustRead(t, filepath.Join(cat, "styles.csv"))))
+	sc.Scan() // the header
 	for sc.Scan() {
 		if id, _, _ := strings.Cut(sc.Text(), ","); inSplit(id, splits["test"]) {
 			test++
@@ -121,8 +119,15 @@ func TestEvalReportAttributes(t *testing.T) {
 	for _, s := range attrs.Sources {
 		names[s.Source] = true
 		for _, k := range s.Keys {
-			if len(k.Reliability) == 0 {
-				t.Errorf("%s %s: no reliability table", s.Source, k.Key)
+			n := 0
+			for _, b := range k.Reliability {
+				n += b.N
+			}
+			if n != k.Assigned {
+				t.Errorf("%s %s: %d values in the reliability table, %d assigned", s.Source, k.Key, n, k.Assigned)
+			}
+			if s.Source == "arbitrated (title+image)" && k.Key == "color" && n == 0 {
+				t.Errorf("no arbitrated colours judged")
 			}
 		}
 	}

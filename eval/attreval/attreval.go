@@ -54,8 +54,9 @@ type KeyScore struct {
 	Reliability []Band `json:"reliability"`
 	// CalibrationError is the expected calibration error over those
 	// bands: the mean over values of |observed precision - mean stated
-	// score| of their band. A source whose scores are probabilities is
-	// near 0; one stating constants is as far off as its precision.
+	// score| of their band. A source whose scores are calibrated
+	// probabilities is near 0; one stating a constant c is |precision - c|
+	// off. It is 0 when the source gave no values (Assigned 0).
 	CalibrationError float64 `json:"calibration_error"`
 }
 
@@ -167,7 +168,8 @@ func score(key string, ids []string, byID map[string][]store.Attribute, lab labe
 	return ks
 }
 
-// WriteText prints the per-source table: precision / recall per key.
+// WriteText prints the per-source tables: precision / recall per key, and
+// the calibration error per key ("-" where the source gave no values).
 func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\nattributes by source (%s, %d products): precision / recall (values assigned)\n", r.Split, r.Products)
 	if len(r.Sources) == 0 {

@@ -41,6 +41,19 @@ func TestEvaluate(t *testing.T) {
 	if d := c.CalibrationError - 0.43; d > 1e-6 || d < -1e-6 {
 		t.Errorf("color calibration error %v, want |0.5 - 0.93| = 0.43", c.CalibrationError)
 	}
+	// Category: one right value in band 0.9-1.0 (|1 - 0.9| = 0.1) and,
+	// from a second source, two wrong ones in band 0.2-0.3 (|0 - 0.25|):
+	// weighted by values, (0.1 + 2 * 0.25) / 3 = 0.2, not the bands' mean
+	// 0.175.
+	two := Source{Name: "two", Products: []Product{
+		{ID: "1", Attributes: []store.Attribute{{Key: "category", Value: "shirts", Score: 0.9}}},
+		{ID: "2", Attributes: []store.Attribute{{Key: "category", Value: "jeans", Score: 0.25}, {Key: "category", Value: "skirts", Score: 0.25}}},
+	}}
+	for _, k := range Evaluate("test", []string{"1", "2"}, []Source{two}, lab, []string{"category"}).Sources[0].Keys {
+		if d := k.CalibrationError - 0.2; d > 1e-6 || d < -1e-6 {
+			t.Errorf("category calibration error %v, want 0.2", k.CalibrationError)
+		}
+	}
 	if g := byKey["gender"]; g.Assigned != 0 || g.Recall != 0 || g.Precision != 0 {
 		t.Errorf("gender %+v, want nothing assigned", g)
 	}

@@ -144,7 +144,10 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 {{end}}</svg>{{end}}
 {{with .R.Attributes}}<h2>Attributes by source</h2><p>{{.Split}}, {{.Products}} products. Precision / recall (values assigned); the reliability plots below give, per source and key, the observed precision of the values in each band of stated score (a calibrated source's bars follow the band).</p>
 <table><tr><th>source</th>{{range (index .Sources 0).Keys}}<th>{{.Key}}</th>{{end}}</tr>
-{{range .Sources}}<tr><td>{{.Source}}</td>{{range .Keys}}<td>{{printf "%.3f / %.3f (%d)" .Precision .Recall .Assigned}}</td>{{end}}</tr>{{end}}</table>{{end}}
+{{range .Sources}}<tr><td>{{.Source}}</td>{{range .Keys}}<td>{{printf "%.3f / %.3f (%d)" .Precision .Recall .Assigned}}</td>{{end}}</tr>{{end}}</table>
+<p>Calibration error: the mean, over the values, of |observed precision &minus; stated score| in their band (0 is calibrated; &ndash; no values).</p>
+<table><tr><th>source</th>{{range (index .Sources 0).Keys}}<th>{{.Key}}</th>{{end}}</tr>
+{{range .Sources}}<tr><td>{{.Source}}</td>{{range .Keys}}<td>{{if .Assigned}}{{printf "%.3f" .CalibrationError}}{{else}}&ndash;{{end}}</td>{{end}}</tr>{{end}}</table>{{end}}
 {{with .R.Queries}}<h2>Queries</h2><p>Precision@10 {{printf "%.3f" .Precision}} over {{.Queries}} labelled queries</p>
 <table><tr><th>kind</th><th>queries</th><th>P@10</th></tr>{{range .Kinds}}<tr><td>{{.Kind}}</td><td>{{.Queries}}</td><td>{{printf "%.3f" .Precision}}</td></tr>{{end}}</table>{{end}}
 {{with .R.Recall}}<h2>Attribute recall</h2><p>Recall@10 {{printf "%.3f" .Recall}} over {{.Products}} products</p>

@@ -56,4 +56,9 @@ func TestReliabilityPlots(t *testing.T) {
 	if !strings.Contains(html.String(), "Reliability: model, color (observed precision per score band; calibration error 0.283)") || !strings.Contains(html.String(), "0.9-1.0 (n=3)") {
 		t.Errorf("plot lacks its title or band:\n%s", html.String())
 	}
+	// The calibration error table: a value for the source with values, a
+	// dash for the one without.
+	if !strings.Contains(html.String(), "<tr><td>model</td><td>0.283</td></tr>") || !strings.Contains(html.String(), "<tr><td>empty</td><td>&ndash;</td></tr>") {
+		t.Errorf("no calibration error table:\n%s", html.String())
+	}
 }
