@@ -28,6 +28,10 @@ type item struct {
 	extracted []extract.Attr
 	model     []extract.Attr // assigned by the dual encoder, its candidates and the pixel colours
 	pvec      []float32      // the product tower's vector, when it ran or was given
+	// pixelProbs holds the pixel classifier's probabilities of a product
+	// without text when a colour net reads it, to pool with the net's
+	// (pixelcolor.Pool); nil otherwise.
+	pixelProbs []float64
 }
 
 // extracted is one batch through extraction and encoding: the catalog
@@ -119,9 +123,9 @@ func (ix *Indexer) readCatalog(ctx context.Context, r *run, rd *catalog.Reader, 
 // the batch with its items to out.
 func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bool, in <-chan []catalog.Product, out chan<- extracted) error {
 	extractors := append([]extract.Extractor{extract.Tags{}}, ix.opts.Extractors...)
-	var px *pixelcolor.Extractor
+	var clf *pixelcolor.Classifier
 	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
-		px = pixelcolor.NewExtractor(ix.opts.Pixel, pixelcolor.Top)
+		clf = ix.opts.Pixel
 	}
 	ir, _ := ix.imageReader()
 	for batch := range in {
@@ -130,8 +134,8 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 		if err != nil {
 			return err
 		}
-		if px != nil {
-			if err := pixelEvidence(ctx, px, ir != nil, batch, texts, its); err != nil {
+		if clf != nil {
+			if err := pixelEvidence(ctx, clf, ir != nil, batch, texts, its); err != nil {
 				return err
 			}
 		}
@@ -166,26 +170,25 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 	return nil
 }
 
-// pixelEvidence adds the pixel classifier's colours to the evidence of
-// the batch's products: evidence beside the model's, weighed by the
-// arbiter in stage B, not raw extraction. With a colour net (net), the
-// products without text get the net's colours in assign instead, which
-// would replace the classifier's: the classifier reads only the products
-// with text.
-func pixelEvidence(ctx context.Context, px *pixelcolor.Extractor, net bool, batch []catalog.Product, texts []string, its []item) error {
-	at := make([]int, 0, len(batch))
-	sub := make([]catalog.Product, 0, len(batch))
-	for i, p := range batch {
-		if !net || texts[i] != "" {
-			at, sub = append(at, i), append(sub, p)
-		}
-	}
-	as, err := px.Extract(ctx, sub)
+// pixelEvidence reads the batch's images with the pixel classifier clf.
+// A product's most probable colours join its evidence, beside the
+// model's, weighed by the arbiter in stage B, not raw extraction. With a
+// colour net (net), a product without text keeps the classifier's
+// probabilities instead (item.pixelProbs), which assign pools with the
+// net's.
+func pixelEvidence(ctx context.Context, clf *pixelcolor.Classifier, net bool, batch []catalog.Product, texts []string, its []item) error {
+	feats, err := pixelcolor.FeaturesOf(ctx, batch)
 	if err != nil {
 		return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
 	}
-	for j, as := range as {
-		its[at[j]].model = append(its[at[j]].model, as...)
+	for i, x := range feats {
+		switch {
+		case x == nil: // no image or no foreground: no pixel evidence
+		case net && texts[i] == "":
+			its[i].pixelProbs = clf.Probabilities(x)
+		default:
+			its[i].model = append(its[i].model, pixelcolor.Attrs(clf.Top(x, pixelcolor.Top, pixelcolor.AltMinP))...)
+		}
 	}
 	return nil
 }
@@ -271,8 +274,14 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 				return nil, fmt.Errorf("read image-only colours: %w", err)
 			}
 		}
+		var pixClasses []string
+		if ix.opts.Pixel != nil {
+			pixClasses = ix.opts.Pixel.Classes
+		}
+		w := ix.opts.Arbiter.PixelWeight()
 		for j, i := range at {
-			its[i].model = imageColour(pixelcolor.NetTop(colours, rows[j], pixelcolor.Top, pixelcolor.AltMinP), its[i].model)
+			lp := pixelcolor.Pool(colours, rows[j], pixClasses, its[i].pixelProbs, w)
+			its[i].model = imageColour(pixelcolor.NetTop(colours, lp, pixelcolor.Top, pixelcolor.AltMinP), its[i].model)
 		}
 	}
 	for i, as := range assigned {

@@ -234,9 +234,10 @@ func TestCalibrationModelWarning(t *testing.T) {
 	}
 }
 
-// TestPixelEvidence checks that the pixel classifier reads every product
-// without a colour net, and only those with text when the net reads the
-// others.
+// TestPixelEvidence checks that the pixel classifier's colours join the
+// evidence of every product without a colour net, and of those with text
+// when the net reads the others, which keep the classifier's
+// probabilities to pool with the net's.
 func TestPixelEvidence(t *testing.T) {
 	var batch []catalog.Product
 	for _, id := range []string{"titled-1", "image-only", "titled-2"} {
@@ -247,18 +248,19 @@ func TestPixelEvidence(t *testing.T) {
 		batch = append(batch, catalog.Product{ID: id, Image: buf.Bytes()})
 	}
 	texts := []string{"a red shirt", "", "a red top"}
-	px := pixelcolor.NewExtractor(pixelcolor.Shipped(), pixelcolor.Top)
+	clf := pixelcolor.Shipped()
 	for _, tt := range []struct {
-		name string
-		net  bool
-		want []bool // pixel evidence per product
+		name  string
+		net   bool
+		want  []bool // pixel evidence per product
+		probs []bool // probabilities kept per product
 	}{
-		{"no colour net", false, []bool{true, true, true}},
-		{"colour net", true, []bool{true, false, true}},
+		{"no colour net", false, []bool{true, true, true}, []bool{false, false, false}},
+		{"colour net", true, []bool{true, false, true}, []bool{false, true, false}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			its := make([]item, len(batch))
-			if err := pixelEvidence(context.Background(), px, tt.net, batch, texts, its); err != nil {
+			if err := pixelEvidence(context.Background(), clf, tt.net, batch, texts, its); err != nil {
 				t.Fatal(err)
 			}
 			for i, it := range its {
@@ -271,12 +273,44 @@ func TestPixelEvidence(t *testing.T) {
 				if got != tt.want[i] {
 					t.Errorf("%s: pixel evidence %v, want %v (%+v)", batch[i].ID, got, tt.want[i], it.model)
 				}
+				if kept := it.pixelProbs != nil; kept != tt.probs[i] || kept && len(it.pixelProbs) != len(clf.Classes) {
+					t.Errorf("%s: probabilities %v, want kept %v", batch[i].ID, it.pixelProbs, tt.probs[i])
+				}
 			}
 		})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := pixelEvidence(ctx, px, false, batch, texts, make([]item, len(batch))); !errors.Is(err, context.Canceled) {
+	if err := pixelEvidence(ctx, clf, false, batch, texts, make([]item, len(batch))); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+}
+
+// TestAssignPoolsPixels checks that the colour of a product without
+// text pools the colour net's probabilities with the pixel classifier's
+// by the calibration's weight: with weight 0 the net's red, with weight
+// 1 the green the pixels are sure of.
+func TestAssignPoolsPixels(t *testing.T) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, square(color.RGBA{200, 20, 30, 255})); err != nil {
+		t.Fatal(err)
+	}
+	batch := []catalog.Product{{ID: "red-1", Image: buf.Bytes()}}
+	for _, tt := range []struct {
+		weight float64
+		want   string
+	}{{0, "red"}, {1, "green"}} {
+		ix := &Indexer{opts: Options{
+			Assigner: &imageReaderAssigner{colours: []string{"black", "green", "red"}},
+			Pixel:    &pixelcolor.Classifier{Classes: []string{"green", "red"}},
+			Arbiter:  arbitrate.New(&arbitrate.Calibration{PixelWeight: tt.weight}, nil, nil),
+		}}
+		its := []item{{pixelProbs: []float64{0.999, 0.001}}}
+		if _, err := ix.assign(context.Background(), batch, []string{""}, [][]float32{nil}, nil, its); err != nil {
+			t.Fatal(err)
+		}
+		if m := its[0].model; len(m) == 0 || m[0].Source != pixelcolor.Source || m[0].Value != tt.want {
+			t.Errorf("weight %v: %+v, want %s first", tt.weight, m, tt.want)
+		}
 	}
 }

@@ -105,7 +105,13 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 			if err != nil {
 				return err
 			}
+			// The weight of the pixels pooled with the colour net comes
+			// first: the image-only colours' curves read the pooled ones.
+			w, loss := fitPixelWeight(evs, lab)
+			poolImageColours(evs, w)
+			fmt.Fprintf(stderr, "pixel weight %.2f: image-only colour log-loss %.4f\n", w, loss)
 			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld", model)
+			cal.PixelWeight = w
 			if err := writeFit(*fit, h, cal, clf); err != nil {
 				return err
 			}
@@ -145,7 +151,9 @@ func shippedSources(ctx context.Context, cfg config.Config, products []catalog.P
 	if err != nil {
 		return nil, err
 	}
-	return evidenceSources(evs, arbitrate.Shipped()), nil
+	arb := arbitrate.Shipped()
+	poolImageColours(evs, arb.PixelWeight())
+	return evidenceSources(evs, arb), nil
 }
 
 // heldOutAttributes measures the attribute evidence per source on the

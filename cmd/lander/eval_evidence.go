@@ -39,9 +39,15 @@ type evidence struct {
 	title      string
 	tags, text []extract.Attr
 	pixel      []extract.Attr // most probable first
-	// pixelImage is the colour net's colours, nil without one; it stands
-	// for pixel with the image alone.
+	// pixelImage is the colour net's colours, nil without one, pooled
+	// with the pixel classifier's (poolImageColours); it stands for pixel
+	// with the image alone.
 	pixelImage []extract.Attr
+	// netLogProbs is the colour net's reading over colours, pixelProbs
+	// the pixel classifier's over pixClasses (nil without a foreground).
+	netLogProbs         []float32
+	pixelProbs          []float64
+	colours, pixClasses []string
 	model      []extract.Attr // title and image: assigned and candidates
 	modelImage []extract.Attr // image alone
 }
@@ -71,7 +77,6 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 	}
 	tx := extract.FromTitles(titlesOf)
 	colours := dual.ImageColours()
-	px := pixelcolor.NewExtractor(clf, pixelcolor.Top)
 	out := make([]evidence, len(products))
 	const batch = 64
 	for lo := 0; lo < len(products); lo += batch {
@@ -94,23 +99,97 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		if err != nil {
 			return nil, "", err
 		}
-		pix, err := px.Extract(ctx, ps)
+		feats, err := pixelcolor.FeaturesOf(ctx, ps)
 		if err != nil {
 			return nil, "", err
 		}
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]
-			e.pixelImage = pixelcolor.Attrs(pixelcolor.NetTop(colours, logProbs[i], pixelcolor.Top, pixelcolor.AltMinP))
+			e.colours, e.pixClasses, e.netLogProbs = colours, clf.Classes, logProbs[i]
+			if x := feats[i]; x != nil {
+				e.pixel = pixelcolor.Attrs(clf.Top(x, pixelcolor.Top, pixelcolor.AltMinP))
+				e.pixelProbs = clf.Probabilities(x)
+			}
 			e.id, e.title = p.ID, p.Title
 			e.tags = extract.TagsOf(p)
 			e.text = tx.Of(p.Title, "")
-			e.pixel = pix[i]
 			e.model = modelAttrs(m.Evidence(withText[i], true))
 			e.modelImage = modelAttrs(m.Evidence(imageOnly[i], false))
 		}
 	}
+	poolImageColours(out, 0)
 	return out, dual.EvidenceVersion(), nil
+}
+
+// poolImageColours sets each product's colours with the image alone: the
+// colour net's reading pooled with the pixel classifier's by weight w
+// (pixelcolor.Pool), as the indexer reads them.
+func poolImageColours(evs []evidence, w float64) {
+	for i := range evs {
+		e := &evs[i]
+		lp := pixelcolor.Pool(e.colours, e.netLogProbs, e.pixClasses, e.pixelProbs, w)
+		e.pixelImage = pixelcolor.Attrs(pixelcolor.NetTop(e.colours, lp, pixelcolor.Top, pixelcolor.AltMinP))
+	}
+}
+
+// pixelWeights are the weights fitPixelWeight tries, and temperatures the
+// temperatures it scales each pooled reading by.
+var (
+	pixelWeights = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
+	temperatures = []float64{0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.75, 2}
+)
+
+// fitPixelWeight returns the weight of the pixel classifier pooled with
+// the colour net (pixelcolor.Pool) whose pooled reading has the least
+// log-loss on the labelled products of evs, each weight at its best
+// temperature (the calibration curves, fitted after, undo a temperature;
+// the weight changes which colour comes first). It returns 0 without a
+// colour net or labelled colours; a tie goes to the smaller weight.
+func fitPixelWeight(evs []evidence, lab labels.Set) (w, loss float64) {
+	type row struct {
+		e *evidence
+		y int
+	}
+	var rows []row
+	for i := range evs {
+		e := &evs[i]
+		l := lab[e.id]
+		if l == nil || len(e.netLogProbs) != len(e.colours) || len(e.colours) == 0 {
+			continue
+		}
+		for y, c := range e.colours {
+			if l.Match("color", c) {
+				rows = append(rows, row{e, y})
+				break
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return 0, math.NaN()
+	}
+	best, bestLoss := 0.0, math.Inf(1)
+	for _, pw := range pixelWeights {
+		nll := make([]float64, len(temperatures))
+		for _, r := range rows {
+			lp := pixelcolor.Pool(r.e.colours, r.e.netLogProbs, r.e.pixClasses, r.e.pixelProbs, pw)
+			for k, t := range temperatures {
+				top := math.Inf(-1)
+				for _, v := range lp {
+					top = max(top, t*float64(v))
+				}
+				sum := 0.0
+				for _, v := range lp {
+					sum += math.Exp(t*float64(v) - top)
+				}
+				nll[k] += top + math.Log(sum) - t*float64(lp[r.y])
+			}
+		}
+		if l := slices.Min(nll) / float64(len(rows)); l < bestLoss-1e-12 {
+			best, bestLoss = pw, l
+		}
+	}
+	return best, bestLoss
 }
 
 // imagePixel returns the pixel evidence with the image alone.
@@ -134,7 +213,7 @@ func modelAttrs(as []store.Attribute) []extract.Attr {
 // title and image and with the image alone.
 func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 	names := []string{"tags (merchant)", "text (title lexicons)", "model (title+image)", "model (image only)",
-		"pixel (image only)", "colour net (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
+		"pixel (image only)", "colour net + pixels (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
 	srcs := make([]attreval.Source, len(names))
 	for i, n := range names {
 		srcs[i].Name = n

@@ -70,6 +70,16 @@ func (a *Arbiter) Model() string {
 	return a.cal.Model
 }
 
+// PixelWeight returns the calibration's weight of the pixel classifier
+// pooled with the colour net for a product known by its image alone
+// (Calibration.PixelWeight); 0 without an arbiter or a calibration.
+func (a *Arbiter) PixelWeight() float64 {
+	if a == nil || a.cal == nil {
+		return 0
+	}
+	return a.cal.PixelWeight
+}
+
 // Mode names the evidence a product offers: "title" when the dual encoder
 // read text, "image" when it saw the image alone.
 func Mode(ev Evidence) string {

@@ -222,10 +222,15 @@ func TestKind(t *testing.T) {
 func FuzzCalibration(f *testing.F) {
 	f.Add([]byte(`{"curves":{"model/color":{"x":[0.1,0.5,0.9],"y":[0.2,0.6,0.95]}}}`), 0.3)
 	f.Add([]byte(`{"curves":{"a":{"x":[],"y":[]}}}`), -1.0)
+	f.Add([]byte(`{"curves":{},"pixel_weight":0.35}`), 0.5)
+	f.Add([]byte(`{"curves":{},"pixel_weight":-1}`), 0.5)
 	f.Fuzz(func(t *testing.T, b []byte, x float64) {
 		c, err := ParseCalibration(b)
 		if err != nil {
 			return
+		}
+		if w := New(c, nil, nil).PixelWeight(); !(w >= 0 && w <= 10) {
+			t.Fatalf("pixel weight %v accepted", w)
 		}
 		for _, cv := range c.Curves {
 			p := cv.At(x)
@@ -267,5 +272,32 @@ func TestImageAgreement(t *testing.T) {
 		if len(got) != 1 || got[0].Value != tt.want || math.Abs(float64(got[0].Confidence-tt.p)) > 1e-6 {
 			t.Errorf("%s: %+v, want %s at %v", tt.name, got, tt.want, tt.p)
 		}
+	}
+}
+
+// TestParsePixelWeight checks that a calibration's pixel weight reaches
+// the arbiter, and that one outside [0, 10] is refused.
+func TestParsePixelWeight(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		want float64
+		err  bool
+	}{
+		{`{"curves":{}}`, 0, false},
+		{`{"curves":{},"pixel_weight":0.35}`, 0.35, false},
+		{`{"curves":{},"pixel_weight":-0.1}`, 0, true},
+		{`{"curves":{},"pixel_weight":11}`, 0, true},
+	} {
+		c, err := ParseCalibration([]byte(tt.json))
+		if (err != nil) != tt.err {
+			t.Errorf("%s: error %v, want error %v", tt.json, err, tt.err)
+			continue
+		}
+		if err == nil && New(c, nil, nil).PixelWeight() != tt.want {
+			t.Errorf("%s: weight %v, want %v", tt.json, New(c, nil, nil).PixelWeight(), tt.want)
+		}
+	}
+	if w := New(nil, nil, nil).PixelWeight(); w != 0 {
+		t.Errorf("no calibration: weight %v", w)
 	}
 }

@@ -114,6 +114,12 @@ type Calibration struct {
 	MinP map[string]float64 `json:"min_p,omitempty"`
 	// Target is that precision per mode.
 	Target map[string]float64 `json:"target,omitempty"`
+	// PixelWeight is the weight of the pixel classifier's
+	// log-probabilities pooled with the colour net's for a product known
+	// by its image alone (pixelcolor.Pool): the one with the least
+	// log-loss on the split, fitted with the curves, which read the
+	// pooled colours. 0 reads the net alone.
+	PixelWeight float64 `json:"pixel_weight,omitempty"`
 }
 
 // P returns the calibrated probability of raw score x for kind; a kind
@@ -143,6 +149,9 @@ func ParseCalibration(b []byte) (*Calibration, error) {
 	var c Calibration
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("parse calibration: %w", err)
+	}
+	if c.PixelWeight < 0 || c.PixelWeight > 10 || math.IsNaN(c.PixelWeight) {
+		return nil, fmt.Errorf("parse calibration: pixel weight %v outside [0, 10]", c.PixelWeight)
 	}
 	for k, cv := range c.Curves {
 		if len(cv.X) != len(cv.Y) || !increasing(cv.X) {

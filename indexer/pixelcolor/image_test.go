@@ -75,3 +75,58 @@ func TestNetTop(t *testing.T) {
 		t.Errorf("score %v, want the probability 0.7", gs[0].Score)
 	}
 }
+
+func TestPool(t *testing.T) {
+	classes := []string{"black", "green", "red"}
+	net := []float32{float32(math.Log(0.5)), float32(math.Log(0.4)), float32(math.Log(0.1))}
+	pixClasses := []string{"red", "green", "white"} // no black; white not the net's
+	pix := []float64{0.2, 0.6, 0.2}
+	probs := func(lp []float32) []float64 {
+		gs := NetTop(classes, lp, 3, 0)
+		out := map[string]float64{}
+		for _, g := range gs {
+			out[g.Value] = g.Score
+		}
+		return []float64{out["black"], out["green"], out["red"]}
+	}
+	// q over the net's classes: black floored, green 0.6, red 0.2, all
+	// over their sum; pooled: net * q^w, normalised.
+	want := func(w float64) []float64 {
+		q := []float64{PoolFloor, 0.6, 0.2}
+		p := []float64{0.5, 0.4, 0.1}
+		sum := 0.0
+		for i := range p {
+			p[i] *= math.Pow(q[i], w)
+			sum += p[i]
+		}
+		for i := range p {
+			p[i] /= sum
+		}
+		return p
+	}
+	for _, w := range []float64{0.3, 1} {
+		got := probs(Pool(classes, net, pixClasses, pix, w))
+		for i, p := range want(w) {
+			if math.Abs(got[i]-p) > 1e-5 {
+				t.Errorf("w %v: %s %v, want %v", w, classes[i], got[i], p)
+			}
+		}
+	}
+	// With w 0.3 the pixels' green overtakes the net's black.
+	if got := NetTop(classes, Pool(classes, net, pixClasses, pix, 0.3), 1, 0); got[0].Value != "green" {
+		t.Errorf("pooled first colour %s, want green", got[0].Value)
+	}
+	for _, tt := range []struct {
+		name string
+		pix  []float64
+		w    float64
+	}{
+		{"weight 0", pix, 0},
+		{"no pixel reading", nil, 0.3},
+		{"another length", []float64{1}, 0.3},
+	} {
+		if got := Pool(classes, net, pixClasses, tt.pix, tt.w); &got[0] != &net[0] {
+			t.Errorf("%s: %v, want the net's row as it is", tt.name, got)
+		}
+	}
+}
