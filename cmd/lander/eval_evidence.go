@@ -48,8 +48,8 @@ type evidence struct {
 	netLogProbs         []float32
 	pixelProbs          []float64
 	colours, pixClasses []string
-	model      []extract.Attr // title and image: assigned and candidates
-	modelImage []extract.Attr // image alone
+	model               []extract.Attr // title and image: assigned and candidates
+	modelImage          []extract.Attr // image alone
 }
 
 // collectEvidence runs every source over products with their tags
