@@ -127,7 +127,13 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 	if ix.opts.Pixel != nil && len(ix.opts.Pixel.Classes) > 0 {
 		clf = ix.opts.Pixel
 	}
-	ir, _ := ix.imageReader()
+	mode := pixelsOnly
+	if ir, _ := ix.imageReader(); ir != nil {
+		mode = pixelsSkipped
+		if ix.opts.Arbiter.PixelWeight() > 0 {
+			mode = pixelsPooled
+		}
+	}
 	for batch := range in {
 		t0 := time.Now()
 		its, texts, err := extractBatch(ctx, extractors, batch)
@@ -135,7 +141,7 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 			return err
 		}
 		if clf != nil {
-			if err := pixelEvidence(ctx, clf, ir != nil, batch, texts, its); err != nil {
+			if err := pixelEvidence(ctx, clf, mode, batch, texts, its); err != nil {
 				return err
 			}
 		}
@@ -170,25 +176,48 @@ func (ix *Indexer) encodeBatches(ctx context.Context, r *run, seen map[string]bo
 	return nil
 }
 
+// imagePixels says what the pixel classifier does with a product known by
+// its image alone.
+type imagePixels int
+
+const (
+	// pixelsOnly: no colour net; the classifier's colours are its
+	// evidence, as for any product.
+	pixelsOnly imagePixels = iota
+	// pixelsPooled: the colour net reads it, pooled with the classifier's
+	// probabilities (kept in item.pixelProbs); the classifier's colours
+	// stay as evidence only where the net's row is unusable (imageColour).
+	pixelsPooled
+	// pixelsSkipped: the colour net reads it alone (pixel weight 0): the
+	// classifier does not read it.
+	pixelsSkipped
+)
+
 // pixelEvidence reads the batch's images with the pixel classifier clf.
 // A product's most probable colours join its evidence, beside the
-// model's, weighed by the arbiter in stage B, not raw extraction. With a
-// colour net (net), a product without text keeps the classifier's
-// probabilities instead (item.pixelProbs), which assign pools with the
-// net's.
-func pixelEvidence(ctx context.Context, clf *pixelcolor.Classifier, net bool, batch []catalog.Product, texts []string, its []item) error {
-	feats, err := pixelcolor.FeaturesOf(ctx, batch)
+// model's, weighed by the arbiter in stage B, not raw extraction; a
+// product without text is read as mode says.
+func pixelEvidence(ctx context.Context, clf *pixelcolor.Classifier, mode imagePixels, batch []catalog.Product, texts []string, its []item) error {
+	at := make([]int, 0, len(batch))
+	sub := make([]catalog.Product, 0, len(batch))
+	for i, p := range batch {
+		if texts[i] != "" || mode != pixelsSkipped {
+			at, sub = append(at, i), append(sub, p)
+		}
+	}
+	feats, err := pixelcolor.FeaturesOf(ctx, sub)
 	if err != nil {
 		return fmt.Errorf("extract %s: %w", pixelcolor.Source, err)
 	}
-	for i, x := range feats {
-		switch {
-		case x == nil: // no image or no foreground: no pixel evidence
-		case net && texts[i] == "":
-			its[i].pixelProbs = clf.Probabilities(x)
-		default:
-			its[i].model = append(its[i].model, pixelcolor.Attrs(clf.Top(x, pixelcolor.Top, pixelcolor.AltMinP))...)
+	for j, x := range feats {
+		if x == nil {
+			continue // no image or no foreground: no pixel evidence
 		}
+		i := at[j]
+		if mode == pixelsPooled && texts[i] == "" {
+			its[i].pixelProbs = clf.Probabilities(x)
+		}
+		its[i].model = append(its[i].model, pixelcolor.Attrs(clf.Top(x, pixelcolor.Top, pixelcolor.AltMinP))...)
 	}
 	return nil
 }
@@ -218,8 +247,9 @@ func extractBatch(ctx context.Context, extractors []extract.Extractor, batch []c
 }
 
 // assign runs Options.Assigner over a batch and adds the attributes it
-// assigns to its items, and the colour net's colours to those of the
-// products without text (see imageReader). It returns the product
+// assigns to its items, and the colour net's colours, pooled with the
+// pixel classifier's by the calibration's weight (pixelcolor.Pool), to
+// those of the products without text (see imageReader). It returns the product
 // vectors: pvecs when given, else those the product tower computed (nil
 // when the assigner has none).
 func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []string, vecs, pvecs [][]float32, its []item) ([][]float32, error) {
@@ -282,6 +312,7 @@ func (ix *Indexer) assign(ctx context.Context, batch []catalog.Product, texts []
 		for j, i := range at {
 			lp := pixelcolor.Pool(colours, rows[j], pixClasses, its[i].pixelProbs, w)
 			its[i].model = imageColour(pixelcolor.NetTop(colours, lp, pixelcolor.Top, pixelcolor.AltMinP), its[i].model)
+			its[i].pixelProbs = nil // read; the items live until the run ends
 		}
 	}
 	for i, as := range assigned {
@@ -312,8 +343,9 @@ func (ix *Indexer) imageReader() (ImageReader, []string) {
 // imageColour replaces the pixel classifier's colours in the evidence of
 // a product known by its image alone with gs, what the colour net read.
 // The evidence stays as it is when gs is empty (a row that does not match
-// the net's colours); with a colour net the classifier has not read such
-// a product (pixelEvidence), so it is left without colour evidence.
+// the net's colours): the pixel classifier's colours, unless the net
+// reads such products alone (pixelsSkipped), when it is left without
+// colour evidence.
 func imageColour(gs []pixelcolor.Guess, evidence []extract.Attr) []extract.Attr {
 	if len(gs) == 0 {
 		return evidence

@@ -199,9 +199,9 @@ type ImageReader interface {
 	// in order; none when it reads no colour.
 	ImageColours() []string
 	// ImageLogProbs returns the colour log-probabilities of each
-	// product's image, one per ImageColours value: the pixel classifier
-	// does not read these products, so a row of another length leaves a
-	// product without colour evidence.
+	// product's image, one per ImageColours value; a row of another
+	// length leaves the product the pixel classifier's colours, or none
+	// when the net reads alone (a calibration's pixel weight of 0).
 	ImageLogProbs(ctx context.Context, products []catalog.Product) ([][]float32, error)
 	// EmbedImages is ProductEmbedder.EmbedProducts that also returns
 	// ImageLogProbs' row for each product without text (nil for the

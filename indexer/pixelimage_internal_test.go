@@ -234,33 +234,38 @@ func TestCalibrationModelWarning(t *testing.T) {
 	}
 }
 
-// TestPixelEvidence checks that the pixel classifier's colours join the
-// evidence of every product without a colour net, and of those with text
-// when the net reads the others, which keep the classifier's
-// probabilities to pool with the net's.
+// TestPixelEvidence checks what the pixel classifier reads: every
+// product with a foreground without a colour net; with one, the products
+// without text also keep its probabilities to pool (pixelsPooled), or are
+// not read at all (pixelsSkipped).
 func TestPixelEvidence(t *testing.T) {
 	var batch []catalog.Product
-	for _, id := range []string{"titled-1", "image-only", "titled-2"} {
+	for _, id := range []string{"titled-1", "image-only", "titled-2", "image-only-blank"} {
 		var buf bytes.Buffer
-		if err := png.Encode(&buf, square(color.RGBA{200, 20, 30, 255})); err != nil {
+		img := square(color.RGBA{200, 20, 30, 255})
+		if strings.HasSuffix(id, "blank") {
+			img = square(color.RGBA{250, 250, 250, 255}) // no foreground
+		}
+		if err := png.Encode(&buf, img); err != nil {
 			t.Fatal(err)
 		}
 		batch = append(batch, catalog.Product{ID: id, Image: buf.Bytes()})
 	}
-	texts := []string{"a red shirt", "", "a red top"}
+	texts := []string{"a red shirt", "", "a red top", ""}
 	clf := pixelcolor.Shipped()
 	for _, tt := range []struct {
 		name  string
-		net   bool
+		mode  imagePixels
 		want  []bool // pixel evidence per product
 		probs []bool // probabilities kept per product
 	}{
-		{"no colour net", false, []bool{true, true, true}, []bool{false, false, false}},
-		{"colour net", true, []bool{true, false, true}, []bool{false, true, false}},
+		{"no colour net", pixelsOnly, []bool{true, true, true, false}, []bool{false, false, false, false}},
+		{"pooled", pixelsPooled, []bool{true, true, true, false}, []bool{false, true, false, false}},
+		{"net alone", pixelsSkipped, []bool{true, false, true, false}, []bool{false, false, false, false}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			its := make([]item, len(batch))
-			if err := pixelEvidence(context.Background(), clf, tt.net, batch, texts, its); err != nil {
+			if err := pixelEvidence(context.Background(), clf, tt.mode, batch, texts, its); err != nil {
 				t.Fatal(err)
 			}
 			for i, it := range its {
@@ -281,15 +286,16 @@ func TestPixelEvidence(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := pixelEvidence(ctx, clf, false, batch, texts, make([]item, len(batch))); !errors.Is(err, context.Canceled) {
+	if err := pixelEvidence(ctx, clf, pixelsOnly, batch, texts, make([]item, len(batch))); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v, want context.Canceled", err)
 	}
 }
 
 // TestAssignPoolsPixels checks that the colour of a product without
 // text pools the colour net's probabilities with the pixel classifier's
-// by the calibration's weight: with weight 0 the net's red, with weight
-// 1 the green the pixels are sure of.
+// by the calibration's weight, read with the product vectors or after
+// precomputed ones: with weight 0 the net's red, with weight 1 the green
+// the pixels are sure of. The probabilities are released once read.
 func TestAssignPoolsPixels(t *testing.T) {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, square(color.RGBA{200, 20, 30, 255})); err != nil {
@@ -298,19 +304,24 @@ func TestAssignPoolsPixels(t *testing.T) {
 	batch := []catalog.Product{{ID: "red-1", Image: buf.Bytes()}}
 	for _, tt := range []struct {
 		weight float64
+		pvecs  [][]float32
 		want   string
-	}{{0, "red"}, {1, "green"}} {
+	}{{0, nil, "red"}, {1, nil, "green"}, {0, [][]float32{{0.5, 0.5}}, "red"}, {1, [][]float32{{0.5, 0.5}}, "green"}} {
+		asg := &imageReaderAssigner{colours: []string{"black", "green", "red"}}
 		ix := &Indexer{opts: Options{
-			Assigner: &imageReaderAssigner{colours: []string{"black", "green", "red"}},
+			Assigner: asg,
 			Pixel:    &pixelcolor.Classifier{Classes: []string{"green", "red"}},
 			Arbiter:  arbitrate.New(&arbitrate.Calibration{PixelWeight: tt.weight}, nil, nil),
 		}}
 		its := []item{{pixelProbs: []float64{0.999, 0.001}}}
-		if _, err := ix.assign(context.Background(), batch, []string{""}, [][]float32{nil}, nil, its); err != nil {
+		if _, err := ix.assign(context.Background(), batch, []string{""}, [][]float32{nil}, tt.pvecs, its); err != nil {
 			t.Fatal(err)
 		}
 		if m := its[0].model; len(m) == 0 || m[0].Source != pixelcolor.Source || m[0].Value != tt.want {
-			t.Errorf("weight %v: %+v, want %s first", tt.weight, m, tt.want)
+			t.Errorf("weight %v, via %s: %+v, want %s first", tt.weight, asg.via, m, tt.want)
+		}
+		if its[0].pixelProbs != nil {
+			t.Errorf("weight %v, via %s: probabilities kept after assign", tt.weight, asg.via)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,9 +108,11 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 			}
 			// The weight of the pixels pooled with the colour net comes
 			// first: the image-only colours' curves read the pooled ones.
-			w, loss := fitPixelWeight(evs, lab)
+			w, scale, loss := fitPixelWeight(evs, lab)
 			poolImageColours(evs, w)
-			fmt.Fprintf(stderr, "pixel weight %.2f: image-only colour log-loss %.4f\n", w, loss)
+			if !math.IsNaN(loss) {
+				fmt.Fprintf(stderr, "pixel weight %.2f: image-only colour log-loss %.4f (log-probabilities scaled by %.2f)\n", w, loss, scale)
+			}
 			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld", model)
 			cal.PixelWeight = w
 			if err := writeFit(*fit, h, cal, clf); err != nil {

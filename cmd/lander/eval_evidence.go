@@ -133,20 +133,22 @@ func poolImageColours(evs []evidence, w float64) {
 	}
 }
 
-// pixelWeights are the weights fitPixelWeight tries, and temperatures the
-// temperatures it scales each pooled reading by.
+// pixelWeights are the weights fitPixelWeight tries, and logitScales the
+// factors it multiplies each pooled reading's log-probabilities by
+// before normalising (an inverse temperature: below 1 softens).
 var (
 	pixelWeights = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
-	temperatures = []float64{0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.75, 2}
+	logitScales  = []float64{0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.75, 2}
 )
 
 // fitPixelWeight returns the weight of the pixel classifier pooled with
 // the colour net (pixelcolor.Pool) whose pooled reading has the least
 // log-loss on the labelled products of evs, each weight at its best
-// temperature (the calibration curves, fitted after, undo a temperature;
-// the weight changes which colour comes first). It returns 0 without a
+// scale of the log-probabilities (the calibration curves, fitted after,
+// undo a scale; the weight changes which colour comes first), with that
+// scale and log-loss. It returns weight 0 and a NaN loss without a
 // colour net or labelled colours; a tie goes to the smaller weight.
-func fitPixelWeight(evs []evidence, lab labels.Set) (w, loss float64) {
+func fitPixelWeight(evs []evidence, lab labels.Set) (w, scale, loss float64) {
 	type row struct {
 		e *evidence
 		y int
@@ -166,14 +168,14 @@ func fitPixelWeight(evs []evidence, lab labels.Set) (w, loss float64) {
 		}
 	}
 	if len(rows) == 0 {
-		return 0, math.NaN()
+		return 0, 1, math.NaN()
 	}
-	best, bestLoss := 0.0, math.Inf(1)
+	best, bestScale, bestLoss := 0.0, 1.0, math.Inf(1)
 	for _, pw := range pixelWeights {
-		nll := make([]float64, len(temperatures))
+		nll := make([]float64, len(logitScales))
 		for _, r := range rows {
 			lp := pixelcolor.Pool(r.e.colours, r.e.netLogProbs, r.e.pixClasses, r.e.pixelProbs, pw)
-			for k, t := range temperatures {
+			for k, t := range logitScales {
 				top := math.Inf(-1)
 				for _, v := range lp {
 					top = max(top, t*float64(v))
@@ -185,11 +187,12 @@ func fitPixelWeight(evs []evidence, lab labels.Set) (w, loss float64) {
 				nll[k] += top + math.Log(sum) - t*float64(lp[r.y])
 			}
 		}
-		if l := slices.Min(nll) / float64(len(rows)); l < bestLoss-1e-12 {
-			best, bestLoss = pw, l
+		k := slices.Index(nll, slices.Min(nll))
+		if l := nll[k] / float64(len(rows)); l < bestLoss-1e-12 {
+			best, bestScale, bestLoss = pw, logitScales[k], l
 		}
 	}
-	return best, bestLoss
+	return best, bestScale, bestLoss
 }
 
 // imagePixel returns the pixel evidence with the image alone.

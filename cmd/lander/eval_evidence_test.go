@@ -53,8 +53,8 @@ func TestFitPixelWeight(t *testing.T) {
 		}
 		return evs, lab
 	}
-	noise, _ := fitPixelWeight(build(0))
-	useful, loss := fitPixelWeight(build(0.8))
+	noise, _, _ := fitPixelWeight(build(0))
+	useful, _, loss := fitPixelWeight(build(0.8))
 	// Noise can lower a sample's log-loss a little by chance.
 	if noise > 0.1 {
 		t.Errorf("pixels that are noise: weight %v, want at most 0.1", noise)
@@ -66,7 +66,7 @@ func TestFitPixelWeight(t *testing.T) {
 	for i := range evs {
 		evs[i].netLogProbs = nil // no colour net
 	}
-	if w, loss := fitPixelWeight(evs, lab); w != 0 || !math.IsNaN(loss) {
+	if w, _, loss := fitPixelWeight(evs, lab); w != 0 || !math.IsNaN(loss) {
 		t.Errorf("no colour net: weight %v, log-loss %v, want 0 and NaN", w, loss)
 	}
 	// poolImageColours reads the pooled colours first: with the useful
@@ -85,5 +85,41 @@ func TestFitPixelWeight(t *testing.T) {
 	poolImageColours(evs, useful)
 	if pooled := right(); pooled <= alone {
 		t.Errorf("first colour right for %d pooled, %d with the net alone", pooled, alone)
+	}
+}
+
+// TestFitPixelWeightScale checks the scale of the log-probabilities: a
+// net whose log-probabilities are twice a calibrated reading's is best
+// read at half scale. Without pixel readings every weight reads the same,
+// and the tie goes to weight 0.
+func TestFitPixelWeightScale(t *testing.T) {
+	colours := []string{"blue", "red", "green"}
+	rng := rand.New(rand.NewPCG(3, 5))
+	lab := labels.Set{}
+	var evs []evidence
+	for i := range 3000 {
+		first := rng.IntN(len(colours))
+		p := []float64{0.1, 0.1, 0.1}
+		p[first], p[(first+1)%3] = 0.6, 0.3
+		u, y := rng.Float64(), 0
+		for y = range p {
+			if u -= p[y]; u < 0 {
+				break
+			}
+		}
+		id := fmt.Sprint(i)
+		lab[id] = labels.New("", map[string]string{"baseColour": colours[y]})
+		lp := make([]float32, len(p))
+		for c := range p {
+			lp[c] = float32(2 * math.Log(p[c]))
+		}
+		evs = append(evs, evidence{id: id, colours: colours, netLogProbs: lp})
+	}
+	w, scale, _ := fitPixelWeight(evs, lab)
+	if w != 0 {
+		t.Errorf("no pixel readings: weight %v, want 0", w)
+	}
+	if scale < 0.45 || scale > 0.6 {
+		t.Errorf("scale %v, want about 0.5", scale)
 	}
 }

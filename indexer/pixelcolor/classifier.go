@@ -76,8 +76,12 @@ type Guess struct {
 }
 
 // Probabilities returns the probability of each class for feature
-// vector x.
+// vector x; nil when x is not of the classifier's length (or it has no
+// classes).
 func (c *Classifier) Probabilities(x []float32) []float64 {
+	if c == nil || len(c.Classes) == 0 || len(x) != len(c.Mean) || len(c.Mean) == 0 {
+		return nil
+	}
 	nf := len(c.Mean)
 	h := make([]float64, c.Hidden)
 	xs := make([]float64, nf)

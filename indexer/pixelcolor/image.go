@@ -5,7 +5,7 @@ import "math"
 // For a product known by its image alone, the dual encoder's colour net
 // (encoder.Colour) reads the colour in place of the pixel classifier: it
 // sees the garment where colour statistics also see a person's skin and
-// other clothes. Its probabilities are read as they are. A classifier
+// other clothes. A classifier
 // fitted over them on the training split (the net's own training
 // images, where it is more often right than on new ones) learned to
 // trust it too much: on validation, recall at precision 0.87 was 0.473
@@ -30,8 +30,11 @@ func NetTop(classes []string, logProbs []float32, n int, minP float64) []Guess {
 }
 
 // PoolFloor is the least probability Pool gives a colour of the pixel
-// classifier: a colour it does not know, or rules out, weighs against a
-// colour the net names but cannot veto it.
+// classifier: a colour it rules out, or does not know (the net's
+// burgundy, coffee brown and rose, too rare for the classifier), weighs
+// against the colour the net names but cannot veto it. (A neutral term
+// for the unknown ones instead read the same on validation: log-loss
+// 0.9973 against 0.9972; 13 of 4,429 products are of those colours.)
 const PoolFloor = 1e-4
 
 // Pool returns the colour net's log-probabilities logProbs over classes

@@ -112,6 +112,16 @@ func TestPool(t *testing.T) {
 			}
 		}
 	}
+	// A colour the classifier knows but gives 0 is floored too, not -Inf.
+	zero := Pool(classes, net, pixClasses, []float64{0, 0.8, 0.2}, 1)
+	for i, v := range zero {
+		if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+			t.Errorf("pixel probability 0: %s pooled to %v", classes[i], v)
+		}
+	}
+	if got := probs(zero); got[2] <= 0 || got[2] > 1e-3 {
+		t.Errorf("pixel probability 0: red %v, want floored, small but above 0", got[2])
+	}
 	// With w 0.3 the pixels' green overtakes the net's black.
 	if got := NetTop(classes, Pool(classes, net, pixClasses, pix, 0.3), 1, 0); got[0].Value != "green" {
 		t.Errorf("pooled first colour %s, want green", got[0].Value)
@@ -128,5 +138,21 @@ func TestPool(t *testing.T) {
 		if got := Pool(classes, net, pixClasses, tt.pix, tt.w); &got[0] != &net[0] {
 			t.Errorf("%s: %v, want the net's row as it is", tt.name, got)
 		}
+	}
+}
+
+// TestProbabilitiesLength checks that a feature vector of another length
+// than the classifier's reads as nothing rather than panicking.
+func TestProbabilitiesLength(t *testing.T) {
+	c, _ := trainedSynthetic()
+	if p := c.Probabilities(make([]float32, len(c.Mean)+1)); p != nil {
+		t.Errorf("longer vector: %v, want nil", p)
+	}
+	if p := (&Classifier{Classes: []string{"red"}}).Probabilities([]float32{1}); p != nil {
+		t.Errorf("classifier without weights: %v, want nil", p)
+	}
+	var none *Classifier
+	if p := none.Probabilities([]float32{1}); p != nil {
+		t.Errorf("nil classifier: %v, want nil", p)
 	}
 }
