@@ -2,7 +2,10 @@ package pixelcolor
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"lander/catalog"
 	"lander/indexer/extract"
@@ -66,19 +69,31 @@ func (e *Extractor) Extract(ctx context.Context, products []catalog.Product) ([]
 
 // FeaturesOf returns the pixel features of each product's image (see
 // Features): nil where the image does not decode or shows no foreground.
+// It reads the images on every CPU: the indexer calls it between the
+// encoders' batches, when the other cores are idle.
 func FeaturesOf(ctx context.Context, products []catalog.Product) ([][]float32, error) {
 	out := make([][]float32, len(products))
-	for i, p := range products {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		img, err := catalog.DecodeImage(ctx, p.Image)
-		if err != nil {
-			continue
-		}
-		if x, ok := Features(img); ok {
-			out[i] = x
-		}
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(products)/8))
+	g, gctx := errgroup.WithContext(ctx)
+	for w := range workers {
+		g.Go(func() error {
+			for i := w; i < len(products); i += workers {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				img, err := catalog.DecodeImage(gctx, products[i].Image)
+				if err != nil {
+					continue
+				}
+				if x, ok := Features(img); ok {
+					out[i] = x
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

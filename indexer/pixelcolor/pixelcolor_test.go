@@ -359,3 +359,35 @@ func BenchmarkExtract(b *testing.B) {
 		}
 	}
 }
+
+// TestFeaturesOfInOrder checks that FeaturesOf, which reads the images on
+// every CPU, returns each product's own features in order, nil for an
+// image that does not decode.
+func TestFeaturesOfInOrder(t *testing.T) {
+	colours := []color.RGBA{red, navy, {30, 140, 50, 255}, {240, 200, 40, 255}}
+	var ps []catalog.Product
+	var want [][]float32
+	for i := range 64 {
+		img := studio(60, 80, white, colours[i%len(colours)], colours[(i/4)%len(colours)])
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		b := buf.Bytes()
+		x, _ := Features(img)
+		if i%9 == 0 {
+			b, x = []byte("not an image"), nil
+		}
+		ps = append(ps, catalog.Product{ID: string(rune('a' + i%26)), Image: b})
+		want = append(want, x)
+	}
+	got, err := FeaturesOf(context.Background(), ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("product %d: features differ from its own image's", i)
+		}
+	}
+}
