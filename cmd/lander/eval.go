@@ -218,7 +218,7 @@ func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer,
 			return err
 		}
 		if *attrSplit != "none" {
-			a, err := heldOutAttributes(ctx, cfg, *catalogPath, *attrSplit, lab)
+			a, err := heldOutAttributes(ctx, cfg, *catalogPath, *attrSplit, lab, stderr)
 			if err != nil {
 				return fmt.Errorf("attribute evidence (--attributes %s): %w", *attrSplit, err)
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"lander/catalog"
 	"lander/config"
@@ -72,7 +73,7 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	products, err := readSplit(ctx, *catalogPath, s, *limit)
+	products, err := readSplit(ctx, *catalogPath, s, *limit, stderr)
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func shippedSources(ctx context.Context, cfg config.Config, products []catalog.P
 // named split of the labelled Fashion Product Images catalog at
 // catalogPath (its folder or its styles.csv), tags withheld: what
 // eval attributes prints, for eval report. split is a key of splits.
-func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, split string, lab labels.Set) (attreval.Report, error) {
+func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, split string, lab labels.Set, warn io.Writer) (attreval.Report, error) {
 	s, ok := splits[split]
 	if !ok {
 		return attreval.Report{}, fmt.Errorf("unknown split %q (test or validation)", split)
@@ -171,7 +172,7 @@ func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, spli
 	if filepath.Base(catalogPath) == "styles.csv" {
 		catalogPath = filepath.Dir(catalogPath)
 	}
-	products, err := readSplit(ctx, catalogPath, s, 0)
+	products, err := readSplit(ctx, catalogPath, s, 0, warn)
 	if err != nil {
 		return attreval.Report{}, err
 	}
@@ -187,18 +188,55 @@ func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, spli
 }
 
 // readSplit reads the products of split s, up to limit (0: all), with
-// their merchant tags (which only the tag source reads).
-func readSplit(ctx context.Context, path string, s uint64, limit int) ([]catalog.Product, error) {
-	return readWhere(ctx, path, func(id string) bool { return inSplit(id, s) }, limit)
-}
-
-// readWhere reads the products whose id passes keep, up to limit (0: all).
-func readWhere(ctx context.Context, path string, keep func(string) bool, limit int) ([]catalog.Product, error) {
-	rd, err := catalog.Open(path, catalog.Options{})
+// their merchant tags (which only the tag source reads). The rows of the
+// split that the reader rejects (no image, ...) are written to warn with
+// their reasons, and a split of which no product could be read is an
+// error: the evaluation would judge nothing.
+func readSplit(ctx context.Context, path string, s uint64, limit int, warn io.Writer) ([]catalog.Product, error) {
+	products, rejected, err := readWhere(ctx, path, func(id string) bool { return inSplit(id, s) }, limit)
 	if err != nil {
 		return nil, err
 	}
+	n := 0
+	for _, c := range rejected {
+		n += c
+	}
+	if n > 0 && len(products) == 0 {
+		return nil, fmt.Errorf("read split of %s: none of its products could be read, %d rows rejected (%s)", path, n, reasons(rejected))
+	}
+	if n > 0 {
+		fmt.Fprintf(warn, "%d rows of the split rejected (%s); judging the %d read\n", n, reasons(rejected), len(products))
+	}
+	return products, nil
+}
+
+// reasons lists rejection counts by reason, most frequent first.
+func reasons(counts map[string]int) string {
+	keys := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := counts[b] - counts[a]; c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// readWhere reads the products whose id passes keep, up to limit (0: all),
+// and counts by reason the rows whose id passes keep that the reader
+// rejected.
+func readWhere(ctx context.Context, path string, keep func(string) bool, limit int) ([]catalog.Product, map[string]int, error) {
+	rd, err := catalog.Open(path, catalog.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []catalog.Product
+	var mu sync.Mutex
+	rejected := map[string]int{}
 	stop := errors.New("enough")
 	err = rd.Read(ctx, func(batch []catalog.Product) error {
 		for _, p := range batch {
@@ -211,11 +249,17 @@ func readWhere(ctx context.Context, path string, keep func(string) bool, limit i
 			}
 		}
 		return nil
-	}, func(catalog.Rejection) {})
+	}, func(rj catalog.Rejection) {
+		if rj.ID != "" && keep(rj.ID) {
+			mu.Lock()
+			rejected[rj.Reason]++
+			mu.Unlock()
+		}
+	})
 	if err != nil && !errors.Is(err, stop) {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, rejected, nil
 }
 
 // writeSplitJSONL writes products as the contract's JSON Lines with only

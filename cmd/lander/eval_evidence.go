@@ -443,7 +443,8 @@ func cachedFeatures(ctx context.Context, catalogPath, dir string, keep func(stri
 		_, ok := feats[id]
 		return !ok
 	}
-	ps, err := readWhere(ctx, catalogPath, missing, 0)
+	// A rejected row has no image to read: it stays out of the fit.
+	ps, _, err := readWhere(ctx, catalogPath, missing, 0)
 	if err != nil {
 		return nil, err
 	}

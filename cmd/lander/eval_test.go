@@ -162,3 +162,42 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestEvalAttributesRejectedRows checks that rows of the split the
+// catalog reader rejects are reported with their reason, not lost: some
+// missing images are counted and the rest judged; none readable is an
+// error.
+func TestEvalAttributesRejectedRows(t *testing.T) {
+	env := models(t)
+	cat := fashionFolder(t, 8, func(id string) bool { return inSplit(id, splits["test"]) })
+	links, err := filepath.Glob(filepath.Join(cat, "images", "*.jpg"))
+	if err != nil || len(links) != 8 {
+		t.Fatalf("%d images (%v), want 8", len(links), err)
+	}
+	for _, l := range links[:3] {
+		if err := os.Remove(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"eval", "attributes", "--catalog", cat, "--json"}, &stdout, &stderr, env); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "3 rows of the split rejected (missing_image 3); judging the 5 read") {
+		t.Errorf("stderr %q, want the 3 rejected rows and their reason", stderr.String())
+	}
+	var rep struct{ Products int }
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Products != 5 {
+		t.Errorf("judged %d products (%v), want 5", rep.Products, err)
+	}
+
+	for _, l := range links[3:] {
+		if err := os.Remove(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"eval", "attributes", "--catalog", cat}, &stdout, &stderr, env); code == 0 || !strings.Contains(stderr.String(), "none of its products could be read, 8 rows rejected (missing_image 8)") {
+		t.Errorf("no image: exit %d, %s", code, stderr.String())
+	}
+}
