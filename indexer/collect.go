@@ -214,10 +214,11 @@ func pixelEvidence(ctx context.Context, clf *pixelcolor.Classifier, mode imagePi
 			continue // no image or no foreground: no pixel evidence
 		}
 		i := at[j]
+		p := clf.Probabilities(x)
 		if mode == pixelsPooled && texts[i] == "" {
-			its[i].pixelProbs = clf.Probabilities(x)
+			its[i].pixelProbs = p
 		}
-		its[i].model = append(its[i].model, pixelcolor.Attrs(clf.Top(x, pixelcolor.Top, pixelcolor.AltMinP))...)
+		its[i].model = append(its[i].model, pixelcolor.Attrs(clf.Guesses(p, pixelcolor.Top, pixelcolor.AltMinP))...)
 	}
 	return nil
 }

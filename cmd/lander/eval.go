@@ -251,11 +251,7 @@ func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer,
 // generation the way the server does.
 func evalRetrieval(ctx context.Context, cfg config.Config, dir *datadir.Dir, lab labels.Set, catalogPath, labelled string, sample int, rep *report.Report) error {
 	if labelled == "" {
-		base := catalogPath
-		if filepath.Base(base) == "styles.csv" {
-			base = filepath.Dir(base)
-		}
-		labelled = filepath.Join(filepath.Dir(base), "queries", "labelled.jsonl")
+		labelled = filepath.Join(filepath.Dir(catalogFolder(catalogPath)), "queries", "labelled.jsonl")
 	}
 	qs, err := queryeval.LoadQueries(labelled)
 	if err != nil {
@@ -300,4 +296,13 @@ func evalRetrieval(ctx context.Context, cfg config.Config, dir *datadir.Dir, lab
 	}
 	rep.Recall = &rr
 	return nil
+}
+
+// catalogFolder returns the Fashion Product Images folder of a labelled
+// catalog path, given as the folder or as its styles.csv.
+func catalogFolder(path string) string {
+	if filepath.Base(path) == "styles.csv" {
+		return filepath.Dir(path)
+	}
+	return path
 }

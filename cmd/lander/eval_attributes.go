@@ -169,9 +169,7 @@ func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, spli
 	if !ok {
 		return attreval.Report{}, fmt.Errorf("unknown split %q (test or validation)", split)
 	}
-	if filepath.Base(catalogPath) == "styles.csv" {
-		catalogPath = filepath.Dir(catalogPath)
-	}
+	catalogPath = catalogFolder(catalogPath)
 	products, err := readSplit(ctx, catalogPath, s, 0, warn)
 	if err != nil {
 		return attreval.Report{}, err

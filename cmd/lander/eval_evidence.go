@@ -14,7 +14,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -28,8 +27,6 @@ import (
 	"lander/indexer/extract"
 	"lander/indexer/pixelcolor"
 	"lander/store"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // evidence is what every source said about one product, with and
@@ -108,8 +105,8 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 			e := &out[lo+i]
 			e.colours, e.pixClasses, e.netLogProbs = colours, clf.Classes, logProbs[i]
 			if x := feats[i]; x != nil {
-				e.pixel = pixelcolor.Attrs(clf.Top(x, pixelcolor.Top, pixelcolor.AltMinP))
 				e.pixelProbs = clf.Probabilities(x)
+				e.pixel = pixelcolor.Attrs(clf.Guesses(e.pixelProbs, pixelcolor.Top, pixelcolor.AltMinP))
 			}
 			e.id, e.title = p.ID, p.Title
 			e.tags = extract.TagsOf(p)
@@ -453,23 +450,8 @@ func cachedFeatures(ctx context.Context, catalogPath, dir string, keep func(stri
 	}
 	// An image that does not decode or shows no foreground gets nil
 	// features: no training example, as the extractor gives it no colour.
-	out := make([][]float32, len(ps))
-	g, gctx := errgroup.WithContext(ctx)
-	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
-	for w := range workers {
-		g.Go(func() error {
-			for i := w; i < len(ps); i += workers {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				if img, err := catalog.DecodeImage(gctx, ps[i].Image); err == nil {
-					out[i], _ = pixelcolor.Features(img)
-				}
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	out, err := pixelcolor.FeaturesOf(ctx, ps)
+	if err != nil {
 		return nil, fmt.Errorf("pixel features: %w", err)
 	}
 	for i, p := range ps {

@@ -158,8 +158,6 @@ func score(key string, ids []string, byID map[string][]store.Attribute, lab labe
 	}
 	if ks.Assigned > 0 {
 		ks.CalibrationError /= float64(ks.Assigned)
-	}
-	if ks.Assigned > 0 {
 		ks.Precision = float64(ks.Right) / float64(ks.Assigned)
 	}
 	if ks.Products > 0 {

@@ -158,6 +158,16 @@ func (c *Classifier) Top(x []float32, n int, minP float64) []Guess {
 	return top(c.Classes, c.Probabilities(x), n, minP)
 }
 
+// Guesses is Top for probabilities p that Probabilities already gave, so
+// that a caller keeping them runs the classifier once; nil when p is not
+// one per class.
+func (c *Classifier) Guesses(p []float64, n int, minP float64) []Guess {
+	if c == nil || len(p) != len(c.Classes) || len(p) == 0 {
+		return nil
+	}
+	return top(c.Classes, p, n, minP)
+}
+
 // top returns up to n of classes by their probabilities p, most probable
 // first, each with a probability of at least minP (the first one always).
 func top(classes []string, p []float64, n int, minP float64) []Guess {

@@ -156,3 +156,24 @@ func TestProbabilitiesLength(t *testing.T) {
 		t.Errorf("nil classifier: %v, want nil", p)
 	}
 }
+
+// TestGuesses checks that reading kept probabilities gives what Top
+// gives from the features, and nothing for probabilities of another
+// length.
+func TestGuesses(t *testing.T) {
+	c, _ := trainedSynthetic()
+	x, _ := Features(studio(60, 80, white, red, navy))
+	want := c.Top(x, 3, 0.05)
+	got := c.Guesses(c.Probabilities(x), 3, 0.05)
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("Guesses = %+v, Top = %+v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("Guesses = %+v, Top = %+v", got, want)
+		}
+	}
+	if g := c.Guesses([]float64{1}, 3, 0); g != nil {
+		t.Errorf("one probability for %d classes: %+v", len(c.Classes), g)
+	}
+}
