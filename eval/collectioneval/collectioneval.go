@@ -9,6 +9,7 @@ package collectioneval
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"lander/eval/labels"
@@ -26,6 +27,15 @@ type Family struct {
 	// AttributeAccuracy is the share of top-10 products whose labels
 	// match this key's value alone.
 	AttributeAccuracy float64 `json:"attribute_accuracy"`
+	// Slots and Right count the judged top-10 slots and those whose
+	// labels match every attribute.
+	Slots int `json:"slots"`
+	Right int `json:"right"`
+	// Interval is the 95% Wilson score interval of Right over Slots: how
+	// far the precision may move on another sample of products. It treats
+	// slots as independent; a product shown by several collections of the
+	// family makes the true interval wider.
+	Interval [2]float64 `json:"interval_95"`
 }
 
 // Collection is one collection's precision.
@@ -56,14 +66,19 @@ type Bucket struct {
 
 // Side is the evaluation of one set of collections.
 type Side struct {
-	Generated int          `json:"generated"`
-	Published int          `json:"published"`
-	Judged    int          `json:"judged"`
-	Precision float64      `json:"precision_at_10"`
-	Families  []Family     `json:"families"`
-	Sizes     []Bucket     `json:"sizes"`
-	Arity     map[int]int  `json:"arity"`
-	Worst     []Collection `json:"worst"`
+	Generated int     `json:"generated"`
+	Published int     `json:"published"`
+	Judged    int     `json:"judged"`
+	Precision float64 `json:"precision_at_10"`
+	// Slots, Right and Interval are Family's, over every judged
+	// collection.
+	Slots    int          `json:"slots"`
+	Right    int          `json:"right"`
+	Interval [2]float64   `json:"interval_95"`
+	Families []Family     `json:"families"`
+	Sizes    []Bucket     `json:"sizes"`
+	Arity    map[int]int  `json:"arity"`
+	Worst    []Collection `json:"worst"`
 	// SharedTitles counts the published collections whose title another
 	// published collection also has.
 	SharedTitles int `json:"shared_titles"`
@@ -101,8 +116,8 @@ func buckets() []Bucket {
 func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 	s := Side{Generated: len(ts), Families: []Family{}, Sizes: buckets(), Arity: map[int]int{}, Worst: []Collection{}}
 	type fam struct {
-		n         int
-		prec, acc float64
+		n, slots, right int
+		prec, acc       float64
 	}
 	fams := map[string]*fam{}
 	var all []Collection
@@ -158,6 +173,8 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 			continue
 		}
 		s.Judged++
+		s.Slots += c.Judged
+		s.Right += right
 		c.Precision = float64(right) / float64(c.Judged)
 		total += c.Precision
 		seen := map[string]bool{}
@@ -172,6 +189,8 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 				fams[a.Key] = f
 			}
 			f.n++
+			f.slots += c.Judged
+			f.right += right
 			f.prec += c.Precision
 			f.acc += float64(keyRight[a.Key]) / float64(c.Judged)
 		}
@@ -180,8 +199,10 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 	if s.Judged > 0 {
 		s.Precision = total / float64(s.Judged)
 	}
+	s.Interval = Wilson(s.Right, s.Slots)
 	for k, f := range fams {
-		s.Families = append(s.Families, Family{Key: k, Collections: f.n, Precision: f.prec / float64(f.n), AttributeAccuracy: f.acc / float64(f.n)})
+		s.Families = append(s.Families, Family{Key: k, Collections: f.n, Precision: f.prec / float64(f.n), AttributeAccuracy: f.acc / float64(f.n),
+			Slots: f.slots, Right: f.right, Interval: Wilson(f.right, f.slots)})
 	}
 	slices.SortFunc(s.Families, func(a, b Family) int {
 		if c := cmp.Compare(b.Collections, a.Collections); c != 0 {
@@ -202,4 +223,30 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 		s.Worst = append(s.Worst, c)
 	}
 	return s
+}
+
+// z95 is the standard normal quantile of a two-sided 95% interval.
+const z95 = 1.959964
+
+// Wilson returns the 95% Wilson score interval of right successes in n
+// trials; [0, 1] when n is 0. Unlike the normal approximation it stays
+// within [0, 1] and is not degenerate at 0 or n successes, which matters
+// for a family of a few collections.
+func Wilson(right, n int) [2]float64 {
+	if n <= 0 {
+		return [2]float64{0, 1}
+	}
+	p, fn, z2 := float64(right)/float64(n), float64(n), z95*z95
+	centre := (p + z2/(2*fn)) / (1 + z2/fn)
+	half := z95 * math.Sqrt(p*(1-p)/fn+z2/(4*fn*fn)) / (1 + z2/fn)
+	lo, hi := max(0, centre-half), min(1, centre+half)
+	// At 0 or n successes the bound is exactly 0 or 1; rounding must not
+	// exclude the proportion itself.
+	if right == 0 {
+		lo = 0
+	}
+	if right >= n {
+		hi = 1
+	}
+	return [2]float64{lo, hi}
 }

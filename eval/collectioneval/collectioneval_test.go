@@ -2,6 +2,7 @@ package collectioneval
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"lander/eval/labels"
@@ -45,6 +46,14 @@ func TestEvaluate(t *testing.T) {
 			t.Errorf("family %s: %v, want %v", fam.Key, fam.Precision, want[fam.Key])
 		}
 	}
+	if r.Content.Slots != 20 || r.Content.Right != 19 || r.Content.Interval != Wilson(19, 20) {
+		t.Errorf("slots %d right %d interval %v, want 20, 19, %v", r.Content.Slots, r.Content.Right, r.Content.Interval, Wilson(19, 20))
+	}
+	for _, fam := range r.Content.Families {
+		if fam.Key == "color" && (fam.Slots != 10 || fam.Right != 9 || fam.Interval != Wilson(9, 10)) {
+			t.Errorf("colour family %+v, want 9 of 10 slots", fam)
+		}
+	}
 	if len(r.Content.Worst) != 1 || r.Content.Worst[0].Slug != "black-shirts" || r.Content.Worst[0].Wrong[0].ID != "9" {
 		t.Errorf("worst %+v", r.Content.Worst)
 	}
@@ -57,5 +66,32 @@ func TestEvaluate(t *testing.T) {
 	}
 	if r.Content.Sizes[1].Count != 1 || r.Content.Sizes[3].Count != 1 {
 		t.Errorf("sizes %+v", r.Content.Sizes)
+	}
+}
+
+// TestWilson checks the interval against values computed independently
+// (the closed form, in double precision) and its edge cases.
+func TestWilson(t *testing.T) {
+	for _, c := range []struct {
+		right, n int
+		lo, hi   float64
+	}{
+		{26, 30, 0.703187, 0.946903},
+		{66, 70, 0.862080, 0.977556},
+		{10, 10, 0.722467, 1},
+		{0, 10, 0, 0.277533},
+		{4572, 4710, 0.965487, 0.975147},
+		{0, 0, 0, 1},
+	} {
+		got := Wilson(c.right, c.n)
+		if math.Abs(got[0]-c.lo) > 1e-5 || math.Abs(got[1]-c.hi) > 1e-5 {
+			t.Errorf("Wilson(%d, %d) = %v, want [%.6f %.6f]", c.right, c.n, got, c.lo, c.hi)
+		}
+		if c.n > 0 {
+			p := float64(c.right) / float64(c.n)
+			if got[0] > p || got[1] < p {
+				t.Errorf("Wilson(%d, %d) = %v excludes the proportion %v", c.right, c.n, got, p)
+			}
+		}
 	}
 }

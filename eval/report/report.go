@@ -35,13 +35,15 @@ func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "lander eval: %s\n", r.Source)
 	if c := r.Collections; c != nil {
 		fmt.Fprintf(w, "\ncollections (Precision@10 by the catalog's labels)\n")
-		fmt.Fprintf(w, "  content-first: %d generated, %d published, P@10 %.3f\n", c.Content.Generated, c.Content.Published, c.Content.Precision)
-		fmt.Fprintf(w, "  search log:    %d generated, %d published, P@10 %.3f\n", c.Baseline.Generated, c.Baseline.Published, c.Baseline.Precision)
+		fmt.Fprintf(w, "  content-first: %d generated, %d published, P@10 %.3f (95%% interval %.3f-%.3f, %d of %d slots)\n", c.Content.Generated, c.Content.Published, c.Content.Precision,
+			c.Content.Interval[0], c.Content.Interval[1], c.Content.Right, c.Content.Slots)
+		fmt.Fprintf(w, "  search log:    %d generated, %d published, P@10 %.3f (95%% interval %.3f-%.3f, %d of %d slots)\n", c.Baseline.Generated, c.Baseline.Published, c.Baseline.Precision,
+			c.Baseline.Interval[0], c.Baseline.Interval[1], c.Baseline.Right, c.Baseline.Slots)
 		fmt.Fprintf(w, "  published ratio content/baseline: %.2fx\n", c.Ratio)
 		fmt.Fprintf(w, "  published collections sharing a title: %d\n", c.Content.SharedTitles)
-		fmt.Fprintf(w, "  %-14s %11s %8s %10s\n", "family", "collections", "P@10", "attr acc")
+		fmt.Fprintf(w, "  %-14s %11s %8s %13s %10s\n", "family", "collections", "P@10", "95% interval", "attr acc")
 		for _, f := range c.Content.Families {
-			fmt.Fprintf(w, "  %-14s %11d %8.3f %10.3f\n", f.Key, f.Collections, f.Precision, f.AttributeAccuracy)
+			fmt.Fprintf(w, "  %-14s %11d %8.3f   %.3f-%.3f %10.3f\n", f.Key, f.Collections, f.Precision, f.Interval[0], f.Interval[1], f.AttributeAccuracy)
 		}
 		fmt.Fprintf(w, "  sizes:")
 		for _, b := range c.Content.Sizes {
@@ -129,11 +131,12 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 <h1>lander eval</h1><p>{{.R.Source}}</p>
 {{with .R.Collections}}<h2>Collections</h2>
 <table><tr><th></th><th>generated</th><th>published</th><th>Precision@10</th></tr>
-<tr><td>content-first</td><td>{{.Content.Generated}}</td><td>{{.Content.Published}}</td><td>{{printf "%.3f" .Content.Precision}}</td></tr>
+<tr><td>content-first</td><td>{{.Content.Generated}}</td><td>{{.Content.Published}}</td><td>{{printf "%.3f" .Content.Precision}} ({{printf "%.3f" (index .Content.Interval 0)}}–{{printf "%.3f" (index .Content.Interval 1)}})</td></tr>
 <tr><td>search log</td><td>{{.Baseline.Generated}}</td><td>{{.Baseline.Published}}</td><td>{{printf "%.3f" .Baseline.Precision}}</td></tr></table>
 <p>Published ratio: {{printf "%.2f" .Ratio}}x</p>
-<table><tr><th>family</th><th>collections</th><th>P@10</th><th>attribute accuracy</th></tr>
-{{range .Content.Families}}<tr><td>{{.Key}}</td><td>{{.Collections}}</td><td>{{printf "%.3f" .Precision}}</td><td>{{printf "%.3f" .AttributeAccuracy}}</td></tr>{{end}}</table>
+<p>In brackets: the 95% Wilson interval over the judged top-10 slots.</p>
+<table><tr><th>family</th><th>collections</th><th>P@10</th><th>95% interval</th><th>attribute accuracy</th></tr>
+{{range .Content.Families}}<tr><td>{{.Key}}</td><td>{{.Collections}}</td><td>{{printf "%.3f" .Precision}}</td><td>{{printf "%.3f" (index .Interval 0)}}–{{printf "%.3f" (index .Interval 1)}}</td><td>{{printf "%.3f" .AttributeAccuracy}}</td></tr>{{end}}</table>
 {{end}}
 {{range .Plots}}<svg xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.Height}}" role="img" aria-label="{{.Title}}">
 <text x="20" y="18" font-size="14" font-weight="bold">{{.Title}}</text>
