@@ -252,22 +252,28 @@ func TestFromRGB(t *testing.T) {
 	}
 }
 
-func TestExtractorCountsUnread(t *testing.T) {
+// TestImageColours follows the indexer's path: an image's features,
+// the classifier's guesses, colour attributes of Source; an image that
+// does not decode gives no features.
+func TestImageColours(t *testing.T) {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, studio(60, 80, white, red, red)); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := trainedSynthetic()
-	x := NewExtractor(c, 1)
-	out, err := x.Extract(context.Background(), []catalog.Product{{ID: "1", Image: buf.Bytes()}, {ID: "2", Image: []byte("not an image")}})
+	feats, err := FeaturesOf(context.Background(), []catalog.Product{{ID: "1", Image: buf.Bytes()}, {ID: "2", Image: []byte("not an image")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out[0]) != 1 || out[0][0].Value != "red" || out[0][0].Source != Source {
-		t.Errorf("product 1: %+v", out[0])
+	if feats[0] == nil || feats[1] != nil {
+		t.Fatalf("features %v, %v; want some for product 1, none for 2", feats[0] != nil, feats[1] != nil)
 	}
-	if len(out[1]) != 0 || x.Unread() != 1 {
-		t.Errorf("product 2: %+v, unread %d; want none and 1", out[1], x.Unread())
+	attrs := Attrs(c.Guesses(c.Probabilities(feats[0]), 1, AltMinP))
+	if len(attrs) != 1 || attrs[0].Value != "red" || attrs[0].Source != Source || attrs[0].Key != "color" {
+		t.Errorf("product 1: %+v", attrs)
+	}
+	if Attrs(nil) != nil {
+		t.Error("no guesses gave attributes")
 	}
 }
 
@@ -344,19 +350,22 @@ func FuzzRead(f *testing.F) {
 	})
 }
 
-// BenchmarkExtract measures the extractor on a 60×80 JPEG, the size of the
-// development catalogue's images: decode, foreground, features, classifier.
-func BenchmarkExtract(b *testing.B) {
+// BenchmarkImageColours measures the indexer's pixel path on a 60×80
+// JPEG, the size of the development catalogue's images: decode,
+// foreground, features, classifier, guesses.
+func BenchmarkImageColours(b *testing.B) {
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, studio(60, 80, white, red, navy), nil); err != nil {
 		b.Fatal(err)
 	}
-	x := NewExtractor(Shipped(), Top)
+	c := Shipped()
 	ps := []catalog.Product{{ID: "1", Image: buf.Bytes()}}
 	for b.Loop() {
-		if _, err := x.Extract(context.Background(), ps); err != nil {
-			b.Fatal(err)
+		feats, err := FeaturesOf(context.Background(), ps)
+		if err != nil || feats[0] == nil {
+			b.Fatal("no features", err)
 		}
+		_ = c.Guesses(c.Probabilities(feats[0]), Top, AltMinP)
 	}
 }
 
