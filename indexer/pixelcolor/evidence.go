@@ -10,12 +10,13 @@ import (
 	"lander/indexer/extract"
 )
 
-// Source names the pixel colour extractor's attributes.
+// Source names the attributes read from an image's pixels.
 const Source = "pixel"
 
 // Alternatives bound the colours read per product beyond the most
-// probable one: up to Top in all, each at least AltMinP probable. The arbiter weighs each (a second colour the dual encoder
-// agrees with can win over a first one it disputes).
+// probable one: up to Top in all, each at least AltMinP probable. The
+// arbiter weighs each (a second colour the dual encoder agrees with can
+// win over a first one it disputes).
 const (
 	Top     = 3
 	AltMinP = 0.05
