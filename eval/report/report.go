@@ -30,15 +30,22 @@ type Report struct {
 	Attributes *attreval.Report `json:"attributes,omitempty"`
 }
 
+// interval describes a side's 95% interval and the slots it rests on;
+// empty when no slot was judged.
+func interval(s collectioneval.Side) string {
+	if s.Slots == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (95%% interval %.3f-%.3f, %d of %d slots)", s.Interval[0], s.Interval[1], s.Right, s.Slots)
+}
+
 // WriteText prints the report as plain text.
 func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "lander eval: %s\n", r.Source)
 	if c := r.Collections; c != nil {
 		fmt.Fprintf(w, "\ncollections (Precision@10 by the catalog's labels)\n")
-		fmt.Fprintf(w, "  content-first: %d generated, %d published, P@10 %.3f (95%% interval %.3f-%.3f, %d of %d slots)\n", c.Content.Generated, c.Content.Published, c.Content.Precision,
-			c.Content.Interval[0], c.Content.Interval[1], c.Content.Right, c.Content.Slots)
-		fmt.Fprintf(w, "  search log:    %d generated, %d published, P@10 %.3f (95%% interval %.3f-%.3f, %d of %d slots)\n", c.Baseline.Generated, c.Baseline.Published, c.Baseline.Precision,
-			c.Baseline.Interval[0], c.Baseline.Interval[1], c.Baseline.Right, c.Baseline.Slots)
+		fmt.Fprintf(w, "  content-first: %d generated, %d published, P@10 %.3f%s\n", c.Content.Generated, c.Content.Published, c.Content.Precision, interval(c.Content))
+		fmt.Fprintf(w, "  search log:    %d generated, %d published, P@10 %.3f%s\n", c.Baseline.Generated, c.Baseline.Published, c.Baseline.Precision, interval(c.Baseline))
 		fmt.Fprintf(w, "  published ratio content/baseline: %.2fx\n", c.Ratio)
 		fmt.Fprintf(w, "  published collections sharing a title: %d\n", c.Content.SharedTitles)
 		fmt.Fprintf(w, "  %-14s %11s %8s %13s %10s\n", "family", "collections", "P@10", "95% interval", "attr acc")
