@@ -55,6 +55,8 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	errs := f.fs.Int("errors", 0, "list up to `N` wrong values per source and key")
 	asJSON := f.fs.Bool("json", false, "print the report as JSON")
 	htmlOut := f.fs.String("html", "", "also write the report as HTML with reliability plots to `file`")
+	f.str("vlm-url", "OpenAI-compatible API `root` of a vision-language model, measured as one more source (off when empty)", func(c *config.Config) *string { return &c.Index.VLM.URL })
+	f.str("vlm-model", "vision-language model `name`", func(c *config.Config) *string { return &c.Index.VLM.Model })
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
@@ -99,14 +101,19 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 			}
 		}
 		if *fit == "" {
-			if sources, err = shippedSources(ctx, cfg, products); err != nil {
+			if sources, err = shippedSources(ctx, cfg, products, stderr); err != nil {
 				return err
 			}
 		} else {
-			evs, model, err := collectEvidence(ctx, cfg, products, clf)
+			vlm, err := newVLM(cfg, newLogger(cfg, stderr))
 			if err != nil {
 				return err
 			}
+			evs, model, err := collectEvidence(ctx, cfg, products, clf, vlm)
+			if err != nil {
+				return err
+			}
+			reportVLM(stderr, vlm)
 			// The weight of the pixels pooled with the colour net comes
 			// first: the image-only colours' curves read the pooled ones.
 			w, scale, loss := fitPixelWeight(evs, lab)
@@ -120,7 +127,7 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 				return err
 			}
 			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json and classifier.json into %s\n", *fit)
-			sources = evidenceSources(evs, arbitrate.New(cal, h, nil))
+			sources = evidenceSources(evs, arbitrate.New(cal, h, nil), vlm != nil)
 		}
 	}
 	rep := attreval.Evaluate(name, ids, sources, lab, attreval.Keys)
@@ -147,17 +154,38 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	return nil
 }
 
-// shippedSources collects the evidence of products (tags withheld) and
-// arbitrates it with the shipped pixel classifier and calibration: one
-// source per kind of evidence, and the arbitrated results.
-func shippedSources(ctx context.Context, cfg config.Config, products []catalog.Product) ([]attreval.Source, error) {
-	evs, _, err := collectEvidence(ctx, cfg, products, pixelcolor.Shipped())
+// shippedSources collects the evidence of products (tags withheld), with
+// the configured VLM if any, and arbitrates it with the shipped pixel
+// classifier and calibration: one source per kind of evidence, and the
+// arbitrated results. The VLM's counts go to warn.
+func shippedSources(ctx context.Context, cfg config.Config, products []catalog.Product, warn io.Writer) ([]attreval.Source, error) {
+	vlm, err := newVLM(cfg, newLogger(cfg, warn))
 	if err != nil {
 		return nil, err
 	}
+	evs, _, err := collectEvidence(ctx, cfg, products, pixelcolor.Shipped(), vlm)
+	if err != nil {
+		return nil, err
+	}
+	reportVLM(warn, vlm)
 	arb := arbitrate.Shipped()
 	poolImageColours(evs, arb.PixelWeight())
-	return evidenceSources(evs, arb), nil
+	return evidenceSources(evs, arb, vlm != nil), nil
+}
+
+// reportVLM writes what the VLM did, its rejected answers and attributes
+// by reason included, to w; nothing without a VLM.
+func reportVLM(w io.Writer, vlm *extract.VLM) {
+	if vlm == nil {
+		return
+	}
+	st := vlm.Stats()
+	fmt.Fprintf(w, "vlm: %d questions (each product with its title and with the image alone), %d requests, %d cached, %d answers, %d attributes",
+		st.Products, st.Requests, st.CacheHits, st.Answers, st.Attributes)
+	if len(st.Rejected) > 0 {
+		fmt.Fprintf(w, "; rejected: %s", reasons(st.Rejected))
+	}
+	fmt.Fprintln(w)
 }
 
 // heldOutAttributes measures the attribute evidence per source on the
@@ -178,7 +206,7 @@ func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, spli
 	for i, p := range products {
 		ids[i] = p.ID
 	}
-	sources, err := shippedSources(ctx, cfg, products)
+	sources, err := shippedSources(ctx, cfg, products, warn)
 	if err != nil {
 		return attreval.Report{}, err
 	}

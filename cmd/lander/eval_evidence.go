@@ -47,14 +47,18 @@ type evidence struct {
 	colours, pixClasses []string
 	model               []extract.Attr // title and image: assigned and candidates
 	modelImage          []extract.Attr // image alone
+	// vlm and vlmImage are the VLM's answers with the title and image and
+	// with the image alone; nil without a VLM or where it gave none.
+	vlm, vlmImage []extract.Attr
 }
 
 // collectEvidence runs every source over products with their tags
 // withheld: the title lexicons (brands learned from these titles, as the
 // indexer does), the dual encoder with the title and with the image
-// alone, the colour net, and the pixel colours. It also names the model
-// that gave the scores (assign.Dual.EvidenceVersion).
-func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier) ([]evidence, string, error) {
+// alone, the colour net, the pixel colours and, when vlm is not nil, the
+// VLM with the title and image and with the image alone. It also names
+// the model that gave the scores (assign.Dual.EvidenceVersion).
+func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier, vlm *extract.VLM) ([]evidence, string, error) {
 	if cfg.Encoder.Dual == "" {
 		return nil, "", errors.New("no dual encoder configured (encoder.dual)")
 	}
@@ -100,6 +104,10 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		if err != nil {
 			return nil, "", err
 		}
+		vlmText, vlmImage, err := askVLM(ctx, vlm, ps)
+		if err != nil {
+			return nil, "", err
+		}
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]
@@ -113,10 +121,35 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 			e.text = tx.Of(p.Title, "")
 			e.model = modelAttrs(m.Evidence(withText[i], true))
 			e.modelImage = modelAttrs(m.Evidence(imageOnly[i], false))
+			if vlm != nil {
+				e.vlm, e.vlmImage = vlmText[i], vlmImage[i]
+			}
 		}
 	}
 	poolImageColours(out, 0)
 	return out, dual.EvidenceVersion(), nil
+}
+
+// askVLM asks vlm about products as the evaluator's catalogues hold
+// them, tags withheld: with the title and image, and with the image alone.
+// Without a VLM it returns nil lists.
+func askVLM(ctx context.Context, vlm *extract.VLM, products []catalog.Product) (withText, imageOnly [][]extract.Attr, err error) {
+	if vlm == nil {
+		return nil, nil, nil
+	}
+	titled := make([]catalog.Product, len(products))
+	bare := make([]catalog.Product, len(products))
+	for i, p := range products {
+		titled[i] = catalog.Product{ID: p.ID, Title: p.Title, Image: p.Image, ImageFormat: p.ImageFormat, Tags: map[string]string{}}
+		bare[i] = catalog.Product{ID: p.ID, Image: p.Image, ImageFormat: p.ImageFormat, Tags: map[string]string{}}
+	}
+	if withText, err = vlm.Extract(ctx, titled); err != nil {
+		return nil, nil, err
+	}
+	if imageOnly, err = vlm.Extract(ctx, bare); err != nil {
+		return nil, nil, err
+	}
+	return withText, imageOnly, nil
 }
 
 // poolImageColours sets each product's colours with the image alone: the
@@ -192,6 +225,18 @@ func fitPixelWeight(evs []evidence, lab labels.Set) (w, scale, loss float64) {
 	return best, bestScale, bestLoss
 }
 
+// titled returns the product's evidence as the arbiter reads it with the
+// title and image.
+func (e *evidence) titled() arbitrate.Evidence {
+	return arbitrate.Evidence{Title: e.title, HasText: true, Raw: slices.Concat(e.text, e.pixel, e.vlm), Model: e.model}
+}
+
+// imageOnly returns the product's evidence as the arbiter reads it with
+// the image alone.
+func (e *evidence) imageOnly() arbitrate.Evidence {
+	return arbitrate.Evidence{HasText: false, Raw: slices.Concat(e.imagePixel(), e.vlmImage), Model: e.modelImage}
+}
+
 // imagePixel returns the pixel evidence with the image alone.
 func (e *evidence) imagePixel() []extract.Attr {
 	if e.pixelImage != nil {
@@ -211,9 +256,12 @@ func modelAttrs(as []store.Attribute) []extract.Attr {
 
 // evidenceSources judges each source alone and the arbitrated result, with
 // title and image and with the image alone.
-func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
+func evidenceSources(evs []evidence, arb *arbitrate.Arbiter, withVLM bool) []attreval.Source {
 	names := []string{"tags (merchant)", "text (title lexicons)", "model (title+image)", "model (image only)",
 		"pixel (image only)", "colour net + pixels (image only)", "union, no arbitration (title+image)", "arbitrated (title+image)", "arbitrated (image only)"}
+	if withVLM {
+		names = append(names, "vlm (title+image)", "vlm (image only)")
+	}
 	srcs := make([]attreval.Source, len(names))
 	for i, n := range names {
 		srcs[i].Name = n
@@ -228,11 +276,14 @@ func evidenceSources(evs []evidence, arb *arbitrate.Arbiter) []attreval.Source {
 			}
 			return out
 		}
-		raw, model := arb.Decide(arbitrate.Evidence{Title: e.title, HasText: true, Raw: append(append([]extract.Attr{}, e.text...), e.pixel...), Model: e.model})
-		rawI, modelI := arb.Decide(arbitrate.Evidence{HasText: false, Raw: e.imagePixel(), Model: e.modelImage})
+		raw, model := arb.Decide(e.titled())
+		rawI, modelI := arb.Decide(e.imageOnly())
 		pi := e.imagePixel()
 		lists := [][]extract.Attr{e.tags, e.text, assigned(e.model), assigned(e.modelImage), e.pixel[:min(1, len(e.pixel))], pi[:min(1, len(pi))],
 			extract.Merge(e.text, assigned(e.model)), append(raw, model...), append(rawI, modelI...)}
+		if withVLM {
+			lists = append(lists, e.vlm, e.vlmImage)
+		}
 		for i, l := range lists {
 			srcs[i].Products = append(srcs[i].Products, attreval.Product{ID: e.id, Attributes: storedAttributes(l)})
 		}
@@ -252,23 +303,14 @@ func fitArbitration(evs []evidence, lab labels.Set, split, model string) (*arbit
 		if l == nil {
 			continue
 		}
-		for _, mode := range []struct {
-			hasText bool
-			model   []extract.Attr
-		}{{true, e.model}, {false, e.modelImage}} {
-			ev := arbitrate.Evidence{Title: e.title, HasText: mode.hasText, Model: mode.model}
-			if mode.hasText {
-				ev.Raw = append(append([]extract.Attr{}, e.text...), e.pixel...)
-			} else {
-				ev.Raw = e.imagePixel()
-			}
+		for _, ev := range []arbitrate.Evidence{e.titled(), e.imageOnly()} {
 			colours := 0
 			for _, a := range e.text {
-				if a.Key == "color" && mode.hasText {
+				if a.Key == "color" && ev.HasText {
 					colours++
 				}
 			}
-			for _, a := range append(append([]extract.Attr{}, ev.Raw...), mode.model...) {
+			for _, a := range slices.Concat(ev.Raw, ev.Model) {
 				if !arbitrated(a.Key) {
 					continue
 				}
@@ -296,10 +338,7 @@ func fitArbitration(evs []evidence, lab labels.Set, split, model string) (*arbit
 		if l == nil {
 			continue
 		}
-		for _, ev := range []arbitrate.Evidence{
-			{Title: e.title, HasText: true, Raw: e.text, Model: append(append([]extract.Attr{}, e.model...), e.pixel...)},
-			{HasText: false, Model: append(append([]extract.Attr{}, e.modelImage...), e.imagePixel()...)},
-		} {
+		for _, ev := range []arbitrate.Evidence{e.titled(), e.imageOnly()} {
 			for _, w := range free.Winners(ev) {
 				k := arbitrate.Mode(ev) + "/" + w.Key
 				won[k] = append(won[k], arbitrate.Observation{Score: w.P, Right: l.Match(w.Key, w.Value)})

@@ -170,26 +170,38 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 	return nil
 }
 
+// modelClient returns the chat-completions client of endpoint m.
+func modelClient(m config.ModelEndpoint, log *slog.Logger) *llm.Client {
+	return llm.New(llm.Options{
+		BaseURL: m.URL, APIKey: m.APIKey, Model: m.Model, Timeout: m.Timeout,
+		MaxRetries: m.Retries, RequestsPerSecond: m.RequestsPerSecond, Logger: log,
+	})
+}
+
+// newVLM returns the VLM extractor of the configured endpoint
+// (index.vlm), or nil when its URL is empty.
+func newVLM(cfg config.Config, log *slog.Logger) (*extract.VLM, error) {
+	m := cfg.Index.VLM
+	if m.URL == "" {
+		return nil, nil
+	}
+	return extract.NewVLM(extract.VLMOptions{
+		Client: modelClient(m, log), Model: m.Model, Concurrency: m.Concurrency, CacheDir: m.CacheDir, Logger: log,
+	})
+}
+
 // modelOptions maps the VLM and judge endpoints onto the indexer's
 // extractors and judge; both are off unless their URL is set.
 func modelOptions(cfg config.Config, log *slog.Logger, opts *indexer.Options) error {
-	client := func(m config.ModelEndpoint) *llm.Client {
-		return llm.New(llm.Options{
-			BaseURL: m.URL, APIKey: m.APIKey, Model: m.Model, Timeout: m.Timeout,
-			MaxRetries: m.Retries, RequestsPerSecond: m.RequestsPerSecond, Logger: log,
-		})
+	vlm, err := newVLM(cfg, log)
+	if err != nil {
+		return err
 	}
-	if m := cfg.Index.VLM; m.URL != "" {
-		vlm, err := extract.NewVLM(extract.VLMOptions{
-			Client: client(m), Model: m.Model, Concurrency: m.Concurrency, CacheDir: m.CacheDir, Logger: log,
-		})
-		if err != nil {
-			return err
-		}
+	if vlm != nil {
 		opts.Extractors = append(opts.Extractors, vlm)
 	}
 	if m := cfg.Index.Judge; m.URL != "" {
-		j, err := judge.NewOnline(judge.OnlineOptions{Client: client(m), Concurrency: m.Concurrency})
+		j, err := judge.NewOnline(judge.OnlineOptions{Client: modelClient(m, log), Concurrency: m.Concurrency})
 		if err != nil {
 			return err
 		}

@@ -150,9 +150,10 @@ type Evidence struct {
 // calibrated apart when they disagree ("-disputed"), and so are, with the
 // image alone, the model and the pixel colour's most probable value
 // ("pixel-image/color-disputed": which of the two to believe is then a
-// calibrated decision); the pixels' less probable colours ("-alt") and a generic
-// category word ("text/category-generic") and the colours of a
-// multi-colour title ("text/color-multi") stand on their own.
+// calibrated decision); a VLM's answers with the image alone have curves
+// of their own ("vlm-image/..."); the pixels' less probable colours
+// ("-alt") and a generic category word ("text/category-generic") and the
+// colours of a multi-colour title ("text/color-multi") stand on their own.
 func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 	src := at.Source
 	switch src {
@@ -160,6 +161,12 @@ func (a *Arbiter) Kind(ev Evidence, at extract.Attr, textColours int) string {
 		src = "model"
 		if !ev.HasText {
 			src = "model-image"
+		}
+	case extract.SourceVLM:
+		// A VLM that saw the image alone is another reader than one that
+		// also read the title, as the dual encoder is.
+		if !ev.HasText {
+			src = "vlm-image"
 		}
 	case SourcePixel:
 		if !ev.HasText {
