@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -199,5 +202,78 @@ func TestEvalAttributesRejectedRows(t *testing.T) {
 	stderr.Reset()
 	if code := run(context.Background(), []string{"eval", "attributes", "--catalog", cat}, &stdout, &stderr, env); code == 0 || !strings.Contains(stderr.String(), "none of its products could be read, 8 rows rejected (missing_image 8)") {
 		t.Errorf("no image: exit %d, %s", code, stderr.String())
+	}
+}
+
+// TestEvalAttributesVLM runs eval attributes with a VLM behind a real
+// HTTP endpoint: it is asked about every product with its title and with
+// the image alone, tags withheld; its answers are judged as two more
+// sources; a bad answer is counted with its reason on stderr.
+func TestEvalAttributesVLM(t *testing.T) {
+	env := models(t)
+	cat := fashionFolder(t, 8, func(id string) bool { return inSplit(id, splits["test"]) })
+	var calls, bad atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct {
+			Messages []struct {
+				Content []struct {
+					Text string `json:"text"`
+				} `json:"content"`
+			} `json:"messages"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) != 2 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		meta := req.Messages[1].Content[0].Text
+		if strings.Contains(meta, "Merchant tags") {
+			http.Error(w, "tags were sent", http.StatusBadRequest)
+			return
+		}
+		content := `{"attributes":[{"key":"gender","value":"men","confidence":0.9}]}`
+		if strings.HasPrefix(meta, "Title: \n") {
+			content = `{"attributes":[{"key":"color","value":"black","confidence":0.8}]}`
+			if bad.Add(1) == 1 {
+				content = "no json here"
+			}
+		}
+		answer, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"message": map[string]any{"content": content}}}})
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(answer)
+	}))
+	defer srv.Close()
+	env = append(env, "LANDER_INDEX_VLM_CACHE_DIR="+t.TempDir())
+	var stdout, stderr bytes.Buffer
+	args := []string{"eval", "attributes", "--catalog", cat, "--json", "--vlm-url", srv.URL + "/v1", "--vlm-model", "fake"}
+	if code := run(context.Background(), args, &stdout, &stderr, env); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if n := calls.Load(); n != 16 {
+		t.Errorf("%d requests, want 2 per product", n)
+	}
+	if !strings.Contains(stderr.String(), "vlm: 16 questions") || !strings.Contains(stderr.String(), "rejected: not_json 1") {
+		t.Errorf("stderr %q lacks the VLM's counts and its rejected answer", stderr.String())
+	}
+	var rep struct {
+		Sources []struct {
+			Source string
+			Keys   []struct {
+				Key      string
+				Assigned int
+			}
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	assigned := map[string]int{}
+	for _, s := range rep.Sources {
+		for _, k := range s.Keys {
+			assigned[s.Source+" "+k.Key] = k.Assigned
+		}
+	}
+	if assigned["vlm (title+image) gender"] != 8 || assigned["vlm (image only) color"] != 7 || assigned["vlm (title+image) color"] != 0 {
+		t.Errorf("VLM rows %v, want 8 genders with the title and 7 colours with the image alone", assigned)
 	}
 }
