@@ -96,6 +96,11 @@ type Index struct {
 	// VLM is the vision-language model extracting attributes from images;
 	// off unless its URL is set.
 	VLM ModelEndpoint `yaml:"vlm"`
+	// Arbitration is a directory written by lander eval attributes --fit
+	// (hierarchy.json, calibration.json, classifier.json) whose arbitration
+	// replaces the one shipped with the code, for instance one with a
+	// VLM's curves; empty uses the shipped one.
+	Arbitration string `yaml:"arbitration"`
 	// Judge is the chat model judging candidates; empty URL means the
 	// offline judge.
 	Judge ModelEndpoint `yaml:"judge"`

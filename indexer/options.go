@@ -117,6 +117,13 @@ func (o Options) withDefaults() Options {
 				"calibration", m, "model", v.EvidenceVersion())
 		}
 	}
+	for _, x := range o.Extractors {
+		if x.Source() == extract.SourceVLM && !o.Arbiter.Calibrates(extract.SourceVLM) {
+			// Not fatal either: a VLM's stated confidence still ranks its
+			// answers, but it is not a probability until fitted.
+			o.logger().Warn("the VLM's answers are not calibrated, so its stated confidences stand for probabilities; fit them with lander eval attributes --split validation --vlm-url URL --vlm-model M --fit DIR, then index with --arbitration DIR")
+		}
+	}
 	return o
 }
 

@@ -234,6 +234,45 @@ func TestCalibrationModelWarning(t *testing.T) {
 	}
 }
 
+// sourceExtractor is an extractor of a given source that finds nothing.
+type sourceExtractor string
+
+func (x sourceExtractor) Source() string { return string(x) }
+
+func (x sourceExtractor) Extract(_ context.Context, ps []catalog.Product) ([][]extract.Attr, error) {
+	return make([][]extract.Attr, len(ps)), nil
+}
+
+// TestVLMCalibrationWarning checks that an indexer with a VLM warns when
+// the arbitration has no curve for the VLM's answers, whose stated
+// confidences then stand for probabilities, and only then.
+func TestVLMCalibrationWarning(t *testing.T) {
+	curve := arbitrate.Curve{X: []float64{0.5, 0.9}, Y: []float64{0.3, 0.8}, N: []int{50, 50}}
+	for _, tt := range []struct {
+		name       string
+		extractors []extract.Extractor
+		curves     map[string]arbitrate.Curve
+		warn       bool
+	}{
+		{"no VLM", []extract.Extractor{sourceExtractor("other")}, nil, false},
+		{"VLM without curves", []extract.Extractor{sourceExtractor(extract.SourceVLM)}, map[string]arbitrate.Curve{"model/color": curve}, true},
+		{"VLM with a title curve", []extract.Extractor{sourceExtractor(extract.SourceVLM)}, map[string]arbitrate.Curve{"vlm/color": curve}, false},
+		{"VLM with an image-only curve", []extract.Extractor{sourceExtractor(extract.SourceVLM)}, map[string]arbitrate.Curve{"vlm-image/category": curve}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			Options{
+				Extractors: tt.extractors,
+				Arbiter:    arbitrate.New(&arbitrate.Calibration{Curves: tt.curves}, nil, nil),
+				Logger:     slog.New(slog.NewTextHandler(&buf, nil)),
+			}.withDefaults()
+			if got := strings.Contains(buf.String(), "VLM's answers are not calibrated"); got != tt.warn {
+				t.Errorf("warned %v, want %v: %q", got, tt.warn, buf.String())
+			}
+		})
+	}
+}
+
 // TestPixelEvidence checks what the pixel classifier reads: every
 // product with a foreground without a colour net; with one, the products
 // without text also keep its probabilities to pool (pixelsPooled), or are

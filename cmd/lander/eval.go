@@ -181,6 +181,7 @@ func cmdEvalReport(ctx context.Context, args []string, stdout, stderr io.Writer,
 		labelled = f.fs.String("labelled", "", "labelled queries `file` (default: queries/labelled.jsonl beside the catalog's folder)")
 		sample = f.fs.Int("recall-sample", 5000, "products sampled for attribute recall (`N`, 0 = all)")
 		attrSplit = f.fs.String("attributes", "test", "also measure the attribute evidence per source, with reliability plots, on this `split` of --catalog's images, tags withheld (test, validation; none: skip)")
+		f.str("arbitration", "arbitrate that evidence as lander eval attributes --fit wrote it into `dir` instead of as shipped", func(c *config.Config) *string { return &c.Index.Arbitration })
 	}
 	cfg, err := f.load(args, environ)
 	if err != nil {

@@ -57,6 +57,7 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	htmlOut := f.fs.String("html", "", "also write the report as HTML with reliability plots to `file`")
 	f.str("vlm-url", "OpenAI-compatible API `root` of a vision-language model, measured as one more source (off when empty)", func(c *config.Config) *string { return &c.Index.VLM.URL })
 	f.str("vlm-model", "vision-language model `name`", func(c *config.Config) *string { return &c.Index.VLM.Model })
+	f.str("arbitration", "judge with the arbitration lander eval attributes --fit wrote into `dir` instead of the shipped one", func(c *config.Config) *string { return &c.Index.Arbitration })
 	cfg, err := f.load(args, environ)
 	if err != nil {
 		return err
@@ -70,6 +71,12 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	if *dualDir != "" {
 		cfg.Encoder.Dual = *dualDir
+	}
+	// The arbitration judged, loaded first: a wrong directory fails before
+	// any work.
+	arb, arbClf, err := loadArbitration(cfg.Index.Arbitration)
+	if err != nil {
+		return err
 	}
 	lab, err := labels.Load(*catalogPath)
 	if err != nil {
@@ -94,6 +101,9 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		name = fmt.Sprintf("stored in the current generation of %s; %s", cfg.Data, name)
 	} else {
+		if cfg.Index.Arbitration != "" && *fit == "" {
+			name += "; arbitration from " + cfg.Index.Arbitration
+		}
 		clf := pixelcolor.Shipped()
 		if *fit != "" {
 			if clf, err = trainClassifier(ctx, *catalogPath, *featureCache, lab, *fitTrain, stderr); err != nil {
@@ -101,7 +111,7 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 			}
 		}
 		if *fit == "" {
-			if sources, err = shippedSources(ctx, cfg, products, stderr); err != nil {
+			if sources, err = configuredSources(ctx, cfg, arb, arbClf, products, stderr); err != nil {
 				return err
 			}
 		} else {
@@ -154,21 +164,20 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	return nil
 }
 
-// shippedSources collects the evidence of products (tags withheld), with
-// the configured VLM if any, and arbitrates it with the shipped pixel
-// classifier and calibration: one source per kind of evidence, and the
-// arbitrated results. The VLM's counts go to warn.
-func shippedSources(ctx context.Context, cfg config.Config, products []catalog.Product, warn io.Writer) ([]attreval.Source, error) {
+// configuredSources collects the evidence of products (tags withheld),
+// with the configured VLM if any, and arbitrates it with arb, whose pixel
+// colour classifier is clf (loadArbitration): one source per kind of
+// evidence, and the arbitrated results. The VLM's counts go to warn.
+func configuredSources(ctx context.Context, cfg config.Config, arb *arbitrate.Arbiter, clf *pixelcolor.Classifier, products []catalog.Product, warn io.Writer) ([]attreval.Source, error) {
 	vlm, err := newVLM(cfg, newLogger(cfg, warn))
 	if err != nil {
 		return nil, err
 	}
-	evs, _, err := collectEvidence(ctx, cfg, products, pixelcolor.Shipped(), vlm)
+	evs, _, err := collectEvidence(ctx, cfg, products, clf, vlm)
 	if err != nil {
 		return nil, err
 	}
 	reportVLM(warn, vlm)
-	arb := arbitrate.Shipped()
 	poolImageColours(evs, arb.PixelWeight())
 	return evidenceSources(evs, arb, vlm != nil), nil
 }
@@ -206,7 +215,11 @@ func heldOutAttributes(ctx context.Context, cfg config.Config, catalogPath, spli
 	for i, p := range products {
 		ids[i] = p.ID
 	}
-	sources, err := shippedSources(ctx, cfg, products, warn)
+	arb, clf, err := loadArbitration(cfg.Index.Arbitration)
+	if err != nil {
+		return attreval.Report{}, err
+	}
+	sources, err := configuredSources(ctx, cfg, arb, clf, products, warn)
 	if err != nil {
 		return attreval.Report{}, err
 	}

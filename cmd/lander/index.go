@@ -50,6 +50,7 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 	f.integer("min-support", "products a vocabulary value needs (default 5)", func(c *config.Config) *int { return &c.Index.MinSupport })
 	f.str("vlm-url", "OpenAI-compatible API `root` of a vision-language model for attribute extraction (off when empty)", func(c *config.Config) *string { return &c.Index.VLM.URL })
 	f.str("vlm-model", "vision-language model `name`", func(c *config.Config) *string { return &c.Index.VLM.Model })
+	f.str("arbitration", "`dir` written by lander eval attributes --fit whose arbitration replaces the shipped one (empty: shipped)", func(c *config.Config) *string { return &c.Index.Arbitration })
 	f.str("judge-url", "OpenAI-compatible API `root` of a chat model judging the vocabulary (offline judge when empty)", func(c *config.Config) *string { return &c.Index.Judge.URL })
 	f.str("judge-model", "judge model `name`", func(c *config.Config) *string { return &c.Index.Judge.Model })
 	// Scale-out: --shard I/N (above) writes DATA/shards/I-of-N; these merge them.
@@ -67,6 +68,10 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 
 func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
+	arb, clf, err := loadArbitration(cfg.Index.Arbitration)
+	if err != nil {
+		return err
+	}
 	dir, err := datadir.Open(cfg.Data)
 	if err != nil {
 		return err
@@ -91,6 +96,7 @@ func runIndex(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) 
 		Model: modelName, Backend: backend, Logger: log,
 		MinVocabularyCount: cfg.Index.MinSupport, ClusterThreshold: cfg.Index.ClusterThreshold,
 		JudgeMinScore: cfg.Index.JudgeMinScore, SearchLog: cfg.Index.SearchLog,
+		Arbiter: arb, Pixel: clf,
 	}
 	if err := modelOptions(cfg, log, &opts); err != nil {
 		return err

@@ -70,6 +70,22 @@ func (a *Arbiter) Model() string {
 	return a.cal.Model
 }
 
+// Calibrates reports whether the arbiter's calibration has a curve for
+// any evidence of source (extract.SourceVLM, ...), with the title or the
+// image alone; a source without one has its raw confidence read as a
+// probability.
+func (a *Arbiter) Calibrates(source string) bool {
+	if a == nil || a.cal == nil {
+		return false
+	}
+	for k := range a.cal.Curves {
+		if strings.HasPrefix(k, source+"/") || strings.HasPrefix(k, source+"-image/") {
+			return true
+		}
+	}
+	return false
+}
+
 // PixelWeight returns the calibration's weight of the pixel classifier
 // pooled with the colour net for a product known by its image alone
 // (Calibration.PixelWeight); 0 without an arbiter or a calibration.
