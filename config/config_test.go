@@ -34,7 +34,8 @@ func TestLoadGood(t *testing.T) {
 		{"curation.yaml", func(t *testing.T, c Config) {
 			ix := c.Index
 			if ix.MinSupport != 10 || ix.ClusterThreshold != 0.92 || ix.JudgeMinScore != 0.3 || ix.VLM.Model != "qwen2.5-vl-7b-instruct" ||
-				ix.VLM.Timeout != 30*time.Second || ix.VLM.RequestsPerSecond != 4.5 || ix.VLM.Concurrency != 8 || ix.Judge.Timeout != time.Minute {
+				ix.VLM.Timeout != 30*time.Second || ix.VLM.RequestsPerSecond != 4.5 || ix.VLM.Concurrency != 8 || ix.Judge.Timeout != time.Minute ||
+				ix.Arbitration != "/var/lib/lander/arbitration" {
 				t.Errorf("curation.yaml decoded to %+v", ix)
 			}
 		}},
