@@ -191,6 +191,14 @@ func TestKind(t *testing.T) {
 	if got := a.Kind(Evidence{HasText: false}, model("color", "red", 0.5, false), 0); got != "model-image/color" {
 		t.Errorf("image only: %q", got)
 	}
+	// A VLM's answer has its own curve, apart with the image alone.
+	vlm := extract.Attr{Key: "category", Value: "flats", Source: extract.SourceVLM, Confidence: 0.8}
+	if got := a.Kind(ev, vlm, 1); got != "vlm/category" {
+		t.Errorf("VLM with the title: %q", got)
+	}
+	if got := a.Kind(Evidence{HasText: false, Raw: []extract.Attr{vlm}}, vlm, 0); got != "vlm-image/category" {
+		t.Errorf("VLM with the image alone: %q", got)
+	}
 	// With the image alone, the model and the pixels dispute a colour;
 	// with a title, the pixels keep one curve.
 	px := func(v string) extract.Attr {
