@@ -54,6 +54,11 @@ type WrongSlot struct {
 	ID     string   `json:"id"`
 	Title  string   `json:"title"`
 	Missed []string `json:"missed"`
+	// TitleConflict says that the product's own title names every value
+	// its labels deny ("Rocia Women Black Flats" labelled Heels): the
+	// catalogue contradicts itself, and a merchandiser should fix the
+	// label or the title.
+	TitleConflict bool `json:"title_conflict,omitempty"`
 }
 
 // Bucket is one bin of the size distribution.
@@ -72,13 +77,16 @@ type Side struct {
 	Precision float64 `json:"precision_at_10"`
 	// Slots, Right and Interval are Family's, over every judged
 	// collection.
-	Slots    int          `json:"slots"`
-	Right    int          `json:"right"`
-	Interval [2]float64   `json:"interval_95"`
-	Families []Family     `json:"families"`
-	Sizes    []Bucket     `json:"sizes"`
-	Arity    map[int]int  `json:"arity"`
-	Worst    []Collection `json:"worst"`
+	Slots    int        `json:"slots"`
+	Right    int        `json:"right"`
+	Interval [2]float64 `json:"interval_95"`
+	// TitleConflicts counts the wrong slots that are title/label
+	// conflicts (WrongSlot.TitleConflict).
+	TitleConflicts int          `json:"title_conflicts"`
+	Families       []Family     `json:"families"`
+	Sizes          []Bucket     `json:"sizes"`
+	Arity          map[int]int  `json:"arity"`
+	Worst          []Collection `json:"worst"`
 	// SharedTitles counts the published collections whose title another
 	// published collection also has.
 	SharedTitles int `json:"shared_titles"`
@@ -165,9 +173,18 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 			}
 			if len(missed) == 0 {
 				right++
-			} else {
-				c.Wrong = append(c.Wrong, WrongSlot{ID: slot.ID, Title: p.Title, Missed: missed})
+				continue
 			}
+			w := WrongSlot{ID: slot.ID, Title: p.Title, Missed: missed, TitleConflict: true}
+			for _, a := range t.Attributes {
+				if !p.Match(a.Key, a.Value) && !(labels.Judged(a.Key) && p.TitleNames(a.Value)) {
+					w.TitleConflict = false
+				}
+			}
+			if w.TitleConflict {
+				s.TitleConflicts++
+			}
+			c.Wrong = append(c.Wrong, w)
 		}
 		if c.Judged == 0 {
 			continue

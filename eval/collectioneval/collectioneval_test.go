@@ -95,3 +95,45 @@ func TestWilson(t *testing.T) {
 		}
 	}
 }
+
+// TestTitleConflicts checks which wrong slots are title/label conflicts:
+// the product's title names the collection's value that its label denies.
+// A title that names another value, or a key judged by title words, is no
+// conflict.
+func TestTitleConflicts(t *testing.T) {
+	l := labels.Set{
+		"flats-heels": labels.New("Rocia Women Black Flats", map[string]string{"articleType": "Heels", "baseColour": "Black"}),
+		"right":       labels.New("Rocia Women Black Flats", map[string]string{"articleType": "Flats", "baseColour": "Black"}),
+		"sandals":     labels.New("Rocia Women Black Sandals", map[string]string{"articleType": "Heels", "baseColour": "Black"}),
+		"white":       labels.New("Rocia Women White Flats", map[string]string{"articleType": "Heels", "baseColour": "White"}),
+	}
+	f := topics.File{Topics: []topics.Topic{
+		{Slug: "black-flats", Title: "Black Flats", Published: true, Size: 10,
+			Attributes: []topics.KV{{Key: "category", Value: "flats"}, {Key: "color", Value: "black"}},
+			Feed:       []topics.Slot{{ID: "flats-heels"}, {ID: "right"}, {ID: "sandals"}, {ID: "white"}}},
+		{Slug: "acme-flats", Title: "Acme Flats", Published: true, Size: 10,
+			Attributes: []topics.KV{{Key: "category", Value: "flats"}, {Key: "brand", Value: "acme"}},
+			Feed:       []topics.Slot{{ID: "flats-heels"}}},
+	}}
+	r := Evaluate(f, l)
+	conflict := map[string]bool{}
+	for _, c := range r.Content.Worst {
+		for _, w := range c.Wrong {
+			conflict[c.Slug+"/"+w.ID] = w.TitleConflict
+		}
+	}
+	want := map[string]bool{
+		"black-flats/flats-heels": true,  // the title says flats, the label heels
+		"black-flats/sandals":     false, // the title says sandals too
+		"black-flats/white":       false, // the title names flats but not black
+		"acme-flats/flats-heels":  false, // the brand, judged by title words, is missed
+	}
+	for k, v := range want {
+		if got, ok := conflict[k]; !ok || got != v {
+			t.Errorf("%s: conflict %v (listed %v), want %v", k, got, ok, v)
+		}
+	}
+	if r.Content.TitleConflicts != 1 {
+		t.Errorf("%d conflicts counted, want 1", r.Content.TitleConflicts)
+	}
+}

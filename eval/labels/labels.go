@@ -162,7 +162,14 @@ func (p *Product) Match(key, value string) bool {
 		}
 		return false
 	}
-	// Other keys: every word of the value, in order, among the title's.
+	return p.TitleNames(value)
+}
+
+// TitleNames reports whether the product's title names value: every word
+// of the value, in order, among the title's (the rule for keys judged by
+// title words). For a key judged by a label column, a title that names a
+// value its label denies is a conflict in the catalogue's own data.
+func (p *Product) TitleNames(value string) bool {
 	var ws []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(value), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127)

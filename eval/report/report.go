@@ -48,6 +48,9 @@ func (r Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  search log:    %d generated, %d published, P@10 %.3f%s\n", c.Baseline.Generated, c.Baseline.Published, c.Baseline.Precision, interval(c.Baseline))
 		fmt.Fprintf(w, "  published ratio content/baseline: %.2fx\n", c.Ratio)
 		fmt.Fprintf(w, "  published collections sharing a title: %d\n", c.Content.SharedTitles)
+		if wrong := c.Content.Slots - c.Content.Right; wrong > 0 {
+			fmt.Fprintf(w, "  wrong top-10 slots: %d, of which %d are title/label conflicts (the product's title names the value its label denies)\n", wrong, c.Content.TitleConflicts)
+		}
 		fmt.Fprintf(w, "  %-14s %11s %8s %13s %10s\n", "family", "collections", "P@10", "95% interval", "attr acc")
 		for _, f := range c.Content.Families {
 			fmt.Fprintf(w, "  %-14s %11d %8.3f   %.3f-%.3f %10.3f\n", f.Key, f.Collections, f.Precision, f.Interval[0], f.Interval[1], f.AttributeAccuracy)
@@ -64,6 +67,9 @@ func (r Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  low: %-40q P@10 %.2f (%d products)", x.Title, x.Precision, x.Size)
 			if len(x.Wrong) > 0 {
 				fmt.Fprintf(w, " e.g. %s %q misses %s", x.Wrong[0].ID, x.Wrong[0].Title, strings.Join(x.Wrong[0].Missed, ","))
+				if x.Wrong[0].TitleConflict {
+					fmt.Fprint(w, " (its title says otherwise)")
+				}
 			}
 			fmt.Fprintln(w)
 		}
@@ -141,6 +147,7 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 <tr><td>content-first</td><td>{{.Content.Generated}}</td><td>{{.Content.Published}}</td><td>{{printf "%.3f" .Content.Precision}} ({{printf "%.3f" (index .Content.Interval 0)}}–{{printf "%.3f" (index .Content.Interval 1)}})</td></tr>
 <tr><td>search log</td><td>{{.Baseline.Generated}}</td><td>{{.Baseline.Published}}</td><td>{{printf "%.3f" .Baseline.Precision}}</td></tr></table>
 <p>Published ratio: {{printf "%.2f" .Ratio}}x</p>
+<p>Title/label conflicts among the wrong top-10 slots (the product's title names the value its label denies): {{.Content.TitleConflicts}}</p>
 <p>In brackets: the 95% Wilson interval over the judged top-10 slots.</p>
 <table><tr><th>family</th><th>collections</th><th>P@10</th><th>95% interval</th><th>attribute accuracy</th></tr>
 {{range .Content.Families}}<tr><td>{{.Key}}</td><td>{{.Collections}}</td><td>{{printf "%.3f" .Precision}}</td><td>{{printf "%.3f" (index .Interval 0)}}–{{printf "%.3f" (index .Interval 1)}}</td><td>{{printf "%.3f" .AttributeAccuracy}}</td></tr>{{end}}</table>

@@ -13,13 +13,16 @@ import (
 func TestWrite(t *testing.T) {
 	r := Report{Source: "test", Collections: &collectioneval.Report{
 		Content: collectioneval.Side{Generated: 3, Published: 2, Precision: 0.95, Slots: 20, Right: 19, Interval: collectioneval.Wilson(19, 20),
-			Families: []collectioneval.Family{{Key: "color", Collections: 2, Precision: 0.9, Slots: 20, Right: 18, Interval: collectioneval.Wilson(18, 20)}},
-			Sizes:    []collectioneval.Bucket{{Label: "10-19", Count: 2}}},
+			Families:       []collectioneval.Family{{Key: "color", Collections: 2, Precision: 0.9, Slots: 20, Right: 18, Interval: collectioneval.Wilson(18, 20)}},
+			TitleConflicts: 1,
+			Worst: []collectioneval.Collection{{Title: "Black Flats", Precision: 0.9, Size: 12,
+				Wrong: []collectioneval.WrongSlot{{ID: "7", Title: "Rocia Women Black Flats", Missed: []string{"category=flats"}, TitleConflict: true}}}},
+			Sizes: []collectioneval.Bucket{{Label: "10-19", Count: 2}}},
 		Ratio: 2,
 	}, Queries: &retrieval.QueryReport{Queries: 1, Precision: 0.5}}
 	var text, html bytes.Buffer
 	r.WriteText(&text)
-	for _, s := range []string{"P@10 0.950 (95% interval 0.764-0.991, 19 of 20 slots)", "color", "0.900   0.699-0.972", "ratio content/baseline: 2.00x", "Precision@10 0.500"} {
+	for _, s := range []string{"P@10 0.950 (95% interval 0.764-0.991, 19 of 20 slots)", "color", "0.900   0.699-0.972", "wrong top-10 slots: 1, of which 1 are title/label conflicts", `"Rocia Women Black Flats" misses category=flats (its title says otherwise)`, "ratio content/baseline: 2.00x", "Precision@10 0.500"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("text lacks %q:\n%s", s, text.String())
 		}
@@ -33,7 +36,7 @@ func TestWrite(t *testing.T) {
 	if !strings.Contains(html.String(), "<rect") || !strings.Contains(html.String(), "0.900") {
 		t.Error("plots lack bars")
 	}
-	if !strings.Contains(html.String(), "<td>0.699–0.972</td>") {
+	if !strings.Contains(html.String(), "<td>0.699–0.972</td>") || !strings.Contains(html.String(), "label denies): 1</p>") {
 		t.Errorf("html lacks the colour family's interval:\n%s", html.String())
 	}
 }
