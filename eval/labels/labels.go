@@ -23,7 +23,8 @@ type Product struct {
 	Title  string
 	Cols   map[string]string // raw label values by lower-case column
 	Words  map[string]bool
-	joined string // normalised title words joined by spaces
+	words  []string // normalised title words in order
+	joined string   // the same joined by spaces
 }
 
 // Set maps product ids to labels.
@@ -149,6 +150,7 @@ func (p *Product) index() {
 		p.Words[n] = true
 		ws = append(ws, n)
 	}
+	p.words = ws
 	p.joined = " " + strings.Join(ws, " ") + " "
 }
 
@@ -165,22 +167,55 @@ func (p *Product) Match(key, value string) bool {
 	return p.TitleNames(value)
 }
 
-// TitleNames reports whether the product's title names value: every word
-// of the value, in order, among the title's (the rule for keys judged by
-// title words). For a key judged by a label column, a title that names a
-// value its label denies is a conflict in the catalogue's own data.
+// TitleNames reports whether the product's title names value: the
+// value's words, run together, are a run of whole title words run
+// together ("t shirt", "t-shirt" and "tshirt" name "tshirts"; "laptop"
+// does not name "top", nor "sleeveless" "lee"). It is the rule for keys
+// judged by title words; for a key judged by a label column, a title that
+// names a value its label denies is a conflict in the catalogue's own data.
 func (p *Product) TitleNames(value string) bool {
+	v := strings.Join(valueWords(value), "")
+	if v == "" {
+		return false
+	}
+	for i := range p.words {
+		run := ""
+		for _, w := range p.words[i:] {
+			run += w
+			if run == v {
+				return true
+			}
+			if len(run) >= len(v) || !strings.HasPrefix(v, run) {
+				break
+			}
+		}
+	}
+	return false
+}
+
+// TitleContains reports whether the product's title contains word: its
+// words in order among the title's, or run together anywhere in the
+// title's words run together. It is the looser reading of the labelled
+// queries' title_any ("title contains one of the words"), whose matching
+// counts take "lee" in "fleece"; collections are judged by TitleNames.
+func (p *Product) TitleContains(word string) bool {
+	ws := valueWords(word)
+	if len(ws) == 0 {
+		return false
+	}
+	return strings.Contains(p.joined, " "+strings.Join(ws, " ")+" ") ||
+		strings.Contains(strings.ReplaceAll(p.joined, " ", ""), strings.Join(ws, ""))
+}
+
+// valueWords returns the normalised words of a value.
+func valueWords(value string) []string {
 	var ws []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(value), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127)
 	}) {
 		ws = append(ws, Norm(w))
 	}
-	if len(ws) == 0 {
-		return false
-	}
-	return strings.Contains(p.joined, " "+strings.Join(ws, " ")+" ") ||
-		strings.Contains(strings.ReplaceAll(p.joined, " ", ""), strings.Join(ws, ""))
+	return ws
 }
 
 // Judged reports whether key is judged against a label column (true) or

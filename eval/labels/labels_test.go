@@ -53,3 +53,31 @@ func TestLoad(t *testing.T) {
 		t.Errorf("loaded %+v %+v", s["1"], s["2"])
 	}
 }
+
+// TestTitleNames checks the whole-word rule that judges keys by title
+// words, against the looser TitleContains of the labelled queries.
+func TestTitleNames(t *testing.T) {
+	for _, tc := range []struct {
+		title, value    string
+		names, contains bool
+	}{
+		{"Nike Men Navy Blue T-shirt", "tshirts", true, true},
+		{"Nike Men Navy Blue Tshirt", "t shirt", true, true},
+		{"Navy-Blue Shirt", "navy blue", true, true},
+		{"Lee Cooper Men Black Shoes", "lee cooper", true, true},
+		{"Lee Men Sleeveless Vest", "lee", true, true},
+		{"Puma Men Sleeveless Vest", "lee", false, true}, // "lee" inside "sleeveless"
+		{"Wildcraft Unisex Laptop Bag", "tops", false, true},
+		{"Puma Men Shirt", "shirts", true, true},
+		{"Puma Men Shirt", "", false, false},
+		{"Puma Men Shirt", "puma men shirt dress", false, false},
+	} {
+		p := New(tc.title, nil)
+		if got := p.TitleNames(tc.value); got != tc.names {
+			t.Errorf("%q names %q: %v, want %v", tc.title, tc.value, got, tc.names)
+		}
+		if got := p.TitleContains(tc.value); got != tc.contains {
+			t.Errorf("%q contains %q: %v, want %v", tc.title, tc.value, got, tc.contains)
+		}
+	}
+}

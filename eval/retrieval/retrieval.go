@@ -130,14 +130,14 @@ func satisfies(p *labels.Product, q queryeval.Query) bool {
 		}
 	}
 	for _, w := range q.TitleNone {
-		if p.Match("brand", w) {
+		if p.TitleContains(w) {
 			return false
 		}
 	}
 	if len(q.TitleAny) > 0 {
 		ok := false
 		for _, w := range q.TitleAny {
-			ok = ok || p.Match("brand", w)
+			ok = ok || p.TitleContains(w)
 		}
 		return ok
 	}
