@@ -145,7 +145,7 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 {{with .R.Collections}}<h2>Collections</h2>
 <table><tr><th></th><th>generated</th><th>published</th><th>Precision@10</th></tr>
 <tr><td>content-first</td><td>{{.Content.Generated}}</td><td>{{.Content.Published}}</td><td>{{printf "%.3f" .Content.Precision}} ({{printf "%.3f" (index .Content.Interval 0)}}–{{printf "%.3f" (index .Content.Interval 1)}})</td></tr>
-<tr><td>search log</td><td>{{.Baseline.Generated}}</td><td>{{.Baseline.Published}}</td><td>{{printf "%.3f" .Baseline.Precision}}</td></tr></table>
+<tr><td>search log</td><td>{{.Baseline.Generated}}</td><td>{{.Baseline.Published}}</td><td>{{printf "%.3f" .Baseline.Precision}}{{if .Baseline.Slots}} ({{printf "%.3f" (index .Baseline.Interval 0)}}–{{printf "%.3f" (index .Baseline.Interval 1)}}){{end}}</td></tr></table>
 <p>Published ratio: {{printf "%.2f" .Ratio}}x</p>
 <p>Title/label conflicts among the wrong top-10 slots (the product's title names the value its label denies): {{.Content.TitleConflicts}}</p>
 <p>In brackets: the 95% Wilson interval over the judged top-10 slots.</p>
