@@ -9,6 +9,7 @@ package collectioneval
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 
@@ -61,6 +62,19 @@ type WrongSlot struct {
 	TitleConflict bool `json:"title_conflict,omitempty"`
 }
 
+// Conflict is a product whose own title names a value that its label
+// denies, shown in the top 10 of published collections of that value: a
+// row of the catalogue for a merchandiser to correct.
+type Conflict struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Named lists each value the title names against its label
+	// ("category=flats, labelled Heels").
+	Named []string `json:"named"`
+	// Collections are the slugs of the collections showing it.
+	Collections []string `json:"collections"`
+}
+
 // Bucket is one bin of the size distribution.
 type Bucket struct {
 	Label string `json:"label"`
@@ -82,11 +96,13 @@ type Side struct {
 	Interval [2]float64 `json:"interval_95"`
 	// TitleConflicts counts the wrong slots that are title/label
 	// conflicts (WrongSlot.TitleConflict).
-	TitleConflicts int          `json:"title_conflicts"`
-	Families       []Family     `json:"families"`
-	Sizes          []Bucket     `json:"sizes"`
-	Arity          map[int]int  `json:"arity"`
-	Worst          []Collection `json:"worst"`
+	TitleConflicts int `json:"title_conflicts"`
+	// Conflicts lists the products behind those slots, most shown first.
+	Conflicts []Conflict   `json:"conflicts"`
+	Families  []Family     `json:"families"`
+	Sizes     []Bucket     `json:"sizes"`
+	Arity     map[int]int  `json:"arity"`
+	Worst     []Collection `json:"worst"`
 	// SharedTitles counts the published collections whose title another
 	// published collection also has.
 	SharedTitles int `json:"shared_titles"`
@@ -128,6 +144,7 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 		prec, acc       float64
 	}
 	fams := map[string]*fam{}
+	conflicts := map[string]*Conflict{}
 	var all []Collection
 	total := 0.0
 	titles := map[string]int{}
@@ -183,6 +200,17 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 			}
 			if w.TitleConflict {
 				s.TitleConflicts++
+				cf := conflicts[slot.ID]
+				if cf == nil {
+					cf = &Conflict{ID: slot.ID, Title: p.Title}
+					conflicts[slot.ID] = cf
+				}
+				cf.Collections = append(cf.Collections, t.Slug)
+				for _, a := range t.Attributes {
+					if n := fmt.Sprintf("%s=%s, labelled %s", a.Key, a.Value, p.Label(a.Key)); !p.Match(a.Key, a.Value) && !slices.Contains(cf.Named, n) {
+						cf.Named = append(cf.Named, n)
+					}
+				}
 			}
 			c.Wrong = append(c.Wrong, w)
 		}
@@ -216,6 +244,16 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 	if s.Judged > 0 {
 		s.Precision = total / float64(s.Judged)
 	}
+	s.Conflicts = []Conflict{}
+	for _, cf := range conflicts {
+		s.Conflicts = append(s.Conflicts, *cf)
+	}
+	slices.SortFunc(s.Conflicts, func(a, b Conflict) int {
+		if c := cmp.Compare(len(b.Collections), len(a.Collections)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	s.Interval = Wilson(s.Right, s.Slots)
 	for k, f := range fams {
 		s.Families = append(s.Families, Family{Key: k, Collections: f.n, Precision: f.prec / float64(f.n), AttributeAccuracy: f.acc / float64(f.n),

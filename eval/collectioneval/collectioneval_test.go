@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"lander/eval/labels"
 	"lander/indexer/topics"
 )
@@ -135,5 +137,9 @@ func TestTitleConflicts(t *testing.T) {
 	}
 	if r.Content.TitleConflicts != 1 {
 		t.Errorf("%d conflicts counted, want 1", r.Content.TitleConflicts)
+	}
+	want1 := []Conflict{{ID: "flats-heels", Title: "Rocia Women Black Flats", Named: []string{"category=flats, labelled Heels"}, Collections: []string{"black-flats"}}}
+	if diff := cmp.Diff(want1, r.Content.Conflicts); diff != "" {
+		t.Errorf("conflicts (-want +got):\n%s", diff)
 	}
 }

@@ -218,6 +218,16 @@ func valueWords(value string) []string {
 	return ws
 }
 
+// Label returns the product's label for key: its first label column's
+// value ("Casual Shoes" for category), or "" for a key judged by title
+// words.
+func (p *Product) Label(key string) string {
+	if cols, ok := columnOf[key]; ok {
+		return p.Cols[cols[0]]
+	}
+	return ""
+}
+
 // Judged reports whether key is judged against a label column (true) or
 // against the title's words (false).
 func Judged(key string) bool {

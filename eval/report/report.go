@@ -49,7 +49,15 @@ func (r Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  published ratio content/baseline: %.2fx\n", c.Ratio)
 		fmt.Fprintf(w, "  published collections sharing a title: %d\n", c.Content.SharedTitles)
 		if wrong := c.Content.Slots - c.Content.Right; wrong > 0 {
-			fmt.Fprintf(w, "  wrong top-10 slots: %d, of which %d are title/label conflicts (the product's title names the value its label denies)\n", wrong, c.Content.TitleConflicts)
+			fmt.Fprintf(w, "  wrong top-10 slots: %d, of which %d are title/label conflicts (the product's title names the value its label denies), from %d products\n",
+				wrong, c.Content.TitleConflicts, len(c.Content.Conflicts))
+		}
+		for i, cf := range c.Content.Conflicts {
+			if i == 5 {
+				fmt.Fprintf(w, "  ... %d more conflicting products in the JSON report\n", len(c.Content.Conflicts)-i)
+				break
+			}
+			fmt.Fprintf(w, "  conflict: %s %q: %s (%d collections)\n", cf.ID, cf.Title, strings.Join(cf.Named, "; "), len(cf.Collections))
 		}
 		fmt.Fprintf(w, "  %-14s %11s %8s %13s %10s\n", "family", "collections", "P@10", "95% interval", "attr acc")
 		for _, f := range c.Content.Families {
