@@ -154,9 +154,9 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 <table><tr><th></th><th>generated</th><th>published</th><th>Precision@10</th></tr>
 <tr><td>content-first</td><td>{{.Content.Generated}}</td><td>{{.Content.Published}}</td><td>{{printf "%.3f" .Content.Precision}} ({{printf "%.3f" (index .Content.Interval 0)}}–{{printf "%.3f" (index .Content.Interval 1)}})</td></tr>
 <tr><td>search log</td><td>{{.Baseline.Generated}}</td><td>{{.Baseline.Published}}</td><td>{{printf "%.3f" .Baseline.Precision}}{{if .Baseline.Slots}} ({{printf "%.3f" (index .Baseline.Interval 0)}}–{{printf "%.3f" (index .Baseline.Interval 1)}}){{end}}</td></tr></table>
+<p>In brackets: the 95% Wilson interval over the judged top-10 slots.</p>
 <p>Published ratio: {{printf "%.2f" .Ratio}}x</p>
 <p>Title/label conflicts among the wrong top-10 slots (the product's title names the value its label denies): {{.Content.TitleConflicts}}</p>
-<p>In brackets: the 95% Wilson interval over the judged top-10 slots.</p>
 <table><tr><th>family</th><th>collections</th><th>P@10</th><th>95% interval</th><th>attribute accuracy</th></tr>
 {{range .Content.Families}}<tr><td>{{.Key}}</td><td>{{.Collections}}</td><td>{{printf "%.3f" .Precision}}</td><td>{{printf "%.3f" (index .Interval 0)}}–{{printf "%.3f" (index .Interval 1)}}</td><td>{{printf "%.3f" .AttributeAccuracy}}</td></tr>{{end}}</table>
 {{end}}
