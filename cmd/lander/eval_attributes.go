@@ -72,11 +72,14 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	if *dualDir != "" {
 		cfg.Encoder.Dual = *dualDir
 	}
-	// The arbitration judged, loaded first: a wrong directory fails before
-	// any work.
-	arb, arbClf, err := loadArbitration(cfg.Index.Arbitration)
-	if err != nil {
-		return err
+	// The arbitration judged (not with --stored, nor --fit, which learns
+	// its own), loaded first: a wrong directory fails before any work.
+	var arb *arbitrate.Arbiter
+	var arbClf *pixelcolor.Classifier
+	if !*fromData && *fit == "" {
+		if arb, arbClf, err = loadArbitration(cfg.Index.Arbitration); err != nil {
+			return err
+		}
 	}
 	lab, err := labels.Load(*catalogPath)
 	if err != nil {
@@ -95,50 +98,22 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var sources []attreval.Source
 	name := fmt.Sprintf("%s split of %s, tags withheld", *split, *catalogPath)
-	if *fromData {
-		if sources, err = storedSources(ctx, cfg, ids); err != nil {
-			return err
-		}
+	switch {
+	case *fromData:
+		sources, err = storedSources(ctx, cfg, ids)
 		name = fmt.Sprintf("stored in the current generation of %s; %s", cfg.Data, name)
-	} else {
-		if cfg.Index.Arbitration != "" && *fit == "" {
+	case *fit == "":
+		if cfg.Index.Arbitration != "" {
 			name += "; arbitration from " + cfg.Index.Arbitration
 		}
-		clf := pixelcolor.Shipped()
-		if *fit != "" {
-			if clf, err = trainClassifier(ctx, *catalogPath, *featureCache, lab, *fitTrain, stderr); err != nil {
-				return err
-			}
-		}
-		if *fit == "" {
-			if sources, err = configuredSources(ctx, cfg, arb, arbClf, products, stderr); err != nil {
-				return err
-			}
-		} else {
-			vlm, err := newVLM(cfg, newLogger(cfg, stderr))
-			if err != nil {
-				return err
-			}
-			evs, model, err := collectEvidence(ctx, cfg, products, clf, vlm)
-			if err != nil {
-				return err
-			}
-			reportVLM(stderr, vlm)
-			// The weight of the pixels pooled with the colour net comes
-			// first: the image-only colours' curves read the pooled ones.
-			w, scale, loss := fitPixelWeight(evs, lab)
-			poolImageColours(evs, w)
-			if !math.IsNaN(loss) {
-				fmt.Fprintf(stderr, "pixel weight %.2f: image-only colour log-loss %.4f (log-probabilities scaled by %.2f)\n", w, loss, scale)
-			}
-			h, cal := fitArbitration(evs, lab, *split+" split of "+*catalogPath+", tags withheld", model)
-			cal.PixelWeight = w
-			if err := writeFit(*fit, h, cal, clf); err != nil {
-				return err
-			}
-			fmt.Fprintf(stderr, "wrote hierarchy.json, calibration.json and classifier.json into %s\n", *fit)
-			sources = evidenceSources(evs, arbitrate.New(cal, h, nil), vlm != nil)
-		}
+		sources, err = configuredSources(ctx, cfg, arb, arbClf, products, stderr)
+	default:
+		sources, err = fitSources(ctx, cfg, products, lab, fitOptions{
+			dir: *fit, catalog: *catalogPath, split: *split, featureCache: *featureCache, train: *fitTrain,
+		}, stderr)
+	}
+	if err != nil {
+		return err
 	}
 	rep := attreval.Evaluate(name, ids, sources, lab, attreval.Keys)
 	if *htmlOut != "" {
@@ -164,6 +139,48 @@ func cmdEvalAttributes(ctx context.Context, args []string, stdout, stderr io.Wri
 	return nil
 }
 
+// fitOptions says what eval attributes --fit learns from and where it
+// writes.
+type fitOptions struct {
+	dir, catalog, split, featureCache string
+	train                             int // training-split products teaching the pixel classifier (0: all)
+}
+
+// fitSources learns the arbitration's data from products, a split of the
+// labelled catalog with tags withheld (the hierarchy and the pixel colour
+// classifier from the training split, the pixel weight and the curves
+// from products), writes it into o.dir, and judges products with it as
+// configuredSources does with the shipped data.
+func fitSources(ctx context.Context, cfg config.Config, products []catalog.Product, lab labels.Set, o fitOptions, warn io.Writer) ([]attreval.Source, error) {
+	clf, err := trainClassifier(ctx, o.catalog, o.featureCache, lab, o.train, warn)
+	if err != nil {
+		return nil, err
+	}
+	vlm, err := newVLM(cfg, newLogger(cfg, warn))
+	if err != nil {
+		return nil, err
+	}
+	evs, cs, model, err := collectEvidence(ctx, cfg, products, clf, vlm)
+	if err != nil {
+		return nil, err
+	}
+	reportVLM(warn, vlm)
+	// The weight of the pixels pooled with the colour net comes first:
+	// the image-only colours' curves read the pooled ones.
+	w, scale, loss := fitPixelWeight(evs, cs, lab)
+	poolImageColours(evs, cs, w)
+	if !math.IsNaN(loss) {
+		fmt.Fprintf(warn, "pixel weight %.2f: image-only colour log-loss %.4f (log-probabilities scaled by %.2f)\n", w, loss, scale)
+	}
+	h, cal := fitArbitration(evs, lab, o.split+" split of "+o.catalog+", tags withheld", model)
+	cal.PixelWeight = w
+	if err := writeFit(o.dir, h, cal, clf); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(warn, "wrote hierarchy.json, calibration.json and classifier.json into %s\n", o.dir)
+	return evidenceSources(evs, arbitrate.New(cal, h, nil), vlm != nil), nil
+}
+
 // configuredSources collects the evidence of products (tags withheld),
 // with the configured VLM if any, and arbitrates it with arb, whose pixel
 // colour classifier is clf (loadArbitration): one source per kind of
@@ -173,12 +190,12 @@ func configuredSources(ctx context.Context, cfg config.Config, arb *arbitrate.Ar
 	if err != nil {
 		return nil, err
 	}
-	evs, _, err := collectEvidence(ctx, cfg, products, clf, vlm)
+	evs, cs, _, err := collectEvidence(ctx, cfg, products, clf, vlm)
 	if err != nil {
 		return nil, err
 	}
 	reportVLM(warn, vlm)
-	poolImageColours(evs, arb.PixelWeight())
+	poolImageColours(evs, cs, arb.PixelWeight())
 	return evidenceSources(evs, arb, vlm != nil), nil
 }
 

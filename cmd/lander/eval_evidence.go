@@ -40,36 +40,44 @@ type evidence struct {
 	// with the pixel classifier's (poolImageColours); it stands for pixel
 	// with the image alone.
 	pixelImage []extract.Attr
-	// netLogProbs is the colour net's reading over colours, pixelProbs
-	// the pixel classifier's over pixClasses (nil without a foreground).
-	netLogProbs         []float32
-	pixelProbs          []float64
-	colours, pixClasses []string
-	model               []extract.Attr // title and image: assigned and candidates
-	modelImage          []extract.Attr // image alone
+	// netLogProbs is the colour net's reading over the run's
+	// colourSpace.net, pixelProbs the pixel classifier's over its
+	// colourSpace.pixel (nil without a foreground).
+	netLogProbs []float32
+	pixelProbs  []float64
+	model       []extract.Attr // title and image: assigned and candidates
+	modelImage  []extract.Attr // image alone
 	// vlm and vlmImage are the VLM's answers with the title and image and
 	// with the image alone; nil without a VLM or where it gave none.
 	vlm, vlmImage []extract.Attr
+}
+
+// colourSpace names the colours that the evidence's readings are over:
+// the colour net's (nil without one) and the pixel classifier's. They are
+// the same for every product of a run.
+type colourSpace struct {
+	net, pixel []string
 }
 
 // collectEvidence runs every source over products with their tags
 // withheld: the title lexicons (brands learned from these titles, as the
 // indexer does), the dual encoder with the title and with the image
 // alone, the colour net, the pixel colours and, when vlm is not nil, the
-// VLM with the title and image and with the image alone. It also names
-// the model that gave the scores (assign.Dual.EvidenceVersion).
-func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier, vlm *extract.VLM) ([]evidence, string, error) {
+// VLM with the title and image and with the image alone. It also returns
+// the colours the readings are over, and names the model that gave the
+// scores (assign.Dual.EvidenceVersion).
+func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.Product, clf *pixelcolor.Classifier, vlm *extract.VLM) ([]evidence, colourSpace, string, error) {
 	if cfg.Encoder.Dual == "" {
-		return nil, "", errors.New("no dual encoder configured (encoder.dual)")
+		return nil, colourSpace{}, "", errors.New("no dual encoder configured (encoder.dual)")
 	}
 	text, err := openEncoder(cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, colourSpace{}, "", err
 	}
 	defer text.Close()
 	dual, err := openAssigner(cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, colourSpace{}, "", err
 	}
 	defer dual.Close()
 	titlesOf := make([]string, len(products))
@@ -77,7 +85,7 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		titlesOf[i] = p.Title
 	}
 	tx := extract.FromTitles(titlesOf)
-	colours := dual.ImageColours()
+	cs := colourSpace{net: dual.ImageColours(), pixel: clf.Classes}
 	out := make([]evidence, len(products))
 	const batch = 64
 	for lo := 0; lo < len(products); lo += batch {
@@ -88,30 +96,30 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 		}
 		tvecs, err := text.Embed(ctx, titles)
 		if err != nil {
-			return nil, "", err
+			return nil, colourSpace{}, "", err
 		}
 		withText, err := dual.EmbedProducts(ctx, ps, tvecs)
 		if err != nil {
-			return nil, "", err
+			return nil, colourSpace{}, "", err
 		}
 		// The colour net's log-probabilities come with the image-only
 		// vectors, from the same decoded images (none without a net).
 		imageOnly, logProbs, err := dual.EmbedImages(ctx, ps, make([][]float32, len(ps)))
 		if err != nil {
-			return nil, "", err
+			return nil, colourSpace{}, "", err
 		}
 		feats, err := pixelcolor.FeaturesOf(ctx, ps)
 		if err != nil {
-			return nil, "", err
+			return nil, colourSpace{}, "", err
 		}
 		vlmText, vlmImage, err := askVLM(ctx, vlm, ps)
 		if err != nil {
-			return nil, "", err
+			return nil, colourSpace{}, "", err
 		}
 		m := dual.Model()
 		for i, p := range ps {
 			e := &out[lo+i]
-			e.colours, e.pixClasses, e.netLogProbs = colours, clf.Classes, logProbs[i]
+			e.netLogProbs = logProbs[i]
 			if x := feats[i]; x != nil {
 				e.pixelProbs = clf.Probabilities(x)
 				e.pixel = pixelcolor.Attrs(clf.Guesses(e.pixelProbs, pixelcolor.Top, pixelcolor.AltMinP))
@@ -126,8 +134,8 @@ func collectEvidence(ctx context.Context, cfg config.Config, products []catalog.
 			}
 		}
 	}
-	poolImageColours(out, 0)
-	return out, dual.EvidenceVersion(), nil
+	poolImageColours(out, cs, 0)
+	return out, cs, dual.EvidenceVersion(), nil
 }
 
 // askVLM asks vlm about products as the evaluator's catalogues hold
@@ -155,11 +163,11 @@ func askVLM(ctx context.Context, vlm *extract.VLM, products []catalog.Product) (
 // poolImageColours sets each product's colours with the image alone: the
 // colour net's reading pooled with the pixel classifier's by weight w
 // (pixelcolor.Pool), as the indexer reads them.
-func poolImageColours(evs []evidence, w float64) {
+func poolImageColours(evs []evidence, cs colourSpace, w float64) {
 	for i := range evs {
 		e := &evs[i]
-		lp := pixelcolor.Pool(e.colours, e.netLogProbs, e.pixClasses, e.pixelProbs, w)
-		e.pixelImage = pixelcolor.Attrs(pixelcolor.NetTop(e.colours, lp, pixelcolor.Top, pixelcolor.AltMinP))
+		lp := pixelcolor.Pool(cs.net, e.netLogProbs, cs.pixel, e.pixelProbs, w)
+		e.pixelImage = pixelcolor.Attrs(pixelcolor.NetTop(cs.net, lp, pixelcolor.Top, pixelcolor.AltMinP))
 	}
 }
 
@@ -178,7 +186,7 @@ var (
 // undo a scale; the weight changes which colour comes first), with that
 // scale and log-loss. It returns weight 0 and a NaN loss without a
 // colour net or labelled colours; a tie goes to the smaller weight.
-func fitPixelWeight(evs []evidence, lab labels.Set) (w, scale, loss float64) {
+func fitPixelWeight(evs []evidence, cs colourSpace, lab labels.Set) (w, scale, loss float64) {
 	type row struct {
 		e *evidence
 		y int
@@ -187,10 +195,10 @@ func fitPixelWeight(evs []evidence, lab labels.Set) (w, scale, loss float64) {
 	for i := range evs {
 		e := &evs[i]
 		l := lab[e.id]
-		if l == nil || len(e.netLogProbs) != len(e.colours) || len(e.colours) == 0 {
+		if l == nil || len(e.netLogProbs) != len(cs.net) || len(cs.net) == 0 {
 			continue
 		}
-		for y, c := range e.colours {
+		for y, c := range cs.net {
 			if l.Match("color", c) {
 				rows = append(rows, row{e, y})
 				break
@@ -204,7 +212,7 @@ func fitPixelWeight(evs []evidence, lab labels.Set) (w, scale, loss float64) {
 	for _, pw := range pixelWeights {
 		nll := make([]float64, len(logitScales))
 		for _, r := range rows {
-			lp := pixelcolor.Pool(r.e.colours, r.e.netLogProbs, r.e.pixClasses, r.e.pixelProbs, pw)
+			lp := pixelcolor.Pool(cs.net, r.e.netLogProbs, cs.pixel, r.e.pixelProbs, pw)
 			for k, t := range logitScales {
 				top := math.Inf(-1)
 				for _, v := range lp {

@@ -59,12 +59,15 @@ func TestFitPixelWeight(t *testing.T) {
 					pix[j] = 0.7
 				}
 			}
-			evs = append(evs, evidence{id: id, colours: colours, pixClasses: pixClasses, netLogProbs: lp, pixelProbs: pix})
+			evs = append(evs, evidence{id: id, netLogProbs: lp, pixelProbs: pix})
 		}
 		return evs, lab
 	}
-	noise, _, _ := fitPixelWeight(build(0))
-	useful, _, loss := fitPixelWeight(build(0.8))
+	cs := colourSpace{net: colours, pixel: pixClasses}
+	evs, lab := build(0)
+	noise, _, _ := fitPixelWeight(evs, cs, lab)
+	evs, lab = build(0.8)
+	useful, _, loss := fitPixelWeight(evs, cs, lab)
 	// Noise can lower a sample's log-loss a little by chance.
 	if noise > 0.1 {
 		t.Errorf("pixels that are noise: weight %v, want at most 0.1", noise)
@@ -72,11 +75,11 @@ func TestFitPixelWeight(t *testing.T) {
 	if useful < 0.3 || math.IsNaN(loss) {
 		t.Errorf("pixels right 80%% of the time: weight %v (log-loss %v), want at least 0.3", useful, loss)
 	}
-	evs, lab := build(0.8)
+	evs, lab = build(0.8)
 	for i := range evs {
 		evs[i].netLogProbs = nil // no colour net
 	}
-	if w, _, loss := fitPixelWeight(evs, lab); w != 0 || !math.IsNaN(loss) {
+	if w, _, loss := fitPixelWeight(evs, cs, lab); w != 0 || !math.IsNaN(loss) {
 		t.Errorf("no colour net: weight %v, log-loss %v, want 0 and NaN", w, loss)
 	}
 	// poolImageColours reads the pooled colours first: with the useful
@@ -90,9 +93,9 @@ func TestFitPixelWeight(t *testing.T) {
 		}
 		return n
 	}
-	poolImageColours(evs, 0)
+	poolImageColours(evs, cs, 0)
 	alone := right()
-	poolImageColours(evs, useful)
+	poolImageColours(evs, cs, useful)
 	if pooled := right(); pooled <= alone {
 		t.Errorf("first colour right for %d pooled, %d with the net alone", pooled, alone)
 	}
@@ -123,9 +126,9 @@ func TestFitPixelWeightScale(t *testing.T) {
 		for c := range p {
 			lp[c] = float32(2 * math.Log(p[c]))
 		}
-		evs = append(evs, evidence{id: id, colours: colours, netLogProbs: lp})
+		evs = append(evs, evidence{id: id, netLogProbs: lp})
 	}
-	w, scale, _ := fitPixelWeight(evs, lab)
+	w, scale, _ := fitPixelWeight(evs, colourSpace{net: colours}, lab)
 	if w != 0 {
 		t.Errorf("no pixel readings: weight %v, want 0", w)
 	}
