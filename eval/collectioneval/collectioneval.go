@@ -180,24 +180,24 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 				continue
 			}
 			c.Judged++
-			var missed []string
+			// named are the missed values that the product's title names
+			// against its label; a slot whose misses all are is a conflict.
+			var missed, named []string
 			for _, a := range t.Attributes {
 				if p.Match(a.Key, a.Value) {
 					keyRight[a.Key]++
-				} else {
-					missed = append(missed, a.Key+"="+a.Value)
+					continue
+				}
+				missed = append(missed, a.Key+"="+a.Value)
+				if labels.Judged(a.Key) && p.TitleNames(a.Value) {
+					named = append(named, fmt.Sprintf("%s=%s, labelled %s", a.Key, a.Value, p.Label(a.Key)))
 				}
 			}
 			if len(missed) == 0 {
 				right++
 				continue
 			}
-			w := WrongSlot{ID: slot.ID, Title: p.Title, Missed: missed, TitleConflict: true}
-			for _, a := range t.Attributes {
-				if !p.Match(a.Key, a.Value) && !(labels.Judged(a.Key) && p.TitleNames(a.Value)) {
-					w.TitleConflict = false
-				}
-			}
+			w := WrongSlot{ID: slot.ID, Title: p.Title, Missed: missed, TitleConflict: len(named) == len(missed)}
 			if w.TitleConflict {
 				s.TitleConflicts++
 				cf := conflicts[slot.ID]
@@ -206,8 +206,8 @@ func side(ts []topics.Topic, l labels.Set, unlabelled *int) Side {
 					conflicts[slot.ID] = cf
 				}
 				cf.Collections = append(cf.Collections, t.Slug)
-				for _, a := range t.Attributes {
-					if n := fmt.Sprintf("%s=%s, labelled %s", a.Key, a.Value, p.Label(a.Key)); !p.Match(a.Key, a.Value) && !slices.Contains(cf.Named, n) {
+				for _, n := range named {
+					if !slices.Contains(cf.Named, n) {
 						cf.Named = append(cf.Named, n)
 					}
 				}
